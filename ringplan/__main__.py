@@ -1,0 +1,3 @@
+from ringplan.cli import main
+
+raise SystemExit(main())

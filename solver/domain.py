@@ -1,0 +1,356 @@
+"""The domain of a security deployment: regions, venues with rings, units, shifts and rules.
+
+Every model is frozen and forbids unknown fields. Field-level rules live on the fields; rules
+that relate entities to each other (references, uniqueness) live in :mod:`solver.validation`,
+which :class:`Instance` runs once after its fields are valid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+"""Identifiers are short slugs: letters, digits and ``_ . : -``."""
+
+
+class Frozen(BaseModel):
+    """Base for every domain model: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Force(StrEnum):
+    """Which force a unit belongs to."""
+
+    POLRI = "polri"
+    TNI = "tni"
+
+
+class RiskLevel(StrEnum):
+    """Risk level from the security risk assessment (likelihood x impact)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    VERY_HIGH = "very_high"
+
+
+class RegionLevel(StrEnum):
+    """Administrative level of a region: a province holds regencies and cities."""
+
+    PROVINCE = "province"
+    REGENCY = "regency"
+    CITY = "city"
+
+
+class VenueKind(StrEnum):
+    """What a venue is."""
+
+    KPU_NATIONAL = "kpu_national"
+    KPU_PROVINCE = "kpu_province"
+    KPU_REGENCY = "kpu_regency"
+    OVERSIGHT_OFFICE = "oversight_office"
+    LOGISTICS_WAREHOUSE = "logistics_warehouse"
+    PARTY_OFFICE = "party_office"
+    OTHER = "other"
+
+
+class ObjectiveTerm(StrEnum):
+    """Terms of the objective, ranked by :attr:`Rules.priorities`."""
+
+    SHORTFALL = "shortfall"
+    """Headcount missing from the required coverage, weighted by risk and ring."""
+    TNI = "tni"
+    """Headcount-shifts of TNI or standby units: the reserve is called only when needed."""
+    TRAVEL = "travel"
+    """Kilometres from home base to venue, summed over unit-shifts."""
+    BALANCE = "balance"
+    """The largest number of shifts any one unit works."""
+    OVERSTAFFING = "overstaffing"
+    """Headcount assigned above the requirement."""
+
+
+class Location(Frozen):
+    """A point on the map in WGS84 degrees."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Region(Frozen):
+    """A province, or a regency or city inside one."""
+
+    id: Id
+    name: str = ""
+    level: RegionLevel
+    parent: Id | None = None
+    """The province of a regency or city; ``None`` for a province."""
+
+
+class Shift(Frozen):
+    """A duty period with timezone-aware start and end."""
+
+    id: Id
+    name: str = ""
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
+        return end
+
+    @property
+    def hours(self) -> float:
+        """Length of the shift in hours."""
+        return (self.end - self.start).total_seconds() / 3600
+
+
+class TimeWindow(Frozen):
+    """A half-open time interval ``[start, end)``."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
+        return end
+
+
+class Ring(Frozen):
+    """One security ring of a venue: 1 is innermost (the plenary room), 4 the access roads."""
+
+    number: int = Field(ge=1, le=4)
+    name: str = ""
+    capacity: int = Field(ge=0)
+    """Most headcount that fits in the ring in one shift."""
+    min_headcount: int = Field(ge=0)
+    """Headcount required per shift at low risk, before the risk multiplier."""
+    allowed_forces: tuple[Force, ...] = (Force.POLRI, Force.TNI)
+    allowed_types: tuple[str, ...] | None = None
+    """Unit types that may stand here; ``None`` admits every type."""
+
+    @field_validator("allowed_forces")
+    @classmethod
+    def _some_force(cls, forces: tuple[Force, ...]) -> tuple[Force, ...]:
+        if not forces:
+            raise ValueError("at least one force must be allowed")
+        return forces
+
+
+class RiskOverride(Frozen):
+    """A risk level that applies to a venue in chosen shifts (the plenary day, say)."""
+
+    shifts: tuple[Id, ...] = Field(min_length=1)
+    risk: RiskLevel
+
+
+class Venue(Frozen):
+    """A guarded place with one to four rings."""
+
+    id: Id
+    name: str = ""
+    kind: VenueKind
+    region: Id
+    location: Location
+    risk: RiskLevel
+    risk_overrides: tuple[RiskOverride, ...] = ()
+    rings: tuple[Ring, ...]
+    """One to four rings with distinct numbers."""
+
+    @field_validator("rings")
+    @classmethod
+    def _distinct_ring_numbers(cls, rings: tuple[Ring, ...]) -> tuple[Ring, ...]:
+        # Checked after the items (not as min_length) so that one bad ring is not also
+        # reported as a missing ring.
+        if not 1 <= len(rings) <= 4:
+            raise ValueError(f"a venue needs 1 to 4 rings, got {len(rings)}")
+        numbers = [ring.number for ring in rings]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(f"ring numbers must be distinct, got {numbers}")
+        return rings
+
+    def risk_at(self, shift_id: str) -> RiskLevel:
+        """Risk level in a shift: the last override naming the shift, else the base risk."""
+        risk = self.risk
+        for override in self.risk_overrides:
+            if shift_id in override.shifts:
+                risk = override.risk
+        return risk
+
+
+class Home(Frozen):
+    """Where a unit is based."""
+
+    region: Id
+    location: Location
+
+
+class Unit(Frozen):
+    """A deployable unit: one officer (headcount 1) or a formed unit such as a platoon."""
+
+    id: Id
+    name: str = ""
+    force: Force
+    type: str = Field(min_length=1, max_length=64)
+    headcount: int = Field(ge=1)
+    home: Home
+    standby: bool = False
+    """Standby reserve (TNI): deployed only where police cannot cover."""
+    available_shifts: tuple[Id, ...] | None = None
+    """Shifts the unit may work; ``None`` places no limit by shift."""
+    available_windows: tuple[TimeWindow, ...] | None = None
+    """Windows the unit may work in (a shift must lie inside one); ``None`` places no limit."""
+    max_travel_km: float | None = Field(default=None, gt=0)
+    """Overrides :attr:`Rules.max_travel_km` for this unit."""
+
+
+def _default_risk_multipliers() -> dict[RiskLevel, float]:
+    return {
+        RiskLevel.LOW: 1.0,
+        RiskLevel.MEDIUM: 1.25,
+        RiskLevel.HIGH: 1.5,
+        RiskLevel.VERY_HIGH: 2.0,
+    }
+
+
+def _default_risk_weights() -> dict[RiskLevel, int]:
+    return {RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 4, RiskLevel.VERY_HIGH: 8}
+
+
+def _default_ring_weights() -> dict[int, int]:
+    return {1: 4, 2: 3, 3: 2, 4: 1}
+
+
+DEFAULT_PRIORITIES = (
+    ObjectiveTerm.SHORTFALL,
+    ObjectiveTerm.TNI,
+    ObjectiveTerm.TRAVEL,
+    ObjectiveTerm.BALANCE,
+    ObjectiveTerm.OVERSTAFFING,
+)
+
+
+class Rules(Frozen):
+    """Duty rules and the objective's priorities."""
+
+    min_rest_hours: float = Field(default=8.0, ge=0)
+    """Least time off between the end of one shift and the start of the next of one unit."""
+    max_shifts: int | None = Field(default=None, ge=0)
+    """Most shifts one unit works over the whole horizon."""
+    max_shifts_per_24h: int | None = Field(default=None, ge=0)
+    """Most shifts one unit starts within any 24 hours."""
+    max_consecutive_days: int | None = Field(default=None, ge=1)
+    """Most calendar days in a row (by shift start) a unit is on duty."""
+    max_travel_km: float | None = Field(default=None, gt=0)
+    """Farthest a unit may be sent from its home base (great-circle distance)."""
+    risk_multipliers: dict[RiskLevel, float] = Field(default_factory=_default_risk_multipliers)
+    """Required headcount = ceil(ring minimum x multiplier of the venue's risk in that shift)."""
+    risk_weights: dict[RiskLevel, int] = Field(default_factory=_default_risk_weights)
+    """Weight of one missing person by the venue's risk in that shift."""
+    ring_weights: dict[int, int] = Field(default_factory=_default_ring_weights)
+    """Weight of one missing person by ring number (inner rings first)."""
+    priorities: tuple[ObjectiveTerm, ...] = DEFAULT_PRIORITIES
+    """Objective terms, most important first; each strictly dominates all that follow."""
+
+    @field_validator("risk_multipliers")
+    @classmethod
+    def _multipliers_complete(cls, value: dict[RiskLevel, float]) -> dict[RiskLevel, float]:
+        missing = [level.value for level in RiskLevel if level not in value]
+        if missing:
+            raise ValueError(f"missing multiplier for {', '.join(missing)}")
+        bad = [level.value for level, m in value.items() if not m >= 0]
+        if bad:
+            raise ValueError(f"multiplier must be >= 0 for {', '.join(bad)}")
+        return value
+
+    @field_validator("risk_weights")
+    @classmethod
+    def _risk_weights_complete(cls, value: dict[RiskLevel, int]) -> dict[RiskLevel, int]:
+        missing = [level.value for level in RiskLevel if level not in value]
+        if missing:
+            raise ValueError(f"missing weight for {', '.join(missing)}")
+        if any(w < 1 for w in value.values()):
+            raise ValueError("weights must be >= 1")
+        return value
+
+    @field_validator("ring_weights")
+    @classmethod
+    def _ring_weights_complete(cls, value: dict[int, int]) -> dict[int, int]:
+        missing = [str(n) for n in (1, 2, 3, 4) if n not in value]
+        if missing:
+            raise ValueError(f"missing weight for ring {', '.join(missing)}")
+        if any(w < 1 for w in value.values()):
+            raise ValueError("weights must be >= 1")
+        return value
+
+    @field_validator("priorities")
+    @classmethod
+    def _priorities_distinct(cls, value: tuple[ObjectiveTerm, ...]) -> tuple[ObjectiveTerm, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("each objective term may appear once")
+        if ObjectiveTerm.SHORTFALL not in value:
+            raise ValueError("shortfall must be one of the priorities")
+        return value
+
+
+class Instance(Frozen):
+    """Everything the planner needs: the places, the people, the shifts and the rules."""
+
+    name: str = ""
+    description: str = ""
+    regions: tuple[Region, ...] = ()
+    venues: tuple[Venue, ...]
+    units: tuple[Unit, ...] = ()
+    shifts: tuple[Shift, ...]
+    rules: Rules = Field(default_factory=Rules)
+
+    @field_validator("venues", "shifts")
+    @classmethod
+    def _not_empty(cls, items: tuple[Venue | Shift, ...]) -> tuple[Venue | Shift, ...]:
+        if not items:
+            raise ValueError("at least one is required")
+        return items
+
+    @model_validator(mode="after")
+    def _references_hold(self) -> Self:
+        from solver.validation import InstanceError, reference_problems
+
+        problems = reference_problems(self)
+        if problems:
+            raise InstanceError(problems)
+        return self
+
+
+class Assignment(Frozen):
+    """One unit standing in one ring of one venue during one shift."""
+
+    unit: Id
+    venue: Id
+    ring: int = Field(ge=1, le=4)
+    shift: Id
+
+
+class Plan(Frozen):
+    """A deployment: the list of assignments."""
+
+    assignments: tuple[Assignment, ...] = ()

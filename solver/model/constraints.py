@@ -1,0 +1,155 @@
+"""Hard rules and the coverage rule of the CP-SAT model, one function per family.
+
+Availability, travel limit and force/type eligibility are enforced by construction: a candidate
+assignment that breaks one of them has no variable (see :mod:`solver.model.data`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from solver.model.data import ModelData
+from solver.model.variables import Variables
+
+
+def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+    """Add every rule to the model, in a fixed order."""
+    # Where a unit can be: one place per shift, and enough rest between shifts.
+    _one_place_and_rest(model, data, variables)
+    # What a ring can hold and what it needs.
+    _ring_capacity(model, data, variables)
+    _coverage(model, data, variables)
+    # How much one unit may work.
+    _max_shifts(model, data, variables)
+    _max_shifts_per_24h(model, data, variables)
+    _max_consecutive_days(model, data, variables)
+
+
+UnitShiftVars = dict[int, dict[int, list[cp_model.IntVar]]]
+
+
+def _unit_shift_vars(data: ModelData, variables: Variables) -> UnitShiftVars:
+    """Assignment variables grouped by unit, then by shift."""
+    grouped: UnitShiftVars = defaultdict(dict)
+    for (unit, shift), indices in data.by_unit_shift.items():
+        grouped[unit][shift] = [variables.assign[c] for c in indices]
+    return grouped
+
+
+def rest_cliques(data: ModelData) -> list[list[int]]:
+    """Maximal sets of shifts that pairwise conflict under the rest rule.
+
+    Two shifts conflict when their intervals, each stretched by the minimum rest, overlap. These
+    stretched intervals form an interval graph, whose maximal cliques are found at interval
+    starts: the clique at shift ``s`` holds every shift whose stretched interval contains the
+    start of ``s``. Every shift lies in the clique at its own start.
+    """
+    conflicts: dict[int, set[int]] = defaultdict(set)
+    for a, b in data.shift_conflicts:
+        conflicts[a].add(b)
+        conflicts[b].add(a)
+    shifts = data.instance.shifts
+    cliques: list[frozenset[int]] = []
+    for s, shift in enumerate(shifts):
+        members = {s} | {t for t in conflicts[s] if shifts[t].start <= shift.start}
+        cliques.append(frozenset(members))
+    maximal = [c for c in set(cliques) if not any(c < other for other in cliques)]
+    return sorted(sorted(c) for c in maximal)
+
+
+def _one_place_and_rest(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+    """A unit stands in at most one place per shift, and works no two shifts that conflict.
+
+    For each unit and each rest clique K (see :func:`rest_cliques`):
+    ``sum(assign[u, *, s] for s in K) <= 1``. As each shift is in a clique, this also keeps a
+    unit in one place per shift.
+    """
+    cliques = rest_cliques(data)
+    for shifts in _unit_shift_vars(data, variables).values():
+        for clique in cliques:
+            literals = [x for s in clique for x in shifts.get(s, ())]
+            if len(literals) > 1:
+                model.add_at_most_one(literals)
+
+
+def _slot_headcount(data: ModelData, variables: Variables, slot: int) -> cp_model.LinearExpr:
+    units = data.instance.units
+    return sum(
+        units[data.candidates[c].unit].headcount * variables.assign[c] for c in data.by_slot[slot]
+    )  # type: ignore[return-value]
+
+
+def _ring_capacity(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+    """The headcount in a ring in a shift is at most the ring's capacity."""
+    units = data.instance.units
+    for index, slot in enumerate(data.slots):
+        most = sum(units[data.candidates[c].unit].headcount for c in data.by_slot[index])
+        if most > slot.capacity:
+            model.add(_slot_headcount(data, variables, index) <= slot.capacity)
+
+
+def _coverage(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+    """Soft: headcount in a ring plus its shortfall reaches the requirement.
+
+    ``sum(headcount[u] * assign[u, slot]) + shortfall[slot] >= required[slot]``; the shortfall
+    is what the objective minimises first.
+    """
+    for index, short in variables.shortfall.items():
+        model.add(_slot_headcount(data, variables, index) + short >= data.slots[index].required)
+
+
+def _max_shifts(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+    """A unit works at most ``rules.max_shifts`` shifts over the horizon."""
+    limit = data.instance.rules.max_shifts
+    if limit is None:
+        return
+    for shifts in _unit_shift_vars(data, variables).values():
+        if len(shifts) > limit:
+            model.add(sum(x for xs in shifts.values() for x in xs) <= limit)
+
+
+def _max_shifts_per_24h(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+    """A unit starts at most ``rules.max_shifts_per_24h`` shifts in any 24 hours.
+
+    Any 24-hour window holds no more shift starts than the window opening at one of them, so one
+    constraint per shift start suffices.
+    """
+    limit = data.instance.rules.max_shifts_per_24h
+    if limit is None:
+        return
+    for shifts in _unit_shift_vars(data, variables).values():
+        for window in data.windows_24h:
+            present = [s for s in window if s in shifts]
+            if len(present) > limit:
+                model.add(sum(x for s in present for x in shifts[s]) <= limit)
+
+
+def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+    """A unit is on duty on at most ``rules.max_consecutive_days`` calendar days in a row.
+
+    ``day_on[u, d]`` is implied by every assignment of ``u`` to a shift starting on day ``d``;
+    every run of ``max + 1`` consecutive days holds at most ``max`` duty days.
+    """
+    limit = data.instance.rules.max_consecutive_days
+    if limit is None or len(data.days) <= limit:
+        return
+    for unit, shifts in _unit_shift_vars(data, variables).items():
+        worked_days = {data.shift_day[s] for s in shifts}
+        if len(worked_days) <= limit:
+            continue
+        for day in worked_days:
+            flag = model.new_bool_var(f"day_on(unit={data.instance.units[unit].id}, day={day})")
+            variables.day_on[unit, day] = flag
+        for s, xs in shifts.items():
+            for x in xs:
+                model.add_implication(x, variables.day_on[unit, data.shift_day[s]])
+        for first in range(len(data.days) - limit):
+            run = [
+                variables.day_on[unit, d]
+                for d in range(first, first + limit + 1)
+                if (unit, d) in variables.day_on
+            ]
+            if len(run) > limit:
+                model.add(sum(run) <= limit)

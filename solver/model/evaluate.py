@@ -1,0 +1,51 @@
+"""Objective term values of a solution vector, computed with NumPy.
+
+Used for progress reports and the result's breakdown; the independent check of a plan lives in
+:mod:`solver.checker` and shares nothing with this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from solver.domain import ObjectiveTerm
+from solver.model.data import ModelData, is_reserve
+
+
+class Evaluator:
+    """Computes every objective term from the 0/1 vector of candidate assignments."""
+
+    def __init__(self, data: ModelData) -> None:
+        units = data.instance.units
+        cands = data.candidates
+        n_slots = len(data.slots)
+        self.n_slots = n_slots
+        self.n_units = len(units)
+        self.headcount = np.array([units[c.unit].headcount for c in cands], dtype=np.int64)
+        self.km = np.array([c.km for c in cands], dtype=np.int64)
+        self.reserve = np.array([is_reserve(units[c.unit]) for c in cands], dtype=bool)
+        self.slot = np.array([c.slot for c in cands], dtype=np.int64)
+        self.unit = np.array([c.unit for c in cands], dtype=np.int64)
+        self.required = np.array([s.required for s in data.slots], dtype=np.int64)
+        self.weight = np.array([s.weight for s in data.slots], dtype=np.int64)
+
+    def assigned(self, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Headcount per slot."""
+        return np.bincount(self.slot, weights=x * self.headcount, minlength=self.n_slots).astype(
+            np.int64
+        )
+
+    def terms(self, x: npt.NDArray[np.int64]) -> dict[ObjectiveTerm, int]:
+        """Value of every objective term for the assignment vector ``x``."""
+        assigned = self.assigned(x)
+        short = np.maximum(0, self.required - assigned)
+        over = np.maximum(0, assigned - self.required)
+        loads = np.bincount(self.unit, weights=x, minlength=self.n_units)
+        return {
+            ObjectiveTerm.SHORTFALL: int((short * self.weight).sum()),
+            ObjectiveTerm.TNI: int((x * self.headcount * self.reserve).sum()),
+            ObjectiveTerm.TRAVEL: int((x * self.km).sum()),
+            ObjectiveTerm.BALANCE: int(loads.max()) if len(loads) else 0,
+            ObjectiveTerm.OVERSTAFFING: int(over.sum()),
+        }

@@ -1,0 +1,307 @@
+"""The one entry point: :func:`solve` an instance into a :class:`~solver.result.Result`."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+from solver.domain import Instance, ObjectiveTerm, Plan
+from solver.model.constraints import add_constraints
+from solver.model.data import ModelData, build_data
+from solver.model.evaluate import Evaluator
+from solver.model.objective import Stage, make_stages, objective_terms, strict_weights
+from solver.model.variables import Variables, make_variables
+from solver.presets import preset as preset_parameters
+from solver.report import activations, coverage_rows, plan_from_vector
+from solver.result import Progress, Result, SolveStatus, relative_gap
+from solver.validation import instance_warnings
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[Progress], None]
+
+STOP_POLL_SECONDS = 0.05
+"""How often a pending stop request is re-sent to the solver."""
+
+
+@dataclass
+class _Search:
+    """State shared by the stages of one solve."""
+
+    data: ModelData
+    evaluator: Evaluator
+    full_weights: list[int]
+    start: float
+    progress: ProgressCallback | None
+    best_x: npt.NDArray[np.int64] | None = None
+    best_objective: int | None = None
+    bound: int = 0
+    first_solution_time: float | None = None
+    reported: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def total(self, x: npt.NDArray[np.int64]) -> int:
+        values = self.evaluator.terms(x)
+        priorities = self.data.instance.rules.priorities
+        return sum(w * values[t] for w, t in zip(self.full_weights, priorities, strict=True))
+
+    def offer(self, x: npt.NDArray[np.int64], stage: int) -> None:
+        """Keep ``x`` if it beats the best plan so far, and report it."""
+        objective = self.total(x)
+        with self.lock:
+            if self.first_solution_time is None:
+                self.first_solution_time = time.perf_counter() - self.start
+            if self.best_objective is not None and objective >= self.best_objective:
+                return
+            self.best_x, self.best_objective = x, objective
+            bound = min(self.bound, objective)
+        if self.progress is not None:
+            self.progress(
+                Progress(
+                    objective=objective,
+                    best_bound=bound,
+                    gap=relative_gap(objective, bound),
+                    elapsed=time.perf_counter() - self.start,
+                    stage=stage,
+                )
+            )
+
+
+def solution_vector(response: object, n: int) -> npt.NDArray[np.int64]:
+    """The first ``n`` solution values (the assignment booleans) of a CP-SAT response."""
+    values = response.solution  # type: ignore[attr-defined]
+    return np.fromiter(values, dtype=np.int64, count=len(values))[:n]
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    """Offers each improving solution; lifts the overall bound from the stage's bound."""
+
+    def __init__(self, search: _Search, n: int, stage: int, prefix: int, multiplier: int) -> None:
+        super().__init__()
+        self._search, self._n, self._stage = search, n, stage
+        self._prefix, self._multiplier = prefix, multiplier
+
+    def on_solution_callback(self) -> None:
+        stage_bound = math.ceil(self.best_objective_bound - 1e-6)
+        bound = self._prefix + stage_bound * self._multiplier
+        self._search.bound = max(self._search.bound, bound)
+        self._search.offer(solution_vector(self.response_proto, self._n), self._stage)
+
+
+def _stage_multiplier(
+    stage: Stage, terms_order: list[ObjectiveTerm], full_weights: list[int]
+) -> int:
+    """Full-ranking weight of one unit of the stage's own weighted objective."""
+    last = terms_order.index(stage.terms[-1].name)
+    return full_weights[last]
+
+
+def _run_stage(
+    model: cp_model.CpModel,
+    callback: _Callback,
+    parameters: dict[str, object],
+    time_limit: float,
+    stop: threading.Event | None,
+) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+    solver = cp_model.CpSolver()
+    for key, value in parameters.items():
+        setattr(solver.parameters, key, value)
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit)
+    done = threading.Event()
+
+    def watch() -> None:
+        # stop_search() before solve() has started is ignored, so keep sending it until done.
+        assert stop is not None
+        while not done.is_set():
+            if stop.wait(STOP_POLL_SECONDS):
+                solver.stop_search()
+                done.wait(STOP_POLL_SECONDS)
+
+    watcher = threading.Thread(target=watch, daemon=True) if stop is not None else None
+    if watcher is not None:
+        watcher.start()
+    try:
+        status = solver.solve(model, callback)
+    finally:
+        done.set()
+        if watcher is not None:
+            watcher.join()
+    return solver, status
+
+
+def _add_hint(model: cp_model.CpModel, variables: Variables, x: npt.NDArray[np.int64]) -> None:
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for var, value in zip(variables.assign, x, strict=True):
+        model.add_hint(var, int(value))
+
+
+def hint_vector(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
+    """The 0/1 candidate vector of a plan; assignments that are not candidates are dropped."""
+    instance = data.instance
+    index = {}
+    for c, cand in enumerate(data.candidates):
+        slot = data.slots[cand.slot]
+        venue = instance.venues[slot.venue]
+        key = (
+            instance.units[cand.unit].id,
+            venue.id,
+            venue.rings[slot.ring].number,
+            instance.shifts[slot.shift].id,
+        )
+        index[key] = c
+    x = np.zeros(len(data.candidates), dtype=np.int64)
+    for a in plan.assignments:
+        found = index.get((a.unit, a.venue, a.ring, a.shift))
+        if found is not None:
+            x[found] = 1
+    return x
+
+
+def solve(
+    instance: Instance,
+    *,
+    time_limit: float = 30.0,
+    workers: int = 2,
+    preset: str = "default",
+    seed: int | None = None,
+    hint: Plan | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    log_search: bool = False,
+) -> Result:
+    """Plan a deployment with CP-SAT.
+
+    Parameters
+    ----------
+    instance
+        A validated instance.
+    time_limit
+        Wall-clock budget in seconds for the whole call.
+    workers
+        CP-SAT search workers (the machine has 2 cores).
+    preset
+        Name of a parameter set in :data:`solver.presets.PRESETS`.
+    seed
+        Random seed for CP-SAT; ``None`` keeps the preset's.
+    hint
+        A plan to start from (warm start); assignments it holds that break a rule are dropped.
+    progress
+        Called with every improving plan (from solver threads).
+    stop
+        When set, the search stops within about 50 ms and the best plan so far is returned.
+    log_search
+        Let CP-SAT write its search log.
+
+    Returns
+    -------
+    Result
+        Status, plan, coverage, objective breakdown, activations and warnings. An
+        under-resourced instance is a result with shortfalls, never an error.
+    """
+    start = time.perf_counter()
+    parameters: dict[str, object] = dict(preset_parameters(preset))
+    parameters["num_workers"] = max(1, workers)
+    parameters["log_search_progress"] = log_search
+    if seed is not None:
+        parameters["random_seed"] = seed
+
+    data = build_data(instance)
+    model = cp_model.CpModel()
+    variables = make_variables(model, data)
+    add_constraints(model, data, variables)
+    terms = objective_terms(model, data, variables)
+    stages = make_stages(terms)
+    full_weights = strict_weights([t.upper for t in terms])
+    order = [t.name for t in terms]
+    search = _Search(data, Evaluator(data), full_weights, start, progress)
+    n = len(variables.assign)
+    if hint is not None:
+        x0 = hint_vector(data, hint)
+        _add_hint(model, variables, x0)
+    build_time = time.perf_counter() - start
+    logger.info(
+        "model built in %.2f s: %d candidates, %d slots, %d stage(s)",
+        build_time,
+        n,
+        len(data.slots),
+        len(stages),
+    )
+
+    deadline = start + time_limit
+    all_optimal = bool(stages)
+    bound = 0
+    invalid = False
+    for index, stage in enumerate(stages):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0 or (stop is not None and stop.is_set()):
+            all_optimal = False
+            break
+        multiplier = _stage_multiplier(stage, order, full_weights)
+        model.minimize(stage.expr)
+        callback = _Callback(search, n, index, bound, multiplier)
+        budget = remaining / (len(stages) - index)
+        solver, status = _run_stage(model, callback, parameters, budget, stop)
+        if status == cp_model.MODEL_INVALID:
+            logger.error("CP-SAT rejected the model: %s", model.validate())
+            invalid = True
+            all_optimal = False
+            break
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            all_optimal = False
+            break
+        search.offer(solution_vector(solver.response_proto, n), index)
+        value = round(solver.objective_value)
+        if status == cp_model.OPTIMAL:
+            bound += value * multiplier
+            search.bound = bound
+            model.add(stage.expr <= value)
+        else:
+            bound += math.ceil(solver.best_objective_bound - 1e-6) * multiplier
+            search.bound = bound
+            all_optimal = False
+            break
+        if search.best_x is not None and index + 1 < len(stages):
+            _add_hint(model, variables, search.best_x)
+
+    if not stages:
+        # Nothing to optimise (no requirement, no candidate): the empty plan is optimal.
+        search.offer(np.zeros(n, dtype=np.int64), 0)
+        search.bound = search.best_objective or 0
+
+    return _result(search, invalid, all_optimal, build_time, instance)
+
+
+def _result(
+    search: _Search, invalid: bool, optimal: bool, build_time: float, instance: Instance
+) -> Result:
+    wall = time.perf_counter() - search.start
+    warnings = tuple(instance_warnings(instance))
+    if search.best_x is None or search.best_objective is None:
+        status = SolveStatus.INVALID if invalid else SolveStatus.NO_SOLUTION
+        return Result(status=status, wall_time=wall, build_time=build_time, warnings=warnings)
+    data, x = search.data, search.best_x
+    plan = plan_from_vector(data, x)
+    objective = search.best_objective
+    bound = objective if optimal else min(search.bound, objective)
+    return Result(
+        status=SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound),
+        wall_time=wall,
+        build_time=build_time,
+        first_solution_time=search.first_solution_time,
+        plan=plan,
+        coverage=coverage_rows(data, search.evaluator.assigned(x)),
+        breakdown=search.evaluator.terms(x),
+        activations=activations(data, plan),
+        warnings=warnings,
+    )

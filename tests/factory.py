@@ -1,0 +1,102 @@
+"""Tiny instances whose best plans can be worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from solver import Instance, Result, check_plan, parse_instance, solve
+
+WIB = timezone(timedelta(hours=7))
+HOME = {"lat": -6.55, "lon": 107.44}
+
+
+def shifts(count: int, hours: int = 8, start: datetime | None = None) -> list[dict[str, Any]]:
+    """``count`` back-to-back shifts of ``hours`` each, from 2024-02-14 06:00 WIB."""
+    first = start or datetime(2024, 2, 14, 6, tzinfo=WIB)
+    return [
+        {
+            "id": f"s{i}",
+            "start": (first + timedelta(hours=hours * i)).isoformat(),
+            "end": (first + timedelta(hours=hours * (i + 1))).isoformat(),
+        }
+        for i in range(count)
+    ]
+
+
+def unit(uid: str, headcount: int = 1, **extra: Any) -> dict[str, Any]:
+    """A Polri samapta unit based at HOME unless told otherwise."""
+    data: dict[str, Any] = {
+        "id": uid,
+        "force": "polri",
+        "type": "samapta",
+        "headcount": headcount,
+        "home": {"region": "pwk", "location": HOME},
+    }
+    data.update(extra)
+    return data
+
+
+def ring(number: int = 1, capacity: int = 10, minimum: int = 1, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"number": number, "capacity": capacity, "min_headcount": minimum}
+    data.update(extra)
+    return data
+
+
+def venue(vid: str = "kpu", rings: list[dict[str, Any]] | None = None, **extra: Any) -> dict:  # type: ignore[type-arg]
+    data: dict[str, Any] = {
+        "id": vid,
+        "kind": "kpu_regency",
+        "region": "pwk",
+        "location": HOME,
+        "risk": "low",
+        "rings": rings if rings is not None else [ring()],
+    }
+    data.update(extra)
+    return data
+
+
+def instance_data(
+    venues: list[dict[str, Any]],
+    units: list[dict[str, Any]],
+    shift_list: list[dict[str, Any]] | None = None,
+    rules: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": "tiny",
+        "regions": [
+            {"id": "jabar", "level": "province"},
+            {"id": "pwk", "level": "regency", "parent": "jabar"},
+        ],
+        "venues": venues,
+        "units": units,
+        "shifts": shift_list if shift_list is not None else shifts(1),
+        "rules": rules or {},
+    }
+
+
+def make(
+    venues: list[dict[str, Any]],
+    units: list[dict[str, Any]],
+    shift_list: list[dict[str, Any]] | None = None,
+    rules: dict[str, Any] | None = None,
+) -> Instance:
+    return parse_instance(instance_data(venues, units, shift_list, rules))
+
+
+def solve_checked(instance: Instance, **options: Any) -> Result:
+    """Solve and re-check the plan with the independent checker; coverage must agree."""
+    options.setdefault("time_limit", 20.0)
+    options.setdefault("workers", 2)
+    result = solve(instance, **options)
+    report = check_plan(instance, result.plan)
+    assert report.ok, report.violations
+    recomputed = {key: row.shortfall for key, row in report.coverage.items()}
+    reported = {(r.venue, r.ring, r.shift): r.shortfall for r in result.coverage}
+    assert reported == recomputed
+    return result
+
+
+def placed(result: Result) -> set[tuple[str, str, int, str]]:
+    """The plan as a set of (unit, venue, ring, shift)."""
+    return {(a.unit, a.venue, a.ring, a.shift) for a in result.plan.assignments}

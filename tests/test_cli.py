@@ -1,0 +1,116 @@
+"""The ringplan command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from solver import check_plan, load_instance
+from tests.factory import instance_data, ring, shifts, unit, venue
+
+
+def ringplan(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ringplan", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def instance_file(tmp_path: Path) -> Path:
+    data = instance_data(
+        [venue(rings=[ring(1, 4, 2), ring(2, 6, 3)], risk="high")],
+        [unit(f"u{i}", headcount=1 + i % 2) for i in range(6)],
+        shifts(3),
+    )
+    path = tmp_path / "instance.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_solve_prints_summary_and_writes_a_result_the_checker_accepts(
+    instance_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "result.json"
+    run = ringplan("solve", str(instance_file), "--time-limit", "10", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "status: optimal" in run.stdout
+    assert "objective" in run.stderr  # progress lines
+    result = json.loads(out.read_text())
+    assert {
+        "status",
+        "objective",
+        "best_bound",
+        "gap",
+        "plan",
+        "coverage",
+        "breakdown",
+        "activations",
+        "warnings",
+    } <= set(result)
+    check = ringplan("check", str(instance_file), str(out))
+    assert check.returncode == 0, check.stdout
+    assert "plan holds" in check.stdout
+    instance = load_instance(instance_file)
+    assert check_plan(instance, load_plan_from(out)).ok
+
+
+def load_plan_from(path: Path):  # type: ignore[no-untyped-def]
+    from ringplan.cli import load_plan
+
+    return load_plan(str(path))
+
+
+def test_check_lists_every_violation_and_exits_1(instance_file: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    rows = [
+        {"unit": "u0", "venue": "kpu", "ring": 1, "shift": "s0"},
+        {"unit": "u0", "venue": "kpu", "ring": 1, "shift": "s1"},
+        {"unit": "nobody", "venue": "kpu", "ring": 1, "shift": "s0"},
+    ]
+    plan.write_text(json.dumps({"assignments": rows}))
+    run = ringplan("check", str(instance_file), str(plan))
+    assert run.returncode == 1
+    assert "breaks 2 rule(s)" in run.stdout
+    assert "unknown unit 'nobody'" in run.stdout and "between s0 and s1" in run.stdout
+
+
+def test_missing_file_is_one_line_without_traceback(tmp_path: Path) -> None:
+    run = ringplan("solve", str(tmp_path / "nope.json"))
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"ringplan: file not found: {tmp_path / 'nope.json'}"
+
+
+def test_malformed_json_is_one_line_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"venues": [')
+    run = ringplan("solve", str(bad))
+    assert run.returncode == 2
+    assert "is not valid JSON" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_validate_lists_every_problem(instance_file: Path) -> None:
+    data = json.loads(instance_file.read_text())
+    data["units"][0]["home"]["region"] = "ntt-x"
+    data["units"][1]["headcount"] = -1
+    instance_file.write_text(json.dumps(data))
+    run = ringplan("validate", str(instance_file))
+    assert run.returncode == 1
+    assert "units[1].headcount" in run.stdout
+
+
+def test_validate_accepts_a_good_instance(instance_file: Path) -> None:
+    run = ringplan("validate", str(instance_file))
+    assert run.returncode == 0
+    assert "valid (1 venues, 6 units, 3 shifts)" in run.stdout
+
+
+def test_schema_prints_instance_and_result_schemas() -> None:
+    run = ringplan("schema")
+    assert run.returncode == 0
+    schemas = json.loads(run.stdout)
+    assert "units" in schemas["instance"]["properties"]
+    assert "plan" in schemas["result"]["properties"]

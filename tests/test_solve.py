@@ -1,0 +1,246 @@
+"""Each rule family on an instance small enough to solve by hand."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+from solver import ObjectiveTerm, Plan, SolveStatus, solve
+from tests.factory import make, placed, ring, shifts, solve_checked, unit, venue
+
+FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
+
+
+def test_unit_stands_in_one_place_per_shift() -> None:
+    instance = make([venue("a"), venue("b")], [unit("u1")])
+    result = solve_checked(instance)
+    assert len(result.plan.assignments) == 1
+    assert result.total_shortfall == 1
+    assert result.status is SolveStatus.OPTIMAL
+
+
+def test_ring_capacity_caps_headcount_and_shortfall_is_reported() -> None:
+    instance = make([venue(rings=[ring(capacity=2, minimum=5)])], [unit(f"u{i}") for i in range(5)])
+    result = solve_checked(instance)
+    assert len(result.plan.assignments) == 2
+    (row,) = result.coverage
+    assert (row.required, row.assigned, row.shortfall) == (5, 2, 3)
+    assert "holds at most 2" in row.reason
+    assert any("a shortfall is unavoidable" in w for w in result.warnings)
+
+
+def test_unit_larger_than_ring_is_never_placed() -> None:
+    instance = make([venue(rings=[ring(capacity=2, minimum=2)])], [unit("platoon", headcount=3)])
+    result = solve_checked(instance)
+    assert result.plan.assignments == ()
+    assert "only 0 headcount" in result.coverage[0].reason
+
+
+def test_unit_works_only_shifts_it_is_available_for() -> None:
+    instance = make(
+        [venue()],
+        [unit("u1", available_shifts=["s1"])],
+        shifts(3, hours=8),
+        {"min_rest_hours": 0},
+    )
+    result = solve_checked(instance)
+    assert placed(result) == {("u1", "kpu", 1, "s1")}
+
+
+def test_unit_works_only_inside_its_time_windows() -> None:
+    window = {"start": "2024-02-14T13:00:00+07:00", "end": "2024-02-15T00:00:00+07:00"}
+    instance = make(
+        [venue()], [unit("u1", available_windows=[window])], shifts(3), {"min_rest_hours": 0}
+    )
+    result = solve_checked(instance)
+    # s0 06-14 starts before the window, s2 22-06 ends after it: only s1 14-22 fits.
+    assert placed(result) == {("u1", "kpu", 1, "s1")}
+
+
+def test_ring_admits_only_allowed_forces_and_types() -> None:
+    rings = [ring(1, minimum=1, allowed_forces=["polri"], allowed_types=["brimob"]), ring(2)]
+    instance = make(
+        [venue(rings=rings)],
+        [unit("samapta1"), unit("tni1", force="tni", type="infantry", standby=True)],
+    )
+    result = solve_checked(instance)
+    assert ("samapta1", "kpu", 2, "s0") in placed(result)
+    assert result.coverage[0].ring == 1 and result.coverage[0].shortfall == 1
+
+
+def test_rest_hours_keep_a_unit_off_the_next_shift() -> None:
+    instance = make([venue()], [unit("u1")], shifts(3), {"min_rest_hours": 8})
+    result = solve_checked(instance)
+    # 06-14 and 22-06 leave exactly 8 h rest; 14-22 follows either with none.
+    assert placed(result) == {("u1", "kpu", 1, "s0"), ("u1", "kpu", 1, "s2")}
+    assert result.total_shortfall == 1
+
+
+def test_rest_hours_measure_time_not_list_position() -> None:
+    shift_list = [
+        {"id": "night", "start": "2024-02-14T20:00:00+07:00", "end": "2024-02-15T08:00:00+07:00"},
+        {"id": "short", "start": "2024-02-15T14:00:00+07:00", "end": "2024-02-15T18:00:00+07:00"},
+        {"id": "late", "start": "2024-02-15T16:00:00+07:00", "end": "2024-02-15T22:00:00+07:00"},
+    ]
+    rules = {"min_rest_hours": 7}
+    instance = make([venue()], [unit("u1")], shift_list, rules)
+    result = solve_checked(instance)
+    # night ends 08:00: 'short' at 14:00 leaves 6 h, 'late' at 16:00 leaves 8 h; 'short' and
+    # 'late' overlap. Best: night + late.
+    assert placed(result) == {("u1", "kpu", 1, "night"), ("u1", "kpu", 1, "late")}
+
+
+def test_overlapping_shifts_are_never_both_worked() -> None:
+    shift_list = [
+        {"id": "a", "start": "2024-02-14T06:00:00+07:00", "end": "2024-02-14T14:00:00+07:00"},
+        {"id": "b", "start": "2024-02-14T10:00:00+08:00", "end": "2024-02-14T18:00:00+08:00"},
+    ]
+    # b is 09:00-17:00 WIB: it overlaps a even though it is written in another timezone.
+    instance = make([venue()], [unit("u1")], shift_list, {"min_rest_hours": 0})
+    result = solve_checked(instance)
+    assert len(result.plan.assignments) == 1
+
+
+def test_max_shifts_caps_the_horizon() -> None:
+    instance = make([venue()], [unit("u1")], shifts(3), {"min_rest_hours": 0, "max_shifts": 2})
+    result = solve_checked(instance)
+    assert len(result.plan.assignments) == 2
+
+
+def test_max_shifts_per_24h_counts_shift_starts_in_any_day() -> None:
+    rules = {"min_rest_hours": 0, "max_shifts_per_24h": 1}
+    instance = make([venue()], [unit("u1")], shifts(6), rules)
+    result = solve_checked(instance)
+    assert {a.shift for a in result.plan.assignments} == {"s0", "s3"}
+
+
+def test_max_consecutive_days_forces_a_day_off() -> None:
+    daily = [
+        {
+            "id": f"d{i}",
+            "start": f"2024-02-1{4 + i}T08:00:00+07:00",
+            "end": f"2024-02-1{4 + i}T16:00:00+07:00",
+        }
+        for i in range(4)
+    ]
+    rules = {"min_rest_hours": 0, "max_consecutive_days": 2}
+    instance = make([venue()], [unit("u1")], daily, rules)
+    result = solve_checked(instance)
+    worked = sorted(a.shift for a in result.plan.assignments)
+    assert len(worked) == 3 and worked[0] == "d0" and worked[-1] == "d3"
+
+
+def test_travel_limit_keeps_distant_units_home_unless_overridden() -> None:
+    units = [
+        unit("far", home={"region": "pwk", "location": FAR}),
+        unit("far-mobile", home={"region": "pwk", "location": FAR}, max_travel_km=200),
+    ]
+    instance = make([venue(rings=[ring(minimum=2)])], units, rules={"max_travel_km": 50})
+    result = solve_checked(instance)
+    assert placed(result) == {("far-mobile", "kpu", 1, "s0")}
+    assert result.breakdown[ObjectiveTerm.TRAVEL] in range(105, 116)
+
+
+def test_requirement_scales_with_risk_and_shift_override() -> None:
+    v = venue(
+        rings=[ring(capacity=20, minimum=3)],
+        risk="high",
+        risk_overrides=[{"shifts": ["s1"], "risk": "very_high"}],
+    )
+    instance = make([v], [], shifts(2))
+    result = solve_checked(instance)
+    required = {row.shift: row.required for row in result.coverage}
+    assert required == {"s0": 5, "s1": 6}  # ceil(3 x 1.5), 3 x 2.0
+
+
+def test_shortfall_is_never_traded_for_less_travel() -> None:
+    units = [unit("near"), unit("far", home={"region": "pwk", "location": FAR})]
+    instance = make([venue("a"), venue("b")], units)
+    result = solve_checked(instance)
+    assert result.total_shortfall == 0
+    assert {a.unit for a in result.plan.assignments} == {"near", "far"}
+
+
+def test_tni_is_activated_only_where_police_cannot_cover() -> None:
+    tni: dict[str, Any] = {"force": "tni", "type": "infantry", "standby": True}
+    units = [
+        unit("polri1", home={"region": "pwk", "location": FAR}),
+        unit("tni1", **tni),
+        unit("tni2", **tni),
+    ]
+    # Two posts need one each; the police unit is far, TNI sit next door. Police first, then
+    # one TNI unit for the post the police cannot fill.
+    instance = make([venue("a"), venue("b")], units)
+    result = solve_checked(instance)
+    assert result.total_shortfall == 0
+    assert "polri1" in {a.unit for a in result.plan.assignments}
+    assert len(result.activations) == 1
+    assert result.breakdown[ObjectiveTerm.TNI] == 1
+
+
+def test_inner_ring_is_covered_before_outer_ring() -> None:
+    instance = make([venue(rings=[ring(1, minimum=1), ring(4, minimum=1)])], [unit("u1")])
+    result = solve_checked(instance)
+    assert placed(result) == {("u1", "kpu", 1, "s0")}
+
+
+def test_no_staff_above_requirement_without_need() -> None:
+    instance = make([venue(rings=[ring(minimum=1)])], [unit(f"u{i}") for i in range(4)])
+    result = solve_checked(instance)
+    assert len(result.plan.assignments) == 1
+    assert result.breakdown[ObjectiveTerm.OVERSTAFFING] == 0
+
+
+def test_workload_is_balanced_across_units() -> None:
+    instance = make([venue()], [unit("u1"), unit("u2")], shifts(4), {"min_rest_hours": 0})
+    result = solve_checked(instance)
+    assert result.breakdown[ObjectiveTerm.BALANCE] == 2
+
+
+def test_progress_reports_never_worsen_and_end_at_the_result() -> None:
+    units = [unit(f"u{i}", headcount=1 + i % 3) for i in range(12)]
+    venues = [venue(f"v{i}", rings=[ring(1, 6, 2), ring(2, 9, 4)], risk="high") for i in range(3)]
+    instance = make(venues, units, shifts(6), {"min_rest_hours": 8})
+    seen: list[int] = []
+    result = solve_checked(instance, progress=lambda p: seen.append(p.objective))
+    assert seen, "no progress reported"
+    assert all(b < a for a, b in itertools.pairwise(seen))
+    assert seen[-1] == result.objective
+
+
+def test_stop_event_ends_the_search_quickly() -> None:
+    units = [unit(f"u{i}", headcount=1 + i % 4) for i in range(60)]
+    venues = [venue(f"v{i}", rings=[ring(1, 8, 3), ring(2, 12, 6)], risk="high") for i in range(8)]
+    instance = make(venues, units, shifts(9), {"min_rest_hours": 8})
+    stop = threading.Event()
+    stop.set()  # set before the search starts: the race the solver must not lose
+    began = time.perf_counter()
+    result = solve(instance, time_limit=60, workers=2, stop=stop)
+    assert time.perf_counter() - began < 5
+    assert result.status in (SolveStatus.NO_SOLUTION, SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
+
+
+def test_hint_is_used_as_the_starting_plan() -> None:
+    instance = make([venue()], [unit("u1"), unit("u2")])
+    cold = solve_checked(instance)
+    warm = solve_checked(instance, hint=cold.plan)
+    assert warm.objective == cold.objective
+
+
+def test_hint_with_impossible_assignments_is_ignored_safely() -> None:
+    instance = make([venue()], [unit("u1")])
+    bogus = Plan.model_validate(
+        {"assignments": [{"unit": "u1", "venue": "kpu", "ring": 3, "shift": "s0"}]}
+    )
+    result = solve_checked(instance, hint=bogus)
+    assert result.total_shortfall == 0
+
+
+def test_reproducible_preset_returns_the_same_plan() -> None:
+    units = [unit(f"u{i}") for i in range(10)]
+    instance = make([venue(f"v{i}") for i in range(4)], units, shifts(3))
+    first = solve_checked(instance, preset="reproducible")
+    second = solve_checked(instance, preset="reproducible")
+    assert first.plan == second.plan

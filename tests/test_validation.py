@@ -1,0 +1,117 @@
+"""Bad input gets named errors, all at once; impossible situations are warnings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from solver import InstanceError, parse_instance
+from solver.validation import instance_warnings
+from tests.factory import instance_data, ring, shifts, unit, venue
+
+
+def _problems(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(InstanceError) as caught:
+        parse_instance(data)
+    return [str(p) for p in caught.value.problems]
+
+
+def _base() -> dict[str, Any]:
+    return instance_data([venue()], [unit("u1"), unit("u2")], shifts(2))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # dangling reference: unknown home region
+        (
+            lambda d: d["units"][1]["home"].update(region="ntt-x"),
+            "units[1].home.region: unknown region 'ntt-x'",
+        ),
+        # dangling reference: unknown venue region
+        (lambda d: d["venues"][0].update(region="nowhere"), "venues[0].region: unknown region"),
+        # dangling reference: unknown shift in availability
+        (
+            lambda d: d["units"][0].update(available_shifts=["s9"]),
+            "units[0].available_shifts[0]: unknown shift 's9'",
+        ),
+        # duplicate id
+        (lambda d: d["units"][1].update(id="u1"), "units[1].id: duplicate id 'u1'"),
+        # end before start
+        (
+            lambda d: d["shifts"][1].update(end="2024-02-14T06:00:00+07:00"),
+            "shifts[1].end: end 2024-02-14T06:00:00+07:00 is not after start",
+        ),
+        # negative headcount
+        (
+            lambda d: d["units"][0].update(headcount=-3),
+            "units[0].headcount: Input should be greater than or equal to 1",
+        ),
+        # unknown risk level
+        (lambda d: d["venues"][0].update(risk="extreme"), "venues[0].risk: Input should be"),
+        # empty rings
+        (
+            lambda d: d["venues"][0].update(rings=[]),
+            "venues[0].rings: a venue needs 1 to 4 rings, got 0",
+        ),
+        # a ring number outside 1..4
+        (
+            lambda d: d["venues"][0]["rings"][0].update(number=5),
+            "venues[0].rings[0].number: Input should be less than or equal to 4",
+        ),
+        # negative capacity
+        (
+            lambda d: d["venues"][0]["rings"][0].update(capacity=-1),
+            "venues[0].rings[0].capacity: Input should be greater than or equal to 0",
+        ),
+        # a naive timestamp
+        (
+            lambda d: d["shifts"][0].update(start="2024-02-14T06:00:00"),
+            "shifts[0].start: Input should have timezone info",
+        ),
+        # an unknown field
+        (lambda d: d["units"][0].update(colour="red"), "units[0].colour: Extra inputs"),
+    ],
+)
+def test_bad_input_names_entity_and_field(change: Any, expected: str) -> None:
+    data = _base()
+    change(data)
+    problems = _problems(data)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_every_reference_problem_is_reported_at_once() -> None:
+    data = _base()
+    data["units"][0]["home"]["region"] = "x1"
+    data["units"][1]["home"]["region"] = "x2"
+    data["venues"][0]["region"] = "x3"
+    problems = _problems(data)
+    assert len(problems) == 3
+
+
+def test_every_field_problem_is_reported_at_once() -> None:
+    data = _base()
+    data["units"][0]["headcount"] = 0
+    data["units"][1]["force"] = "navy"
+    data["venues"][0]["rings"] = []
+    assert len(_problems(data)) == 3
+
+
+def test_region_hierarchy_is_checked() -> None:
+    data = _base()
+    data["regions"].append({"id": "orphan", "level": "city"})
+    assert "regions[2].parent: a city needs its province as parent" in _problems(data)
+
+
+def test_ring_requirement_above_capacity_is_a_warning_not_an_error() -> None:
+    data = instance_data([venue(rings=[ring(capacity=3, minimum=2)], risk="very_high")], [])
+    instance = parse_instance(data)
+    (warning,) = instance_warnings(instance)
+    assert "requires 4 at very_high risk but holds at most 3" in warning
+
+
+def test_instance_is_immutable() -> None:
+    instance = parse_instance(_base())
+    with pytest.raises(ValueError, match="frozen"):
+        instance.units[0].headcount = 5  # type: ignore[misc]
