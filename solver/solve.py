@@ -113,7 +113,10 @@ def _run_stage(
 ) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
     solver = cp_model.CpSolver()
     for key, value in parameters.items():
-        setattr(solver.parameters, key, value)
+        if isinstance(value, list):
+            getattr(solver.parameters, key).extend(value)
+        else:
+            setattr(solver.parameters, key, value)
     solver.parameters.max_time_in_seconds = max(0.01, time_limit)
     done = threading.Event()
 
