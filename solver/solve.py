@@ -31,6 +31,10 @@ ProgressCallback = Callable[[Progress], None]
 STOP_POLL_SECONDS = 0.05
 """How often a pending stop request is re-sent to the solver."""
 
+FIRST_STAGE_SHARE = 0.7
+"""Share of the remaining time a stage may use when later stages follow; what a stage proves
+optimal early is left to the next."""
+
 
 @dataclass
 class _Search:
@@ -249,8 +253,9 @@ def solve(
             break
         multiplier = _stage_multiplier(stage, order, full_weights)
         model.minimize(stage.expr)
-        callback = _Callback(search, n, index, bound, multiplier)
-        budget = remaining / (len(stages) - index)
+        callback = _Callback(search, n, index, bound if all_optimal else search.bound, multiplier)
+        last = index + 1 == len(stages)
+        budget = remaining if last else remaining * FIRST_STAGE_SHARE
         solver, status = _run_stage(model, callback, parameters, budget, stop)
         if status == cp_model.MODEL_INVALID:
             logger.error("CP-SAT rejected the model: %s", model.validate())
@@ -262,16 +267,17 @@ def solve(
             break
         search.offer(solution_vector(solver.response_proto, n), index)
         value = round(solver.objective_value)
-        if status == cp_model.OPTIMAL:
-            bound += value * multiplier
+        if all_optimal:
+            # The overall bound grows only while every earlier stage is proven optimal.
+            if status == cp_model.OPTIMAL:
+                bound += value * multiplier
+            else:
+                bound += math.ceil(solver.best_objective_bound - 1e-6) * multiplier
+                all_optimal = False
             search.bound = bound
-            model.add(stage.expr <= value)
-        else:
-            bound += math.ceil(solver.best_objective_bound - 1e-6) * multiplier
-            search.bound = bound
-            all_optimal = False
-            break
-        if search.best_x is not None and index + 1 < len(stages):
+        # Later stages keep what this one reached, proven or not: priorities stay strict.
+        model.add(stage.expr <= value)
+        if search.best_x is not None and not last:
             _add_hint(model, variables, search.best_x)
 
     if not stages:

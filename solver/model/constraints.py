@@ -129,22 +129,24 @@ def _max_shifts_per_24h(model: cp_model.CpModel, data: ModelData, variables: Var
 def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
     """A unit is on duty on at most ``rules.max_consecutive_days`` calendar days in a row.
 
-    ``day_on[u, d]`` is implied by every assignment of ``u`` to a shift starting on day ``d``;
-    every run of ``max + 1`` consecutive days holds at most ``max`` duty days.
+    ``day_on[u, d]`` is forced up by any assignment of ``u`` to a shift starting on day ``d``
+    (``sum(assign[u, d]) <= n * day_on[u, d]``, one row per unit and day rather than one
+    implication per assignment); every run of ``max + 1`` consecutive days holds at most
+    ``max`` duty days.
     """
     limit = data.instance.rules.max_consecutive_days
     if limit is None or len(data.days) <= limit:
         return
     for unit, shifts in _unit_shift_vars(data, variables).items():
-        worked_days = {data.shift_day[s] for s in shifts}
-        if len(worked_days) <= limit:
+        by_day: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        for s, xs in shifts.items():
+            by_day[data.shift_day[s]].extend(xs)
+        if len(by_day) <= limit:
             continue
-        for day in worked_days:
+        for day, xs in by_day.items():
             flag = model.new_bool_var(f"day_on(unit={data.instance.units[unit].id}, day={day})")
             variables.day_on[unit, day] = flag
-        for s, xs in shifts.items():
-            for x in xs:
-                model.add_implication(x, variables.day_on[unit, data.shift_day[s]])
+            model.add(sum(xs) <= len(xs) * flag)
         for first in range(len(data.days) - limit):
             run = [
                 variables.day_on[unit, d]

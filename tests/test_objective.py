@@ -1,0 +1,38 @@
+"""Strict priorities: weights that dominate, and stages where the weights would overflow."""
+
+from __future__ import annotations
+
+from solver.domain import ObjectiveTerm
+from solver.model.objective import Term, make_stages, strict_weights
+
+
+def test_each_weight_exceeds_everything_below_it() -> None:
+    uppers = [7, 5, 2]
+    weights = strict_weights(uppers)
+    assert weights == [18, 3, 1]
+    for k in range(len(uppers)):
+        below = sum(w * u for w, u in zip(weights[k + 1 :], uppers[k + 1 :], strict=True))
+        assert weights[k] > below
+
+
+def _term(name: ObjectiveTerm, upper: int) -> Term:
+    return Term(name, 0, upper)
+
+
+def test_ranking_is_cut_into_stages_when_weights_would_overflow() -> None:
+    terms = [
+        _term(ObjectiveTerm.SHORTFALL, 1000),
+        _term(ObjectiveTerm.TNI, 1000),
+        _term(ObjectiveTerm.TRAVEL, 1000),
+    ]
+    stages = make_stages(terms, max_range=10**7)
+    assert [[t.name for t in s.terms] for s in stages] == [
+        [ObjectiveTerm.SHORTFALL, ObjectiveTerm.TNI],
+        [ObjectiveTerm.TRAVEL],
+    ]
+    assert stages[0].weights == (1001, 1)
+
+
+def test_terms_that_cannot_vary_are_dropped() -> None:
+    stages = make_stages([_term(ObjectiveTerm.SHORTFALL, 4), _term(ObjectiveTerm.TNI, 0)])
+    assert [[t.name for t in s.terms] for s in stages] == [[ObjectiveTerm.SHORTFALL]]
