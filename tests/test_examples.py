@@ -26,6 +26,6 @@ def test_worked_example_matches_the_hand_calculation() -> None:
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_bundled_instance_gets_a_plan_the_checker_accepts(path: Path) -> None:
     instance = load_instance(path)
-    result = solve_checked(instance, time_limit=30)
+    result = solve_checked(instance, time_limit=10)
     assert result.status.has_plan
     assert result.plan.assignments
