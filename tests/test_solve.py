@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from solver import ObjectiveTerm, Plan, SolveStatus, solve
+from solver import ObjectiveTerm, Plan, SolveStatus, check_plan, solve
 from tests.factory import make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -220,6 +220,7 @@ def test_stop_event_ends_the_search_quickly() -> None:
     result = solve(instance, time_limit=60, workers=2, stop=stop)
     assert time.perf_counter() - began < 5
     assert result.status in (SolveStatus.NO_SOLUTION, SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
+    assert check_plan(instance, result.plan).ok
 
 
 def test_hint_is_used_as_the_starting_plan() -> None:
