@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint
+.PHONY: run test lint proto
+
+# Python code for the gRPC API is generated from proto/ into ringplan/v1/ (never edited by hand,
+# never committed) whenever a .proto file or the installed tools change.
+PROTOS := $(wildcard proto/ringplan/v1/*.proto)
+GEN := ringplan/v1/__init__.py
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,10 +18,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip check
 	touch $(STAMP)
 
-run: $(STAMP)
+$(GEN): $(STAMP) $(PROTOS)
+	rm -rf ringplan/v1
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m grpc_tools.protoc -I proto \
+		--python_out=. --grpc_python_out=. --mypy_out=. --mypy_grpc_out=. $(PROTOS)
+	touch $(GEN)
+
+proto: $(GEN)
+
+run: $(GEN)
 	$(BIN)/ringplan demo
 
-lint: $(STAMP)
+lint: $(GEN)
+	$(BIN)/buf lint
+	@# Breaking-change check against main, once main has the v1 API.
+	@if git rev-parse -q --verify main >/dev/null && git cat-file -e main:proto/ringplan/v1 2>/dev/null; then \
+		echo "$(BIN)/buf breaking --against '.git#branch=main'"; \
+		$(BIN)/buf breaking --against '.git#branch=main'; fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .

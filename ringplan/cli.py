@@ -92,17 +92,40 @@ def _solve_exit(result: Result) -> int:
     return EXIT_OK if result.status.has_plan else EXIT_NO_PLAN
 
 
+def _solve_remote(
+    target: str, instance: Instance, args: argparse.Namespace, progress: Any
+) -> Result:
+    """Plan through a ringplan server, printing its streamed progress."""
+    from server.client import RingplanClient, RingplanError
+
+    with RingplanClient(target) as client:
+        try:
+            stream = client.solve_stream(
+                instance,
+                time_limit=args.time_limit,
+                workers=args.workers,
+                preset=args.preset,
+                seed=args.seed,
+            )
+            return stream.result(on_progress=progress)
+        except RingplanError as error:
+            raise CliError(f"server {target}: {error}") from None
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     instance = _load_instance(args.instance)
     progress = None if args.quiet else _print_progress
-    result = solve(
-        instance,
-        time_limit=args.time_limit,
-        workers=args.workers,
-        preset=args.preset,
-        seed=args.seed,
-        progress=progress,
-    )
+    if args.server:
+        result = _solve_remote(args.server, instance, args, progress)
+    else:
+        result = solve(
+            instance,
+            time_limit=args.time_limit,
+            workers=args.workers,
+            preset=args.preset,
+            seed=args.seed,
+            progress=progress,
+        )
     print(result.summary())
     _write_result(result, args.out)
     return _solve_exit(result)
@@ -146,12 +169,55 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _server_config(args: argparse.Namespace) -> Any:
+    from server.config import ServerConfig
+
+    try:
+        config = ServerConfig.from_env().with_overrides(
+            {
+                "host": args.host,
+                "port": args.port,
+                "max_concurrent_solves": args.max_concurrent_solves,
+                "max_time_limit": args.max_time_limit,
+                "reflection": False if args.no_reflection else None,
+                "grace": args.grace,
+            }
+        )
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    problems = config.problems()
+    if problems:
+        raise CliError("; ".join(problems))
+    return config
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from server.app import serve
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        serve(_server_config(args))
+    except OSError as error:
+        raise CliError(str(error)) from None
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from server.app import create_server
+    from server.config import ServerConfig
+
     path = EXAMPLES / f"{args.example}.json"
-    print(f"planning bundled instance '{args.example}' ({path.name})", flush=True)
     instance = _load_instance(str(path))
-    result = solve(instance, time_limit=args.time_limit, workers=args.workers)
-    print(result.summary())
+    with create_server(ServerConfig(port=0, drain=0.0)) as server:
+        print(f"ringplan service started on {server.target} (embedded defaults)", flush=True)
+        print(f"planning bundled instance '{args.example}' ({path.name}) through gRPC", flush=True)
+        result = _solve_remote(server.target, instance, args, _print_progress)
+        print(result.summary())
+    print("ringplan service stopped")
     report = check_plan(instance, result.plan)
     print("independent check: " + ("plan holds" if report.ok else "; ".join(report.violations)))
     return _solve_exit(result) if report.ok else EXIT_VIOLATIONS
@@ -173,11 +239,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="plan an instance and print a summary")
     p.add_argument("instance", help="instance JSON file")
     _add_solve_options(p)
-    p.add_argument("--preset", default="default", help="solver preset (default, quick, ...)")
+    p.add_argument("--preset", default="default", help="solver preset (default, fast, ...)")
     p.add_argument("--seed", type=int, default=None, help="CP-SAT random seed")
     p.add_argument("--out", help="write the whole result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--server", metavar="HOST:PORT", help="plan on a ringplan server")
     p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the gRPC service (settings: flags, then RINGPLAN_* variables, then defaults)",
+    )
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one)")
+    p.add_argument("--max-concurrent-solves", type=int, help="default: number of cores")
+    p.add_argument("--max-time-limit", type=float, help="seconds (default 600)")
+    p.add_argument("--grace", type=float, help="shutdown grace in seconds (default 10)")
+    p.add_argument("--no-reflection", action="store_true", help="do not serve reflection")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("validate", help="report every problem of an instance")
     p.add_argument("instance")
@@ -192,10 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("which", nargs="?", choices=("all", "instance", "result"), default="all")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("demo", help="plan a bundled instance and check it")
+    p = sub.add_parser(
+        "demo", help="start the service, plan a bundled instance through it, check the plan"
+    )
     p.add_argument("--example", default="district", help="bundled instance (default district)")
     _add_solve_options(p)
-    p.set_defaults(func=cmd_demo, time_limit=20.0)
+    p.set_defaults(func=cmd_demo, time_limit=20.0, preset="default", seed=None)
     return parser
 
 

@@ -100,3 +100,33 @@ def solve_checked(instance: Instance, **options: Any) -> Result:
 def placed(result: Result) -> set[tuple[str, str, int, str]]:
     """The plan as a set of (unit, venue, ring, shift)."""
     return {(a.unit, a.venue, a.ring, a.shift) for a in result.plan.assignments}
+
+
+def busy_instance(venues: int = 16, units: int = 100, shift_count: int = 6) -> Instance:
+    """A deliberately hard instance: distinct homes and mixed headcounts, too few people.
+
+    No two units are interchangeable and resources are short, so CP-SAT keeps searching for
+    many seconds; used where a test needs a solve still running when it acts.
+    """
+    venue_list = [
+        venue(
+            f"v{k}",
+            rings=[ring(1, 6, 2), ring(2, 12, 4), ring(3, 30, 6)],
+            location={"lat": -6.2 - 0.02 * (k % 8), "lon": 106.8 + 0.02 * (k // 8)},
+            risk=("low", "medium", "high", "very_high")[k % 4],
+        )
+        for k in range(venues)
+    ]
+    unit_list = [
+        unit(
+            f"u{i}",
+            headcount=1 + (i * 7) % 5,
+            home={
+                "region": "pwk",
+                "location": {"lat": -6.1 - 0.003 * i % 0.3, "lon": 106.7 + 0.0021 * i % 0.25},
+            },
+            **({"force": "tni", "type": "infantry", "standby": True} if i % 6 == 0 else {}),
+        )
+        for i in range(units)
+    ]
+    return make(venue_list, unit_list, shifts(shift_count))

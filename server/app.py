@@ -1,0 +1,138 @@
+"""Building, running and stopping the gRPC server."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ringplan.v1 import ringplan_service_pb2 as api
+from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
+from server.admission import Admission
+from server.config import ServerConfig
+from server.service import RingplanServicer
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = api.DESCRIPTOR.services_by_name["RingplanService"].full_name
+"""``ringplan.v1.RingplanService``."""
+
+SPARE_THREADS = 16
+"""Handler threads beyond the solve limit, so that rejections, health, info and validation
+calls are answered at once while every solve slot is busy."""
+
+
+def channel_options(config: ServerConfig) -> list[tuple[str, int]]:
+    """Message size limits shared by the server and the client."""
+    return [
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", config.max_message_bytes),
+    ]
+
+
+class RingplanServer:
+    """A running ringplan service: the gRPC server, its health and its solve admission."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        problems = config.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self.config = config
+        self.admission = Admission(config.max_concurrent_solves)
+        self.health = health.HealthServicer()
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(
+                max_workers=config.max_concurrent_solves + SPARE_THREADS,
+                thread_name_prefix="rpc",
+            ),
+            # No second server may silently share the port.
+            options=[*channel_options(config), ("grpc.so_reuseport", 0)],
+        )
+        api_grpc.add_RingplanServiceServicer_to_server(
+            RingplanServicer(config, self.admission), self._server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        names = [SERVICE_NAME, health.SERVICE_NAME]
+        if config.reflection:
+            names.append(reflection.SERVICE_NAME)
+            reflection.enable_server_reflection(names, self._server)
+        self.port = self._server.add_insecure_port(config.address)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {config.address}")
+        self._stopped = threading.Event()
+
+    @property
+    def target(self) -> str:
+        """Address a client on this machine dials."""
+        host = self.config.host if self.config.host not in ("0.0.0.0", "[::]") else "127.0.0.1"
+        return f"{host}:{self.port}"
+
+    def start(self) -> RingplanServer:
+        """Start serving; health reports SERVING."""
+        self._server.start()
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        logger.info("serving on %s", self.target)
+        return self
+
+    def shutdown(self, grace: float | None = None) -> None:
+        """Stop gracefully.
+
+        Health turns NOT_SERVING and new solves are refused at once; after ``drain`` seconds the
+        server stops taking calls. In-flight solves may finish within ``grace`` seconds; shortly
+        before it ends they are asked to stop and return their best plan, and whatever is still
+        running when it ends is cancelled.
+        """
+        grace = self.config.grace if grace is None else grace
+        self.admission.close()
+        self.health.enter_graceful_shutdown()
+        # Let health checkers see NOT_SERVING while calls are still answered.
+        self._stopped.wait(self.config.drain)
+        margin = min(1.0, grace / 2)
+        stopped = self._server.stop(grace)
+        if not self.admission.wait_idle(max(0.0, grace - margin)):
+            self.admission.stop_all()
+        stopped.wait()
+        self._stopped.set()
+        logger.info("stopped")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`shutdown` has finished."""
+        return self._stopped.wait(timeout)
+
+    def __enter__(self) -> RingplanServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._stopped.is_set():
+            self.shutdown(grace=1.0)
+
+
+def create_server(config: ServerConfig) -> RingplanServer:
+    """A server bound to ``config.address`` (port 0 picks a free port), not yet started."""
+    return RingplanServer(config)
+
+
+def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    server = create_server(config).start()
+    print(f"ringplan serving on {server.target}", flush=True)
+    if ready is not None:
+        ready.set()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("signal %d: shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    server.shutdown()
+    print("ringplan stopped", flush=True)

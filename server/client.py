@@ -1,0 +1,254 @@
+"""A typed Python client for the ringplan service: domain objects in, domain objects out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from ringplan.v1 import instance_pb2 as pb
+from ringplan.v1 import ringplan_service_pb2 as api
+from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
+from server.app import SERVICE_NAME
+from server.config import ServerConfig
+from server.convert import (
+    instance_to_proto,
+    plan_to_proto,
+    progress_from_proto,
+    result_from_proto,
+)
+from server.errors import FieldViolation
+from solver import Instance, Plan, Progress, Result
+
+
+class RingplanError(Exception):
+    """A call the service refused, with its status code and details."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        violations: tuple[FieldViolation, ...] = (),
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+        self.violations = violations
+        """Bad request fields (INVALID_ARGUMENT)."""
+        self.retry_after = retry_after
+        """Suggested back-off in seconds (RESOURCE_EXHAUSTED)."""
+
+
+def error_from_rpc(error: grpc.RpcError) -> RingplanError:
+    """Read the status code and the rich details of a failed call."""
+    code: grpc.StatusCode = error.code()
+    message: str = error.details() or ""
+    violations: list[FieldViolation] = []
+    retry_after = None
+    status = rpc_status.from_call(error)
+    if status is not None:
+        for detail in status.details:
+            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                violations += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                info = error_details_pb2.RetryInfo()
+                detail.Unpack(info)
+                retry_after = info.retry_delay.ToNanoseconds() / 1e9
+    return RingplanError(code, message, tuple(violations), retry_after)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What ``Validate`` found."""
+
+    valid: bool
+    problems: tuple[FieldViolation, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Versions, limits and load of a server."""
+
+    server_version: str
+    solver_version: str
+    limits: api.Limits
+    active_solves: int
+    presets: tuple[str, ...]
+
+
+def _options(
+    time_limit: float | None,
+    workers: int | None,
+    preset: str | None,
+    seed: int | None,
+    hint: Plan | None,
+) -> api.SolveOptions:
+    return api.SolveOptions(
+        time_limit_seconds=time_limit or 0.0,
+        workers=workers or 0,
+        preset=preset or "",
+        seed=seed,
+        hint=plan_to_proto(hint) if hint is not None else None,
+    )
+
+
+class RingplanClient:
+    """Calls a ringplan server; every failed call raises :class:`RingplanError`.
+
+    Parameters
+    ----------
+    target
+        ``host:port`` of the server.
+    timeout
+        Default deadline of each call in seconds (``None``: none beyond the solve's own limit).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float | None = None,
+        max_message_bytes: int = ServerConfig.max_message_bytes,
+    ) -> None:
+        self._channel = grpc.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes),
+            ],
+        )
+        self._stub = api_grpc.RingplanServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._timeout = timeout
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def __enter__(self) -> RingplanClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _deadline(self, timeout: float | None) -> float | None:
+        return timeout if timeout is not None else self._timeout
+
+    def solve(
+        self,
+        instance: Instance | pb.Instance,
+        *,
+        time_limit: float | None = None,
+        workers: int | None = None,
+        preset: str | None = None,
+        seed: int | None = None,
+        hint: Plan | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Plan ``instance`` on the server (see :func:`solver.solve` for the options)."""
+        request = api.SolveRequest(
+            instance=_message(instance), options=_options(time_limit, workers, preset, seed, hint)
+        )
+        try:
+            response = self._stub.Solve(request, timeout=self._deadline(timeout))
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+        return result_from_proto(response.result)
+
+    def solve_stream(
+        self,
+        instance: Instance | pb.Instance,
+        *,
+        time_limit: float | None = None,
+        workers: int | None = None,
+        preset: str | None = None,
+        seed: int | None = None,
+        hint: Plan | None = None,
+        timeout: float | None = None,
+    ) -> SolveStream:
+        """Plan ``instance``, yielding :class:`Progress` for each improving plan, then the
+        :class:`Result`. The returned stream can be cancelled."""
+        request = api.SolveStreamRequest(
+            instance=_message(instance), options=_options(time_limit, workers, preset, seed, hint)
+        )
+        return SolveStream(self._stub.SolveStream(request, timeout=self._deadline(timeout)))
+
+    def validate(self, instance: Instance | pb.Instance) -> Validation:
+        """Every problem of ``instance`` at once."""
+        try:
+            response = self._stub.Validate(
+                api.ValidateRequest(instance=_message(instance)), timeout=self._timeout
+            )
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+        return Validation(
+            valid=response.valid,
+            problems=tuple(FieldViolation(p.field, p.description) for p in response.problems),
+            warnings=tuple(response.warnings),
+        )
+
+    def info(self) -> ServerInfo:
+        """Versions, limits and the number of running solves."""
+        try:
+            response = self._stub.GetInfo(api.GetInfoRequest(), timeout=self._timeout)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+        return ServerInfo(
+            server_version=response.server_version,
+            solver_version=response.solver_version,
+            limits=response.limits,
+            active_solves=response.active_solves,
+            presets=tuple(response.presets),
+        )
+
+    def health(self, service: str = SERVICE_NAME, timeout: float = 5.0) -> str:
+        """The health status name (``SERVING``, ``NOT_SERVING``, ...)."""
+        try:
+            response = self._health.Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
+            )
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+
+class SolveStream:
+    """Iterates over the progress messages and the final result of a ``SolveStream`` call."""
+
+    def __init__(self, call: grpc.Future) -> None:
+        self._call = call
+
+    def __iter__(self) -> Iterator[Progress | Result]:
+        try:
+            for message in self._call:
+                if message.HasField("progress"):
+                    yield progress_from_proto(message.progress)
+                else:
+                    yield result_from_proto(message.result)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+
+    def cancel(self) -> None:
+        """Cancel the call; the server stops the solve."""
+        self._call.cancel()
+
+    def result(self, on_progress: Callable[[Progress], None] | None = None) -> Result:
+        """Wait for the final result, handing each progress report to ``on_progress``."""
+        for event in self:
+            if isinstance(event, Result):
+                return event
+            if on_progress is not None:
+                on_progress(event)
+        raise RingplanError(grpc.StatusCode.INTERNAL, "the stream ended without a result")
+
+
+def _message(instance: Instance | pb.Instance) -> pb.Instance:
+    return instance if isinstance(instance, pb.Instance) else instance_to_proto(instance)

@@ -1,0 +1,117 @@
+"""Server settings: embedded defaults, overridden by ``RINGPLAN_*`` environment variables and
+then by command-line flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+ENV_PREFIX = "RINGPLAN_"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything that shapes how the service runs.
+
+    Each field can be set by the environment variable ``RINGPLAN_<FIELD>`` (upper case), e.g.
+    ``RINGPLAN_PORT=50051`` or ``RINGPLAN_REFLECTION=false``.
+    """
+
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = 50051
+    """Port to listen on; 0 picks a free one."""
+    max_concurrent_solves: int = os.cpu_count() or 1
+    """Most solves running at once; more are rejected at once with RESOURCE_EXHAUSTED."""
+    max_time_limit: float = 600.0
+    """Largest time limit granted to one solve, in seconds."""
+    default_time_limit: float = 30.0
+    """Time limit when a request leaves it unset, in seconds."""
+    deadline_margin: float = 0.5
+    """Seconds kept free before a call's deadline to send the plan back."""
+    default_workers: int = 2
+    """CP-SAT workers when a request leaves it unset."""
+    max_workers: int = os.cpu_count() or 1
+    """Most CP-SAT workers one solve may use."""
+    max_message_bytes: int = 256 * 1024 * 1024
+    """Largest request or response message."""
+    max_units: int = 20_000
+    """Most units in one instance."""
+    max_venues: int = 5_000
+    """Most venues in one instance."""
+    max_shifts: int = 200
+    """Most shifts in one instance."""
+    max_candidates: int = 5_000_000
+    """Most candidate assignments (unit x ring x shift, after pruning) in one model."""
+    reflection: bool = True
+    """Serve gRPC server reflection."""
+    grace: float = 10.0
+    """Seconds in-flight calls get to finish on shutdown before they are cancelled."""
+    drain: float = 1.0
+    """Seconds health reports NOT_SERVING before the server stops taking calls."""
+    retry_after: float = 1.0
+    """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
+
+    @property
+    def address(self) -> str:
+        """``host:port`` to bind."""
+        return f"{self.host}:{self.port}"
+
+    def with_overrides(self, values: Mapping[str, Any]) -> ServerConfig:
+        """A copy with the given fields replaced; ``None`` values are ignored."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerConfig:
+        """Defaults overridden by ``RINGPLAN_*`` variables.
+
+        Raises
+        ------
+        ValueError
+            Naming the variable whose value cannot be read.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            if name not in env:
+                continue
+            raw = env[name]
+            kind = type(getattr(cls, f.name))
+            try:
+                if kind is bool:
+                    if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                        raise ValueError(raw)
+                    values[f.name] = raw.lower() in ("1", "true", "yes")
+                else:
+                    values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(f"{name}: cannot read '{raw}' as {kind.__name__}") from None
+        return cls().with_overrides(values)
+
+    def problems(self) -> list[str]:
+        """Settings that cannot work, each naming the field."""
+        found = []
+        positive = (
+            "max_concurrent_solves",
+            "max_time_limit",
+            "default_time_limit",
+            "default_workers",
+            "max_workers",
+            "max_message_bytes",
+            "max_units",
+            "max_venues",
+            "max_shifts",
+            "max_candidates",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                found.append(f"{name}: must be positive, got {getattr(self, name)}")
+        for name in ("deadline_margin", "grace", "drain", "retry_after"):
+            if getattr(self, name) < 0:
+                found.append(f"{name}: must not be negative, got {getattr(self, name)}")
+        if not 0 <= self.port <= 65535:
+            found.append(f"port: must be 0..65535, got {self.port}")
+        return found

@@ -1,0 +1,492 @@
+"""The one place where protobuf messages and domain objects are turned into each other.
+
+Field names in the API are the domain's field names, so a problem found by the domain's
+validation (``venues[2].rings[0].capacity``) is already a proto field path. Conventions of the
+wire format that the domain spells differently are translated here and nowhere else:
+
+- enums: ``RISK_LEVEL_VERY_HIGH`` <-> ``RiskLevel.VERY_HIGH``; the zero ``..._UNSPECIFIED``
+  value of a required enum is a problem, as is a number the API does not define;
+- an empty ``allowed_forces``, ``allowed_types``, ``available_shifts`` or ``available_windows``
+  places no limit (the domain's ``None``);
+- an empty ``parent`` is no parent; lists of (risk, multiplier) pairs are the domain's maps;
+- times are RFC 3339 strings with a UTC offset, kept as given so local calendar days hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from ringplan.v1 import instance_pb2 as pb
+from ringplan.v1 import result_pb2 as rpb
+from solver import Instance, InstanceError, Plan, Problem, Result, parse_instance
+from solver.domain import Assignment, Force, ObjectiveTerm, RegionLevel, RiskLevel, VenueKind
+from solver.result import Activation, Coverage, Progress, SolveStatus
+from solver.validation import PathPart
+
+E = TypeVar("E")
+K = TypeVar("K")
+
+FORCES = {pb.FORCE_POLRI: Force.POLRI, pb.FORCE_TNI: Force.TNI}
+RISKS = {
+    pb.RISK_LEVEL_LOW: RiskLevel.LOW,
+    pb.RISK_LEVEL_MEDIUM: RiskLevel.MEDIUM,
+    pb.RISK_LEVEL_HIGH: RiskLevel.HIGH,
+    pb.RISK_LEVEL_VERY_HIGH: RiskLevel.VERY_HIGH,
+}
+REGION_LEVELS = {
+    pb.REGION_LEVEL_PROVINCE: RegionLevel.PROVINCE,
+    pb.REGION_LEVEL_REGENCY: RegionLevel.REGENCY,
+    pb.REGION_LEVEL_CITY: RegionLevel.CITY,
+}
+VENUE_KINDS = {
+    pb.VENUE_KIND_KPU_NATIONAL: VenueKind.KPU_NATIONAL,
+    pb.VENUE_KIND_KPU_PROVINCE: VenueKind.KPU_PROVINCE,
+    pb.VENUE_KIND_KPU_REGENCY: VenueKind.KPU_REGENCY,
+    pb.VENUE_KIND_OVERSIGHT_OFFICE: VenueKind.OVERSIGHT_OFFICE,
+    pb.VENUE_KIND_LOGISTICS_WAREHOUSE: VenueKind.LOGISTICS_WAREHOUSE,
+    pb.VENUE_KIND_PARTY_OFFICE: VenueKind.PARTY_OFFICE,
+    pb.VENUE_KIND_OTHER: VenueKind.OTHER,
+}
+TERMS = {
+    pb.OBJECTIVE_TERM_SHORTFALL: ObjectiveTerm.SHORTFALL,
+    pb.OBJECTIVE_TERM_TNI: ObjectiveTerm.TNI,
+    pb.OBJECTIVE_TERM_TRAVEL: ObjectiveTerm.TRAVEL,
+    pb.OBJECTIVE_TERM_BALANCE: ObjectiveTerm.BALANCE,
+    pb.OBJECTIVE_TERM_OVERSTAFFING: ObjectiveTerm.OVERSTAFFING,
+}
+STATUSES = {
+    rpb.SOLVE_STATUS_OPTIMAL: SolveStatus.OPTIMAL,
+    rpb.SOLVE_STATUS_FEASIBLE: SolveStatus.FEASIBLE,
+    rpb.SOLVE_STATUS_NO_SOLUTION: SolveStatus.NO_SOLUTION,
+    rpb.SOLVE_STATUS_INVALID: SolveStatus.INVALID,
+}
+
+
+def _invert(table: dict[K, E]) -> dict[E, K]:
+    return {value: key for key, value in table.items()}
+
+
+class _Reader:
+    """Turns an ``Instance`` message into plain data, collecting wire-format problems."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def enum(
+        self, value: int, table: Mapping[Any, E], name: str, path: tuple[PathPart, ...]
+    ) -> E | None:
+        if value in table:
+            return table[value]
+        if value == 0:
+            self.problems.append(Problem(path, f"required: set a {name} other than UNSPECIFIED"))
+        else:
+            self.problems.append(Problem(path, f"unknown {name} value {value}"))
+        return None
+
+    def location(self, message: Any, has: bool) -> dict[str, float] | None:
+        return {"lat": message.lat, "lon": message.lon} if has else None
+
+    def table(
+        self,
+        rows: Sequence[Any],
+        key: Callable[[Any, tuple[PathPart, ...]], Any],
+        value: Callable[[Any], Any],
+        path: tuple[PathPart, ...],
+    ) -> dict[Any, Any] | None:
+        """A list of (key, value) messages as a map; empty is ``None`` (the default)."""
+        if not rows:
+            return None
+        result: dict[Any, Any] = {}
+        for index, row in enumerate(rows):
+            k = key(row, (*path, index))
+            if k is None:
+                continue
+            if k in result:
+                self.problems.append(Problem((*path, index), f"duplicate entry for {k}"))
+            result[k] = value(row)
+        return result
+
+    def instance(self, message: pb.Instance) -> dict[str, Any]:
+        return {
+            "name": message.name,
+            "description": message.description,
+            "regions": [self.region(r, i) for i, r in enumerate(message.regions)],
+            "venues": [self.venue(v, i) for i, v in enumerate(message.venues)],
+            "units": [self.unit(u, i) for i, u in enumerate(message.units)],
+            "shifts": [
+                _drop_empty({"id": s.id, "name": s.name, "start": s.start, "end": s.end})
+                for s in message.shifts
+            ],
+            "rules": self.rules(message.rules),
+        }
+
+    def region(self, message: pb.Region, index: int) -> dict[str, Any]:
+        path = ("regions", index, "level")
+        return _drop_none(
+            {
+                "id": message.id,
+                "name": message.name,
+                "level": self.enum(message.level, REGION_LEVELS, "RegionLevel", path),
+                "parent": message.parent or None,
+            }
+        )
+
+    def venue(self, message: pb.Venue, index: int) -> dict[str, Any]:
+        at: tuple[PathPart, ...] = ("venues", index)
+        overrides = [
+            _drop_none(
+                {
+                    "shifts": list(o.shifts),
+                    "risk": self.enum(
+                        o.risk, RISKS, "RiskLevel", (*at, "risk_overrides", k, "risk")
+                    ),
+                }
+            )
+            for k, o in enumerate(message.risk_overrides)
+        ]
+        return _drop_none(
+            {
+                "id": message.id,
+                "name": message.name,
+                "kind": self.enum(message.kind, VENUE_KINDS, "VenueKind", (*at, "kind")),
+                "region": message.region,
+                "location": self.location(message.location, message.HasField("location")),
+                "risk": self.enum(message.risk, RISKS, "RiskLevel", (*at, "risk")),
+                "risk_overrides": overrides,
+                "rings": [self.ring(r, (*at, "rings", k)) for k, r in enumerate(message.rings)],
+            }
+        )
+
+    def ring(self, message: pb.Ring, at: tuple[PathPart, ...]) -> dict[str, Any]:
+        forces = [
+            self.enum(f, FORCES, "Force", (*at, "allowed_forces", k))
+            for k, f in enumerate(message.allowed_forces)
+        ]
+        return _drop_none(
+            {
+                "number": message.number,
+                "name": message.name,
+                "capacity": message.capacity,
+                "min_headcount": message.min_headcount,
+                "allowed_forces": [f for f in forces if f is not None] or None,
+                "allowed_types": list(message.allowed_types) or None,
+            }
+        )
+
+    def unit(self, message: pb.Unit, index: int) -> dict[str, Any]:
+        at: tuple[PathPart, ...] = ("units", index)
+        home = message.home
+        windows = [{"start": w.start, "end": w.end} for w in message.available_windows]
+        return _drop_none(
+            {
+                "id": message.id,
+                "name": message.name,
+                "force": self.enum(message.force, FORCES, "Force", (*at, "force")),
+                "type": message.type,
+                "headcount": message.headcount,
+                "home": _drop_none(
+                    {
+                        "region": home.region,
+                        "location": self.location(home.location, home.HasField("location")),
+                    }
+                )
+                if message.HasField("home")
+                else None,
+                "standby": message.standby,
+                "available_shifts": list(message.available_shifts) or None,
+                "available_windows": windows or None,
+                "max_travel_km": message.max_travel_km
+                if message.HasField("max_travel_km")
+                else None,
+            }
+        )
+
+    def rules(self, message: pb.Rules) -> dict[str, Any]:
+        at: tuple[PathPart, ...] = ("rules",)
+        optional = {
+            name: getattr(message, name)
+            for name in (
+                "min_rest_hours",
+                "max_shifts",
+                "max_shifts_per_24h",
+                "max_consecutive_days",
+                "max_travel_km",
+            )
+            if message.HasField(name)
+        }
+        priorities = [
+            self.enum(t, TERMS, "ObjectiveTerm", (*at, "priorities", k))
+            for k, t in enumerate(message.priorities)
+        ]
+
+        def risk_key(row: Any, path: tuple[PathPart, ...]) -> RiskLevel | None:
+            return self.enum(row.risk, RISKS, "RiskLevel", (*path, "risk"))
+
+        return _drop_none(
+            {
+                **optional,
+                "risk_multipliers": self.table(
+                    message.risk_multipliers,
+                    risk_key,
+                    lambda row: row.multiplier,
+                    (*at, "risk_multipliers"),
+                ),
+                "risk_weights": self.table(
+                    message.risk_weights, risk_key, lambda row: row.weight, (*at, "risk_weights")
+                ),
+                "ring_weights": self.table(
+                    message.ring_weights,
+                    lambda row, _path: row.ring,
+                    lambda row: row.weight,
+                    (*at, "ring_weights"),
+                ),
+                "priorities": [p for p in priorities if p is not None] or None,
+            }
+        )
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
+    # An unset string is a missing field, so the domain reports it as required.
+    return {key: value for key, value in data.items() if value != "" or key == "name"}
+
+
+def instance_from_proto(message: pb.Instance) -> Instance:
+    """Validate an ``Instance`` message into the domain.
+
+    Raises
+    ------
+    InstanceError
+        With every problem at once, each located by its proto field path.
+    """
+    reader = _Reader()
+    data = reader.instance(message)
+    try:
+        instance = parse_instance(data)
+    except InstanceError as error:
+        # A field the reader already reported (a bad enum it left out) is not also "missing".
+        seen = {p.path for p in reader.problems}
+        extra = [p for p in error.problems if p.path not in seen]
+        raise InstanceError([*reader.problems, *extra]) from None
+    if reader.problems:
+        raise InstanceError(reader.problems)
+    return instance
+
+
+def plan_from_proto(message: pb.Plan) -> Plan:
+    """A plan from its message (field checks as for any plan)."""
+    return Plan(
+        assignments=tuple(
+            Assignment(unit=a.unit, venue=a.venue, ring=a.ring, shift=a.shift)
+            for a in message.assignments
+        )
+    )
+
+
+def plan_to_proto(plan: Plan) -> pb.Plan:
+    """A plan as its message."""
+    return pb.Plan(
+        assignments=[
+            pb.Assignment(unit=a.unit, venue=a.venue, ring=a.ring, shift=a.shift)
+            for a in plan.assignments
+        ]
+    )
+
+
+def instance_to_proto(instance: Instance) -> pb.Instance:
+    """A domain instance as its message (what a client sends)."""
+    forces, risks = _invert(FORCES), _invert(RISKS)
+    rules = instance.rules
+    rules_msg = pb.Rules(
+        min_rest_hours=rules.min_rest_hours,
+        max_shifts=rules.max_shifts,
+        max_shifts_per_24h=rules.max_shifts_per_24h,
+        max_consecutive_days=rules.max_consecutive_days,
+        max_travel_km=rules.max_travel_km,
+        risk_multipliers=[
+            pb.RiskMultiplier(risk=risks[k], multiplier=v)
+            for k, v in rules.risk_multipliers.items()
+        ],
+        risk_weights=[
+            pb.RiskWeight(risk=risks[k], weight=v) for k, v in rules.risk_weights.items()
+        ],
+        ring_weights=[pb.RingWeight(ring=k, weight=v) for k, v in rules.ring_weights.items()],
+        priorities=[_invert(TERMS)[t] for t in rules.priorities],
+    )
+    return pb.Instance(
+        name=instance.name,
+        description=instance.description,
+        regions=[
+            pb.Region(
+                id=r.id, name=r.name, level=_invert(REGION_LEVELS)[r.level], parent=r.parent or ""
+            )
+            for r in instance.regions
+        ],
+        venues=[
+            pb.Venue(
+                id=v.id,
+                name=v.name,
+                kind=_invert(VENUE_KINDS)[v.kind],
+                region=v.region,
+                location=pb.Location(lat=v.location.lat, lon=v.location.lon),
+                risk=risks[v.risk],
+                risk_overrides=[
+                    pb.RiskOverride(shifts=list(o.shifts), risk=risks[o.risk])
+                    for o in v.risk_overrides
+                ],
+                rings=[
+                    pb.Ring(
+                        number=r.number,
+                        name=r.name,
+                        capacity=r.capacity,
+                        min_headcount=r.min_headcount,
+                        allowed_forces=[forces[f] for f in r.allowed_forces],
+                        allowed_types=list(r.allowed_types or ()),
+                    )
+                    for r in v.rings
+                ],
+            )
+            for v in instance.venues
+        ],
+        units=[
+            pb.Unit(
+                id=u.id,
+                name=u.name,
+                force=forces[u.force],
+                type=u.type,
+                headcount=u.headcount,
+                home=pb.Home(
+                    region=u.home.region,
+                    location=pb.Location(lat=u.home.location.lat, lon=u.home.location.lon),
+                ),
+                standby=u.standby,
+                available_shifts=list(u.available_shifts or ()),
+                available_windows=[
+                    pb.TimeWindow(start=w.start.isoformat(), end=w.end.isoformat())
+                    for w in u.available_windows or ()
+                ],
+                max_travel_km=u.max_travel_km,
+            )
+            for u in instance.units
+        ],
+        shifts=[
+            pb.Shift(id=s.id, name=s.name, start=s.start.isoformat(), end=s.end.isoformat())
+            for s in instance.shifts
+        ],
+        rules=rules_msg,
+    )
+
+
+def result_to_proto(result: Result) -> rpb.Result:
+    """A solve result as its message."""
+    risks, terms = _invert(RISKS), _invert(TERMS)
+    return rpb.Result(
+        status=_invert(STATUSES)[result.status],
+        objective=result.objective,
+        best_bound=result.best_bound,
+        gap=result.gap,
+        wall_time_seconds=result.wall_time,
+        build_time_seconds=result.build_time,
+        first_solution_time_seconds=result.first_solution_time,
+        plan=plan_to_proto(result.plan),
+        coverage=[
+            rpb.Coverage(
+                venue=c.venue,
+                ring=c.ring,
+                shift=c.shift,
+                risk=risks[c.risk],
+                capacity=c.capacity,
+                required=c.required,
+                assigned=c.assigned,
+                shortfall=c.shortfall,
+                reason=c.reason,
+            )
+            for c in result.coverage
+        ],
+        breakdown=[rpb.TermValue(term=terms[t], value=v) for t, v in result.breakdown.items()],
+        activations=[
+            rpb.Activation(
+                unit=a.unit,
+                force=_invert(FORCES)[a.force],
+                type=a.type,
+                headcount=a.headcount,
+                venue=a.venue,
+                ring=a.ring,
+                shifts=list(a.shifts),
+            )
+            for a in result.activations
+        ],
+        warnings=list(result.warnings),
+    )
+
+
+def _optional(message: Any, name: str) -> Any:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def result_from_proto(message: rpb.Result) -> Result:
+    """A solve result from its message (what a client receives)."""
+    return Result(
+        status=STATUSES[message.status],
+        objective=_optional(message, "objective"),
+        best_bound=_optional(message, "best_bound"),
+        gap=_optional(message, "gap"),
+        wall_time=message.wall_time_seconds,
+        build_time=message.build_time_seconds,
+        first_solution_time=_optional(message, "first_solution_time_seconds"),
+        plan=plan_from_proto(message.plan),
+        coverage=tuple(
+            Coverage(
+                venue=c.venue,
+                ring=c.ring,
+                shift=c.shift,
+                risk=RISKS[c.risk],
+                capacity=c.capacity,
+                required=c.required,
+                assigned=c.assigned,
+                shortfall=c.shortfall,
+                reason=c.reason,
+            )
+            for c in message.coverage
+        ),
+        breakdown={TERMS[t.term]: t.value for t in message.breakdown},
+        activations=tuple(
+            Activation(
+                unit=a.unit,
+                force=FORCES[a.force],
+                type=a.type,
+                headcount=a.headcount,
+                venue=a.venue,
+                ring=a.ring,
+                shifts=tuple(a.shifts),
+            )
+            for a in message.activations
+        ),
+        warnings=tuple(message.warnings),
+    )
+
+
+def progress_to_proto(progress: Progress) -> rpb.Progress:
+    """A progress report as its message."""
+    return rpb.Progress(
+        objective=progress.objective,
+        best_bound=progress.best_bound,
+        gap=progress.gap,
+        elapsed_seconds=progress.elapsed,
+        stage=progress.stage,
+    )
+
+
+def progress_from_proto(message: rpb.Progress) -> Progress:
+    """A progress report from its message."""
+    return Progress(
+        objective=message.objective,
+        best_bound=message.best_bound,
+        gap=message.gap,
+        elapsed=message.elapsed_seconds,
+        stage=message.stage,
+    )

@@ -1,0 +1,395 @@
+"""The gRPC service, against a real server on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from ringplan.v1 import instance_pb2 as pb
+from server.app import SERVICE_NAME, create_server
+from server.client import RingplanClient, RingplanError
+from server.config import ServerConfig
+from server.convert import instance_from_proto, instance_to_proto
+from solver import Assignment, Instance, Plan, Progress, Result, check_plan, load_instance, solve
+from tests.factory import busy_instance, make, ring, shifts, unit, venue
+
+CONFIG = ServerConfig(host="127.0.0.1", port=0, max_concurrent_solves=2, drain=0.2, grace=5.0)
+
+
+def tiny() -> Instance:
+    """Two rings, five officers, two shifts: solved to optimality in well under a second."""
+    return make(
+        [venue(rings=[ring(1, 3, 2), ring(2, 6, 3)], risk="high")],
+        [unit(f"u{i}") for i in range(5)] + [unit("tni-1", 4, force="tni", type="infantry")],
+        shifts(2, hours=12),
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    with create_server(CONFIG) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: Any) -> Iterator[RingplanClient]:
+    with RingplanClient(server.target) as c:
+        yield c
+
+
+def checked(instance: Instance, result: Result) -> Result:
+    report = check_plan(instance, result.plan)
+    assert report.ok, report.violations
+    return result
+
+
+def wait_idle(client: RingplanClient, timeout: float) -> float:
+    """Seconds until the server runs no solve; fails after ``timeout``."""
+    start = time.perf_counter()
+    while client.info().active_solves:
+        assert time.perf_counter() - start < timeout, "solve still running"
+        time.sleep(0.01)
+    return time.perf_counter() - start
+
+
+def test_solve_round_trip_equals_the_in_process_plan(client: RingplanClient) -> None:
+    instance = load_instance("ringplan/examples/district.json")
+    options: dict[str, Any] = {"time_limit": 20, "workers": 2, "preset": "reproducible", "seed": 3}
+    local = checked(instance, solve(instance, **options))
+    remote = checked(instance, client.solve(instance, **options))
+    assert remote.status == local.status == "optimal"
+    assert remote.objective == local.objective
+    assert remote.plan == local.plan
+    assert remote.coverage == local.coverage
+    assert remote.breakdown == local.breakdown
+    assert remote.activations == local.activations
+
+
+def test_instance_survives_the_wire_unchanged() -> None:
+    instance = load_instance("ringplan/examples/city.json")
+    assert instance_from_proto(instance_to_proto(instance)) == instance
+
+
+def test_stream_objective_never_worsens_and_ends_with_the_plan(client: RingplanClient) -> None:
+    instance = load_instance("ringplan/examples/district.json")
+    events = list(client.solve_stream(instance, time_limit=20))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress, "no progress message"
+    objectives = [p.objective for p in progress]
+    assert objectives == sorted(objectives, reverse=True)
+    assert len(set(objectives)) == len(objectives)
+    final = events[-1]
+    assert isinstance(final, Result)
+    assert all(isinstance(e, Progress) for e in events[:-1])
+    checked(instance, final)
+    assert final.objective == objectives[-1]
+
+
+def test_client_cancel_stops_the_solve_within_half_a_second(client: RingplanClient) -> None:
+    stream = client.solve_stream(busy_instance(), time_limit=60)
+    iterator = iter(stream)
+    time.sleep(1.5)  # model built, search under way
+    assert client.info().active_solves == 1
+    stream.cancel()
+    assert wait_idle(client, timeout=5) < 0.5
+    with pytest.raises(RingplanError) as caught:
+        list(iterator)
+    assert caught.value.code is grpc.StatusCode.CANCELLED
+
+
+def test_deadline_caps_the_time_limit_and_a_plan_comes_back_in_time(
+    client: RingplanClient,
+) -> None:
+    instance = busy_instance()
+    start = time.perf_counter()
+    result = client.solve(instance, time_limit=60, preset="fast", timeout=4.0)
+    assert time.perf_counter() - start < 4.0
+    assert result.wall_time < 4.0 - CONFIG.deadline_margin + 0.3
+    checked(instance, result)
+    assert wait_idle(client, timeout=2) < 0.5
+
+
+def test_expired_deadline_stops_the_solve_within_half_a_second() -> None:
+    # With no margin the solve may run right up to the deadline; once the deadline has passed
+    # the server must be idle again within half a second, whichever way the call ended.
+    config = ServerConfig(port=0, deadline_margin=0.0, drain=0.0)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        timeout = 2.5
+        start = time.perf_counter()
+        try:
+            client.solve(busy_instance(), time_limit=60, timeout=timeout)
+        except RingplanError as error:
+            assert error.code is grpc.StatusCode.DEADLINE_EXCEEDED
+        expired = start + timeout
+        wait_idle(client, timeout=5)
+        assert time.perf_counter() - expired < 0.5
+
+
+def test_deadline_shorter_than_the_margin_is_refused_at_once(client: RingplanClient) -> None:
+    with pytest.raises(RingplanError) as caught:
+        client.solve(tiny(), time_limit=10, timeout=CONFIG.deadline_margin / 2)
+    assert caught.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert client.info().active_solves == 0
+
+
+def test_excess_solves_are_rejected_at_once_while_health_stays_fast() -> None:
+    config = ServerConfig(port=0, max_concurrent_solves=2, drain=0.0, retry_after=2.5)
+    instance = busy_instance()
+    extra = 5
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        outcomes: list[tuple[str, float, RingplanError | None]] = []
+
+        def call() -> None:
+            start = time.perf_counter()
+            try:
+                client.solve(instance, time_limit=4, preset="fast")
+                outcomes.append(("ok", time.perf_counter() - start, None))
+            except RingplanError as error:
+                outcomes.append((error.code.name, time.perf_counter() - start, error))
+
+        with ThreadPoolExecutor(config.max_concurrent_solves + extra) as pool:
+            first = [pool.submit(call) for _ in range(config.max_concurrent_solves)]
+            while client.info().active_solves < config.max_concurrent_solves:
+                time.sleep(0.01)
+            rest = [pool.submit(call) for _ in range(extra)]
+            latencies = []
+            while not all(f.done() for f in first):
+                start = time.perf_counter()
+                assert client.health() == "SERVING"
+                latencies.append(time.perf_counter() - start)
+                time.sleep(0.01)
+            for f in [*first, *rest]:
+                f.result()
+    rejected = [o for o in outcomes if o[0] != "ok"]
+    assert len(rejected) == extra
+    assert {o[0] for o in rejected} == {"RESOURCE_EXHAUSTED"}
+    assert all(o[2] is not None and o[2].retry_after == 2.5 for o in rejected)
+    assert max(o[1] for o in rejected) < 1.0  # at once, not after a queue
+    assert len(latencies) >= 20
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    assert p99 < 0.05, f"health p99 {p99 * 1000:.1f} ms"
+
+
+def _bad(change: Any) -> pb.Instance:
+    message = instance_to_proto(tiny())
+    change(message)
+    return message
+
+
+def _set(path: str, value: Any) -> Any:
+    def change(message: pb.Instance) -> None:
+        *parents, last = path.split(".")
+        target: Any = message
+        for part in parents:
+            name, _, index = part.partition("[")
+            target = getattr(target, name)
+            if index:
+                target = target[int(index.rstrip("]"))]
+        setattr(target, last, value)
+
+    return change
+
+
+def _duplicate_unit(message: pb.Instance) -> None:
+    message.units[1].id = message.units[0].id
+
+
+def _no_rings(message: pb.Instance) -> None:
+    del message.venues[0].rings[:]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        # a dangling reference: the unit's home region does not exist
+        (_set("units[2].home.region", "ntt-x"), "instance.units[2].home.region", "unknown region"),
+        # two units share one id
+        (_duplicate_unit, "instance.units[1].id", "duplicate id"),
+        # a shift that ends before it starts
+        (_set("shifts[1].end", "2024-02-14T05:00:00+07:00"), "instance.shifts[1].end", "not after"),
+        # a negative headcount
+        (_set("units[0].headcount", -2), "instance.units[0].headcount", "greater than or equal"),
+        # a risk level the API does not define
+        (_set("venues[0].risk", 9), "instance.venues[0].risk", "unknown RiskLevel value 9"),
+        # an enum left at its zero value
+        (_set("units[3].force", 0), "instance.units[3].force", "other than UNSPECIFIED"),
+        # a venue with no ring
+        (_no_rings, "instance.venues[0].rings", "1 to 4 rings"),
+        # a negative ring capacity
+        (
+            _set("venues[0].rings[0].capacity", -1),
+            "instance.venues[0].rings[0].capacity",
+            "greater than or equal",
+        ),
+        # a time without its UTC offset
+        (_set("shifts[0].start", "2024-02-14T06:00:00"), "instance.shifts[0].start", "timezone"),
+    ],
+)
+def test_bad_instance_gets_invalid_argument_naming_the_field(
+    client: RingplanClient, change: Any, field: str, words: str
+) -> None:
+    message = _bad(change)
+    with pytest.raises(RingplanError) as caught:
+        client.solve(message, time_limit=5)
+    error = caught.value
+    assert error.code is grpc.StatusCode.INVALID_ARGUMENT
+    matching = [v for v in error.violations if v.field == field]
+    assert matching, error.violations
+    assert words in matching[0].description
+    # The same problems come back from Validate, as an answer.
+    report = client.validate(message)
+    assert not report.valid
+    assert field in {p.field for p in report.problems}
+
+
+def test_bad_options_are_reported_with_the_instance_problems(client: RingplanClient) -> None:
+    message = _bad(_set("units[0].headcount", 0))
+    bad_hint = Plan.model_construct(
+        assignments=(Assignment.model_construct(unit="u0", venue="kpu", ring=7, shift="s0"),)
+    )
+    with pytest.raises(RingplanError) as caught:
+        client.solve(message, time_limit=-1, preset="turbo", hint=bad_hint)
+    fields = {v.field for v in caught.value.violations}
+    assert {
+        "instance.units[0].headcount",
+        "options.time_limit_seconds",
+        "options.preset",
+        "options.hint.assignments[0].ring",
+    } == fields
+
+
+def test_validate_reports_every_problem_at_once_and_warnings_when_valid(
+    client: RingplanClient,
+) -> None:
+    message = _bad(_set("units[0].headcount", 0))
+    message.units[1].home.region = "nowhere"
+    message.venues[0].rings[1].number = 9
+    report = client.validate(message)
+    assert {p.field for p in report.problems} == {
+        "instance.units[0].headcount",
+        "instance.units[1].home.region",
+        "instance.venues[0].rings[1].number",
+    }
+    short = make([venue(rings=[ring(1, 2, 5)])], [unit("u")])
+    ok = client.validate(short)
+    assert ok.valid and not ok.problems
+    assert any("a shortfall is unavoidable" in w for w in ok.warnings)
+
+
+def test_oversized_instances_are_refused_before_the_model_is_built() -> None:
+    config = ServerConfig(port=0, max_units=3, max_candidates=10, drain=0.0)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        with pytest.raises(RingplanError) as caught:
+            client.solve(tiny())
+        assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert caught.value.violations[0].field == "instance.units"
+        assert "limit of 3" in caught.value.violations[0].description
+        small = make([venue(rings=[ring(1, 9, 3)])], [unit("a"), unit("b")], shifts(6))
+        with pytest.raises(RingplanError) as caught:
+            client.solve(small)
+        assert caught.value.violations[0].field == "instance"
+        assert "12 candidate assignments" in caught.value.violations[0].description
+
+
+def test_under_resourced_instance_is_an_answer_not_an_error(client: RingplanClient) -> None:
+    instance = make([venue(rings=[ring(1, 10, 6)], risk="very_high")], [unit("only")])
+    result = checked(instance, client.solve(instance, time_limit=10))
+    assert result.status == "optimal"
+    assert result.total_shortfall == 11
+    assert result.coverage[0].reason
+
+
+def test_info_reports_versions_limits_and_presets(client: RingplanClient) -> None:
+    info = client.info()
+    assert info.server_version == "0.1.0"
+    assert info.solver_version.startswith("OR-Tools 9.15")
+    assert info.limits.max_concurrent_solves == CONFIG.max_concurrent_solves
+    assert info.limits.max_message_bytes == CONFIG.max_message_bytes
+    assert "default" in info.presets
+
+
+def test_reflection_lists_the_service(server: Any) -> None:
+    with grpc.insecure_channel(server.target) as channel:
+        services = ProtoReflectionDescriptorDatabase(channel).get_services()
+    assert SERVICE_NAME in services
+    assert "grpc.health.v1.Health" in services
+
+
+def test_reflection_can_be_switched_off() -> None:
+    config = ServerConfig(port=0, reflection=False, drain=0.0)
+    with create_server(config) as server, grpc.insecure_channel(server.target) as channel:
+        with pytest.raises(grpc.RpcError) as caught:
+            ProtoReflectionDescriptorDatabase(channel).get_services()
+        assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_a_second_server_cannot_share_the_port(server: Any) -> None:
+    with pytest.raises(OSError, match="cannot listen"):
+        create_server(ServerConfig(port=server.port))
+
+
+def test_shutdown_flips_health_refuses_new_solves_and_lets_in_flight_finish() -> None:
+    config = ServerConfig(port=0, drain=1.0, grace=6.0)
+    instance = busy_instance()
+    server = create_server(config).start()
+    with RingplanClient(server.target) as client:
+        assert client.health() == "SERVING"
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(client.solve, instance, time_limit=4, preset="fast")
+            while client.info().active_solves < 1:
+                time.sleep(0.01)
+            stopper = threading.Thread(target=server.shutdown)
+            stopper.start()
+            deadline = time.perf_counter() + 0.8
+            status = "SERVING"
+            while status == "SERVING" and time.perf_counter() < deadline:
+                status = client.health()
+            assert status == "NOT_SERVING"
+            with pytest.raises(RingplanError) as caught:
+                client.solve(tiny(), time_limit=1)
+            assert caught.value.code is grpc.StatusCode.UNAVAILABLE
+            result = running.result(timeout=10)
+        stopper.join(timeout=10)
+    assert not stopper.is_alive()
+    checked(instance, result)
+    assert result.status.has_plan
+
+
+def test_serve_command_stops_cleanly_on_sigterm() -> None:
+    env = {**os.environ, "RINGPLAN_PORT": "0", "RINGPLAN_DRAIN": "0.1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ringplan", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("ringplan serving on 127.0.0.1:"), line
+        target = line.split()[-1]
+        with RingplanClient(target) as client:
+            assert client.health() == "SERVING"
+            assert checked(tiny(), client.solve(tiny(), time_limit=5)).status == "optimal"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert "ringplan stopped" in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
