@@ -17,6 +17,7 @@ from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission
 from server.config import ServerConfig
 from server.service import RingplanServicer
+from server.workers import WorkerLimits, WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,11 @@ class RingplanServer:
         self.config = config
         self.admission = Admission(config.max_concurrent_solves)
         self.health = health.HealthServicer()
+        self.pool = WorkerPool(
+            config.max_concurrent_solves,
+            WorkerLimits(memory_mb=config.worker_memory_mb or None, nice=config.worker_nice),
+            config.overrun_grace,
+        )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
                 max_workers=config.max_concurrent_solves + SPARE_THREADS,
@@ -55,15 +61,19 @@ class RingplanServer:
             options=[*channel_options(config), ("grpc.so_reuseport", 0)],
         )
         api_grpc.add_RingplanServiceServicer_to_server(
-            RingplanServicer(config, self.admission), self._server
+            RingplanServicer(config, self.admission, self.pool), self._server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         names = [SERVICE_NAME, health.SERVICE_NAME]
         if config.reflection:
             names.append(reflection.SERVICE_NAME)
             reflection.enable_server_reflection(names, self._server)
-        self.port = self._server.add_insecure_port(config.address)
+        try:
+            self.port = self._server.add_insecure_port(config.address)
+        except RuntimeError:
+            self.port = 0
         if self.port == 0:
+            self.pool.close()
             raise OSError(f"cannot listen on {config.address}")
         self._stopped = threading.Event()
 
@@ -99,6 +109,7 @@ class RingplanServer:
         if not self.admission.wait_idle(max(0.0, grace - margin)):
             self.admission.stop_all()
         stopped.wait()
+        self.pool.close()
         self._stopped.set()
         logger.info("stopped")
 

@@ -51,6 +51,12 @@ class ServerConfig:
     """Seconds in-flight calls get to finish on shutdown before they are cancelled."""
     drain: float = 1.0
     """Seconds health reports NOT_SERVING before the server stops taking calls."""
+    worker_memory_mb: int = 8192
+    """Address-space cap of each solver process, in MiB (0: none)."""
+    worker_nice: int = 10
+    """CPU niceness of solver processes, so answering calls beats solving."""
+    overrun_grace: float = 10.0
+    """Seconds a solve may overrun its time limit before its process is killed."""
     retry_after: float = 1.0
     """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
 
@@ -109,7 +115,15 @@ class ServerConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 found.append(f"{name}: must be positive, got {getattr(self, name)}")
-        for name in ("deadline_margin", "grace", "drain", "retry_after"):
+        for name in (
+            "deadline_margin",
+            "grace",
+            "drain",
+            "retry_after",
+            "worker_memory_mb",
+            "worker_nice",
+            "overrun_grace",
+        ):
             if getattr(self, name) < 0:
                 found.append(f"{name}: must not be negative, got {getattr(self, name)}")
         if not 0 <= self.port <= 65535:

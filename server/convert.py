@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from ringplan.v1 import instance_pb2 as pb
 from ringplan.v1 import result_pb2 as rpb
 from solver import Instance, InstanceError, Plan, Problem, Result, parse_instance
-from solver.domain import Assignment, Force, ObjectiveTerm, RegionLevel, RiskLevel, VenueKind
+from solver.domain import Force, ObjectiveTerm, RegionLevel, RiskLevel, VenueKind
 from solver.result import Activation, Coverage, Progress, SolveStatus
 from solver.validation import PathPart
 
@@ -278,12 +278,14 @@ def instance_from_proto(message: pb.Instance) -> Instance:
 
 
 def plan_from_proto(message: pb.Plan) -> Plan:
-    """A plan from its message (field checks as for any plan)."""
-    return Plan(
-        assignments=tuple(
-            Assignment(unit=a.unit, venue=a.venue, ring=a.ring, shift=a.shift)
-            for a in message.assignments
-        )
+    """A plan from its message; a bad field raises ``ValidationError`` located by its path."""
+    return Plan.model_validate(
+        {
+            "assignments": [
+                {"unit": a.unit, "venue": a.venue, "ring": a.ring, "shift": a.shift}
+                for a in message.assignments
+            ]
+        }
     )
 
 

@@ -6,7 +6,6 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib.metadata import version
 
 import grpc
@@ -30,24 +29,13 @@ from server.errors import (
     invalid_argument,
     violations_from,
 )
-from solver import Instance, InstanceError, Plan, Progress, Result, solve
+from server.workers import Job, SolveFailed, WorkerPool
+from solver import Instance, InstanceError, Progress, Result
 from solver.presets import PRESETS
 from solver.size import model_size
 from solver.validation import instance_warnings, problems_from_validation_error
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SolveJob:
-    """A validated solve request with the budget the server grants it."""
-
-    instance: Instance
-    time_limit: float
-    workers: int
-    preset: str
-    seed: int | None
-    hint: Plan | None
 
 
 def _count_caps(message: pb.Instance, config: ServerConfig) -> list[FieldViolation]:
@@ -112,7 +100,7 @@ def read_job(
     options: api.SolveOptions,
     context: grpc.ServicerContext,
     config: ServerConfig,
-) -> SolveJob:
+) -> Job:
     """Everything a solve needs, validated; every bad field is reported at once."""
     violations: list[FieldViolation] = []
     if options.time_limit_seconds < 0:
@@ -146,7 +134,7 @@ def read_job(
             f"the call's deadline leaves no time to solve (the server keeps "
             f"{config.deadline_margin} s to reply)",
         )
-    return SolveJob(
+    return Job(
         instance=instance,
         time_limit=limit,
         workers=min(options.workers or config.default_workers, config.max_workers),
@@ -165,9 +153,10 @@ def _stop_on_termination(context: grpc.ServicerContext, stop: threading.Event) -
 class RingplanServicer(api_grpc.RingplanServiceServicer):
     """Adapts the API to the solver; admission keeps solves within the server's limit."""
 
-    def __init__(self, config: ServerConfig, admission: Admission) -> None:
+    def __init__(self, config: ServerConfig, admission: Admission, pool: WorkerPool) -> None:
         self._config = config
         self._admission = admission
+        self._pool = pool
 
     def _admit(self) -> threading.Event:
         """A stop event for a new solve, or an error when the server cannot take it."""
@@ -186,19 +175,12 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
             ) from None
 
     def _run(
-        self, job: SolveJob, stop: threading.Event, progress: queue.SimpleQueue[object] | None
+        self, job: Job, stop: threading.Event, progress: queue.SimpleQueue[object] | None
     ) -> Result:
         try:
-            return solve(
-                job.instance,
-                time_limit=job.time_limit,
-                workers=job.workers,
-                preset=job.preset,
-                seed=job.seed,
-                hint=job.hint,
-                progress=None if progress is None else progress.put,
-                stop=stop,
-            )
+            return self._pool.run(job, None if progress is None else progress.put, stop)
+        except SolveFailed as error:
+            raise ServiceError(grpc.StatusCode.INTERNAL, str(error)) from None
         finally:
             self._admission.leave(stop)
 
@@ -245,8 +227,7 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
             elif isinstance(event, Result):
                 yield api.SolveStreamResponse(result=result_to_proto(event))
                 return
-            else:
-                assert isinstance(event, BaseException)
+            elif isinstance(event, BaseException):
                 raise event
 
     @edge

@@ -335,7 +335,7 @@ class Instance(Frozen):
     def _references_hold(self) -> Self:
         from solver.validation import InstanceError, reference_problems
 
-        problems = reference_problems(self)
+        problems = reference_problems(self.model_dump())
         if problems:
             raise InstanceError(problems)
         return self

@@ -82,7 +82,12 @@ def parse_instance(data: Any) -> Instance:
     try:
         return Instance.model_validate(data)
     except ValidationError as error:
-        raise InstanceError(problems_from_validation_error(error)) from None
+        problems = problems_from_validation_error(error)
+        # Field errors stop the model before its reference check; run that on the raw data
+        # so every problem is reported at once.
+        seen = {p.path for p in problems}
+        problems += [p for p in reference_problems(data) if p.path not in seen]
+        raise InstanceError(problems) from None
 
 
 def load_json(path: str | Path) -> Any:
@@ -106,58 +111,70 @@ def load_instance(path: str | Path) -> Instance:
     return parse_instance(load_json(path))
 
 
-def _duplicates(ids: Iterable[str]) -> set[str]:
+def _duplicates(ids: Iterable[object]) -> set[object]:
     return {key for key, count in Counter(ids).items() if count > 1}
 
 
-def reference_problems(instance: Instance) -> list[Problem]:
-    """Every broken reference and duplicate id in an instance whose fields are valid."""
-    from solver.domain import RegionLevel
+def _items(data: Any, name: str) -> list[Any]:
+    value = data.get(name) if isinstance(data, dict) else None
+    return list(value) if isinstance(value, list | tuple) else []
 
+
+def _get(item: Any, *path: str) -> Any:
+    for name in path:
+        item = item.get(name) if isinstance(item, dict) else None
+    return item
+
+
+def reference_problems(data: Any) -> list[Problem]:
+    """Every broken reference and duplicate id, found in plain instance data.
+
+    Works on data that failed field validation too (a missing or malformed field is skipped),
+    so that :func:`parse_instance` reports field and reference problems together.
+    """
     problems: list[Problem] = []
-    for field, ids in (
-        ("regions", [item.id for item in instance.regions]),
-        ("venues", [item.id for item in instance.venues]),
-        ("units", [item.id for item in instance.units]),
-        ("shifts", [item.id for item in instance.shifts]),
-    ):
-        dupes = _duplicates(ids)
+    for field in ("regions", "venues", "units", "shifts"):
+        ids = [_get(item, "id") for item in _items(data, field)]
+        dupes = _duplicates(i for i in ids if isinstance(i, str))
         for index, item_id in enumerate(ids):
             if item_id in dupes:
                 problems.append(Problem((field, index, "id"), f"duplicate id '{item_id}'"))
 
-    regions = {region.id: region for region in instance.regions}
-    shift_ids = {shift.id for shift in instance.shifts}
+    regions = {_get(r, "id"): r for r in _items(data, "regions")}
+    shift_ids = {_get(s, "id") for s in _items(data, "shifts")}
 
-    for index, region in enumerate(instance.regions):
+    for index, region in enumerate(_items(data, "regions")):
         path: tuple[PathPart, ...] = ("regions", index, "parent")
-        if region.level is RegionLevel.PROVINCE:
-            if region.parent is not None:
+        level, parent = _get(region, "level"), _get(region, "parent")
+        if level == "province":
+            if parent is not None:
                 problems.append(Problem(path, "a province has no parent region"))
-        elif region.parent is None:
-            problems.append(Problem(path, f"a {region.level.value} needs its province as parent"))
-        elif region.parent not in regions:
-            problems.append(Problem(path, f"unknown region '{region.parent}'"))
-        elif regions[region.parent].level is not RegionLevel.PROVINCE:
-            problems.append(Problem(path, f"parent '{region.parent}' is not a province"))
+        elif level not in ("regency", "city"):
+            continue
+        elif parent is None:
+            problems.append(Problem(path, f"a {level} needs its province as parent"))
+        elif parent not in regions:
+            problems.append(Problem(path, f"unknown region '{parent}'"))
+        elif _get(regions[parent], "level") != "province":
+            problems.append(Problem(path, f"parent '{parent}' is not a province"))
 
-    for index, venue in enumerate(instance.venues):
-        if venue.region not in regions:
-            problems.append(
-                Problem(("venues", index, "region"), f"unknown region '{venue.region}'")
-            )
-        for o_index, override in enumerate(venue.risk_overrides):
-            for s_index, shift in enumerate(override.shifts):
-                if shift not in shift_ids:
+    for index, venue in enumerate(_items(data, "venues")):
+        region = _get(venue, "region")
+        if isinstance(region, str) and region not in regions:
+            problems.append(Problem(("venues", index, "region"), f"unknown region '{region}'"))
+        for o_index, override in enumerate(_items(venue, "risk_overrides")):
+            for s_index, shift in enumerate(_items(override, "shifts")):
+                if isinstance(shift, str) and shift not in shift_ids:
                     path = ("venues", index, "risk_overrides", o_index, "shifts", s_index)
                     problems.append(Problem(path, f"unknown shift '{shift}'"))
 
-    for index, unit in enumerate(instance.units):
-        if unit.home.region not in regions:
+    for index, unit in enumerate(_items(data, "units")):
+        region = _get(unit, "home", "region")
+        if isinstance(region, str) and region not in regions:
             path = ("units", index, "home", "region")
-            problems.append(Problem(path, f"unknown region '{unit.home.region}'"))
-        for s_index, shift in enumerate(unit.available_shifts or ()):
-            if shift not in shift_ids:
+            problems.append(Problem(path, f"unknown region '{region}'"))
+        for s_index, shift in enumerate(_items(unit, "available_shifts")):
+            if isinstance(shift, str) and shift not in shift_ids:
                 path = ("units", index, "available_shifts", s_index)
                 problems.append(Problem(path, f"unknown shift '{shift}'"))
     return problems

@@ -344,7 +344,7 @@ def test_a_second_server_cannot_share_the_port(server: Any) -> None:
 
 def test_shutdown_flips_health_refuses_new_solves_and_lets_in_flight_finish() -> None:
     config = ServerConfig(port=0, drain=1.0, grace=6.0)
-    instance = busy_instance()
+    instance = load_instance("ringplan/examples/city.json")
     server = create_server(config).start()
     with RingplanClient(server.target) as client:
         assert client.health() == "SERVING"

@@ -115,3 +115,17 @@ def test_instance_is_immutable() -> None:
     instance = parse_instance(_base())
     with pytest.raises(ValueError, match="frozen"):
         instance.units[0].headcount = 5  # type: ignore[misc]
+
+
+def test_field_and_reference_problems_are_reported_together() -> None:
+    data = _base()
+    data["units"][0]["headcount"] = -1
+    data["units"][1]["home"]["region"] = "ntt-x"
+    data["units"][1]["id"] = "u1"
+    data["venues"][0]["rings"] = []
+    problems = _problems(data)
+    assert "units[0].headcount: Input should be greater than or equal to 1" in problems
+    assert "units[1].home.region: unknown region 'ntt-x'" in problems
+    assert "units[1].id: duplicate id 'u1'" in problems
+    assert any(p.startswith("venues[0].rings: ") for p in problems)
+    assert len(problems) == 4

@@ -1,0 +1,248 @@
+"""Solves run in warm worker processes, apart from the process that answers calls.
+
+Each worker is started with ``spawn``, lowers its CPU priority (so the server's own threads,
+which answer health and info calls, always get the processor first), caps its address space
+(CP-SAT's ``max_memory_in_mb`` does not bound memory), and then solves one job at a time. The
+server watches every job: a stop request is passed on, and a worker that dies (a crash, an
+out-of-memory abort) or overruns its time limit by more than a grace period (CP-SAT has been
+seen to overrun it in presolve) is killed and replaced; the job fails with the reason and the
+server keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.synchronize import Event as ProcessEvent
+from typing import cast
+
+from solver import Instance, Plan, Progress, Result, solve
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.02
+"""How often the server looks at a running job (messages, stop request, worker alive)."""
+
+
+class SolveFailed(Exception):
+    """A job ended without a result: its worker crashed, ran out of memory or overran."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to run one solve."""
+
+    instance: Instance
+    time_limit: float
+    workers: int
+    preset: str
+    seed: int | None
+    hint: Plan | None
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    """OS limits every worker process runs under."""
+
+    memory_mb: int | None = 8192
+    """Address-space cap of a worker (``RLIMIT_AS``); ``None`` sets none."""
+    nice: int = 10
+    """CPU niceness added to a worker, so serving calls beats solving."""
+
+
+def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> None:
+    """Body of a worker process: take jobs and answer with progress, then a result."""
+    if limits.nice:
+        os.nice(limits.nice)
+    if limits.memory_mb is not None:
+        cap = limits.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    sending = threading.Lock()  # progress comes from solver threads
+
+    def send(message: tuple[str, object]) -> None:
+        with sending:
+            conn.send(message)
+
+    while True:
+        try:
+            job: Job | None = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            result = solve(
+                job.instance,
+                time_limit=job.time_limit,
+                workers=job.workers,
+                preset=job.preset,
+                seed=job.seed,
+                hint=job.hint,
+                progress=lambda p: send(("progress", p)),
+                stop=cast(threading.Event, stop),
+            )
+            send(("result", result))
+        except MemoryError:
+            send(("error", "the solve ran out of memory"))
+        except Exception as error:  # reported to the server, which fails the job
+            send(("error", f"the solve failed: {type(error).__name__}: {error}"))
+
+
+class Worker:
+    """One warm worker process and its channel."""
+
+    def __init__(self, context: SpawnContext, limits: WorkerLimits) -> None:
+        self._conn, child = context.Pipe()
+        self._stop = context.Event()
+        self.process: SpawnProcess = context.Process(
+            target=_worker_main, args=(child, self._stop, limits), daemon=True, name="solver"
+        )
+        self.process.start()
+        child.close()
+
+    def run(
+        self,
+        job: Job,
+        progress: Callable[[Progress], None] | None,
+        stop: threading.Event,
+        overrun_grace: float,
+    ) -> Result:
+        """Run ``job``; kill the process if it overruns ``time_limit + overrun_grace``.
+
+        Raises
+        ------
+        SolveFailed
+            The worker died or overran; it cannot be used again.
+        """
+        self._stop.clear()
+        self._conn.send(job)
+        kill_at = time.monotonic() + job.time_limit + overrun_grace
+        while True:
+            if stop.is_set() and not self._stop.is_set():
+                self._stop.set()
+            if self._conn.poll(POLL_SECONDS):
+                try:
+                    kind, payload = self._conn.recv()
+                except (EOFError, OSError):
+                    raise SolveFailed(self._death()) from None
+                if kind == "progress":
+                    if progress is not None:
+                        progress(payload)
+                elif kind == "result":
+                    return cast(Result, payload)
+                else:
+                    raise SolveFailed(str(payload))
+            elif not self.process.is_alive():
+                raise SolveFailed(self._death())
+            if time.monotonic() > kill_at:
+                self.kill()
+                raise SolveFailed(
+                    f"the solve overran its time limit of {job.time_limit:.1f} s by more than "
+                    f"{overrun_grace:.1f} s and was stopped"
+                )
+
+    def _death(self) -> str:
+        self.process.join(1.0)
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            return f"the solver process was killed by signal {-code} (out of memory?)"
+        return f"the solver process died (exit code {code}; out of memory?)"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        """Stop the process now."""
+        self.process.kill()
+        self.process.join(5.0)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Ask the process to exit; kill it if it does not."""
+        try:
+            self._stop.set()
+            self._conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.kill()
+        self._conn.close()
+
+
+class WorkerPool:
+    """``size`` warm workers; a worker that fails is replaced before it is handed out again.
+
+    The pool never queues: the service admits at most ``size`` solves at once, so a free
+    worker is always there for an admitted solve.
+    """
+
+    def __init__(self, size: int, limits: WorkerLimits, overrun_grace: float) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._limits = limits
+        self._grace = overrun_grace
+        self._lock = threading.Lock()
+        self._idle = [Worker(self._context, limits) for _ in range(size)]
+        self._closed = False
+
+    def _take(self) -> Worker:
+        with self._lock:
+            if self._closed:
+                raise SolveFailed("the server is shutting down")
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or not worker.alive:
+            if worker is not None:
+                worker.close(0)
+            worker = Worker(self._context, self._limits)
+        return worker
+
+    def _give_back(self, worker: Worker) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        worker.close()
+
+    def run(
+        self,
+        job: Job,
+        progress: Callable[[Progress], None] | None,
+        stop: threading.Event,
+    ) -> Result:
+        """Solve ``job`` in a worker process (see :meth:`Worker.run`)."""
+        worker = self._take()
+        try:
+            result = worker.run(job, progress, stop, self._grace)
+        except SolveFailed:
+            logger.warning("solver process failed; starting a new one")
+            worker.kill()
+            self._give_back(Worker(self._context, self._limits))
+            raise
+        except BaseException:
+            worker.kill()
+            self._give_back(Worker(self._context, self._limits))
+            raise
+        self._give_back(worker)
+        return result
+
+    def close(self) -> None:
+        """Stop every idle worker; busy ones are stopped when their job returns."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.close()
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the idle workers (for tests and diagnostics)."""
+        with self._lock:
+            return [w.process.pid for w in self._idle if w.process.pid is not None]
