@@ -126,6 +126,7 @@ def test_field_and_reference_problems_are_reported_together() -> None:
     problems = _problems(data)
     assert "units[0].headcount: Input should be greater than or equal to 1" in problems
     assert "units[1].home.region: unknown region 'ntt-x'" in problems
+    assert "units[0].id: duplicate id 'u1'" in problems
     assert "units[1].id: duplicate id 'u1'" in problems
     assert any(p.startswith("venues[0].rings: ") for p in problems)
-    assert len(problems) == 4
+    assert len(problems) == 5
