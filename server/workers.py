@@ -191,6 +191,7 @@ class WorkerPool:
         self._grace = overrun_grace
         self._lock = threading.Lock()
         self._idle = [Worker(self._context, limits) for _ in range(size)]
+        self._busy: set[Worker] = set()
         self._closed = False
 
     def _take(self) -> Worker:
@@ -202,10 +203,13 @@ class WorkerPool:
             if worker is not None:
                 worker.close(0)
             worker = Worker(self._context, self._limits)
+        with self._lock:
+            self._busy.add(worker)
         return worker
 
-    def _give_back(self, worker: Worker) -> None:
+    def _give_back(self, worker: Worker, used: Worker | None = None) -> None:
         with self._lock:
+            self._busy.discard(used or worker)
             if not self._closed:
                 self._idle.append(worker)
                 return
@@ -221,14 +225,11 @@ class WorkerPool:
         worker = self._take()
         try:
             result = worker.run(job, progress, stop, self._grace)
-        except SolveFailed:
-            logger.warning("solver process failed; starting a new one")
+        except BaseException as error:
+            if isinstance(error, SolveFailed):
+                logger.warning("solver process failed (%s); starting a new one", error)
             worker.kill()
-            self._give_back(Worker(self._context, self._limits))
-            raise
-        except BaseException:
-            worker.kill()
-            self._give_back(Worker(self._context, self._limits))
+            self._give_back(Worker(self._context, self._limits), used=worker)
             raise
         self._give_back(worker)
         return result
@@ -242,7 +243,7 @@ class WorkerPool:
             worker.close()
 
     @property
-    def pids(self) -> list[int]:
-        """Process ids of the idle workers (for tests and diagnostics)."""
+    def busy_pids(self) -> list[int]:
+        """Process ids of the workers running a solve now."""
         with self._lock:
-            return [w.process.pid for w in self._idle if w.process.pid is not None]
+            return [w.process.pid for w in self._busy if w.process.pid is not None]

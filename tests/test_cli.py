@@ -100,6 +100,7 @@ def test_validate_lists_every_problem(instance_file: Path) -> None:
     run = ringplan("validate", str(instance_file))
     assert run.returncode == 1
     assert "units[1].headcount" in run.stdout
+    assert "units[0].home.region: unknown region 'ntt-x'" in run.stdout
 
 
 def test_validate_accepts_a_good_instance(instance_file: Path) -> None:
@@ -114,3 +115,50 @@ def test_schema_prints_instance_and_result_schemas() -> None:
     schemas = json.loads(run.stdout)
     assert "units" in schemas["instance"]["properties"]
     assert "plan" in schemas["result"]["properties"]
+
+
+def test_solve_through_a_server_writes_a_result_the_checker_accepts(
+    instance_file: Path, tmp_path: Path
+) -> None:
+    from server.app import create_server
+    from server.config import ServerConfig
+
+    out = tmp_path / "remote.json"
+    with create_server(ServerConfig(port=0, drain=0.0)) as server:
+        run = ringplan(
+            "solve", str(instance_file), "--server", server.target, "--time-limit", "10",
+            "--out", str(out),
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "status: optimal" in run.stdout
+    assert "objective" in run.stderr  # streamed progress lines
+    assert check_plan(load_instance(instance_file), load_plan_from(out)).ok
+
+
+def test_solve_with_an_unreachable_server_is_one_line(instance_file: Path) -> None:
+    run = ringplan("solve", str(instance_file), "--server", "127.0.0.1:1", "--time-limit", "2")
+    assert run.returncode == 2
+    assert run.stderr.startswith("ringplan: server 127.0.0.1:1: UNAVAILABLE")
+    assert "Traceback" not in run.stderr
+
+
+def test_demo_plans_the_bundled_instance_through_the_service() -> None:
+    run = ringplan("demo", "--time-limit", "15")
+    assert run.returncode == 0, run.stderr
+    assert "ringplan service started on 127.0.0.1:" in run.stdout
+    assert "through gRPC" in run.stdout
+    assert "status: " in run.stdout
+    assert "independent check: plan holds" in run.stdout
+    assert "ringplan service stopped" in run.stdout
+
+
+def test_serve_with_a_bad_setting_is_one_line() -> None:
+    import os
+
+    env = {**os.environ, "RINGPLAN_PORT": "eighty"}
+    run = subprocess.run(
+        [sys.executable, "-m", "ringplan", "serve"], capture_output=True, text=True, env=env,
+        timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.strip() == "ringplan: RINGPLAN_PORT: cannot read 'eighty' as int"

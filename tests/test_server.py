@@ -393,3 +393,45 @@ def test_serve_command_stops_cleanly_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_crashed_solver_process_fails_its_call_and_the_server_keeps_serving() -> None:
+    config = ServerConfig(port=0, max_concurrent_solves=1, drain=0.0)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        with ThreadPoolExecutor(1) as pool:
+            call = pool.submit(client.solve, busy_instance(), time_limit=30)
+            while not server.pool.busy_pids:
+                time.sleep(0.01)
+            time.sleep(0.3)
+            os.kill(server.pool.busy_pids[0], signal.SIGKILL)
+            with pytest.raises(RingplanError) as caught:
+                call.result(timeout=10)
+        assert caught.value.code is grpc.StatusCode.INTERNAL
+        assert "killed by signal 9" in caught.value.message
+        assert client.health() == "SERVING"
+        assert client.info().active_solves == 0
+        # The slot and a fresh worker are there for the next call.
+        assert checked(tiny(), client.solve(tiny(), time_limit=10)).status == "optimal"
+
+
+def test_a_solve_that_overruns_its_time_limit_is_stopped_by_the_watchdog() -> None:
+    # No grace at all: building the busy model alone outlasts a 0.2 s limit.
+    config = ServerConfig(port=0, max_concurrent_solves=1, overrun_grace=0.0, drain=0.0)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        with pytest.raises(RingplanError) as caught:
+            client.solve(busy_instance(), time_limit=0.2)
+        assert caught.value.code is grpc.StatusCode.INTERNAL
+        assert "overran its time limit" in caught.value.message
+        assert client.health() == "SERVING"
+        assert checked(tiny(), client.solve(tiny(), time_limit=10)).status == "optimal"
+
+
+def test_a_solve_over_the_memory_cap_fails_with_the_reason_and_the_server_keeps_serving() -> None:
+    config = ServerConfig(port=0, max_concurrent_solves=1, worker_memory_mb=300, drain=0.0)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        with pytest.raises(RingplanError) as caught:
+            client.solve(busy_instance(), time_limit=10)
+        assert caught.value.code is grpc.StatusCode.INTERNAL
+        assert "memory" in caught.value.message
+        assert client.health() == "SERVING"
+        assert client.info().active_solves == 0
