@@ -7,6 +7,7 @@ pool queues calls instead of rejecting them, so solves are admitted here, by the
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 
 
 class Overloaded(Exception):
@@ -17,13 +18,23 @@ class ShuttingDown(Exception):
     """The server no longer takes solves."""
 
 
+@dataclass(eq=False)
+class Ticket:
+    """One admitted solve and the two ways it can be ended early."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Stop searching and return the best plan so far (shutdown)."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """The caller is gone (cancel, deadline): stop at once, no result is needed."""
+
+
 class Admission:
     """Slots for running solves, each with the stop event of its solve."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._lock = threading.Lock()
-        self._running: set[threading.Event] = set()
+        self._running: set[Ticket] = set()
         self._closed = False
         self._idle = threading.Condition(self._lock)
 
@@ -33,8 +44,8 @@ class Admission:
         with self._lock:
             return len(self._running)
 
-    def enter(self) -> threading.Event:
-        """Take a slot; returns the solve's stop event.
+    def enter(self) -> Ticket:
+        """Take a slot for a solve.
 
         Raises
         ------
@@ -48,14 +59,14 @@ class Admission:
                 raise ShuttingDown
             if len(self._running) >= self._limit:
                 raise Overloaded
-            stop = threading.Event()
-            self._running.add(stop)
-            return stop
+            ticket = Ticket()
+            self._running.add(ticket)
+            return ticket
 
-    def leave(self, stop: threading.Event) -> None:
+    def leave(self, ticket: Ticket) -> None:
         """Give a slot back (idempotent)."""
         with self._lock:
-            self._running.discard(stop)
+            self._running.discard(ticket)
             if not self._running:
                 self._idle.notify_all()
 
@@ -67,8 +78,8 @@ class Admission:
     def stop_all(self) -> None:
         """Ask every running solve to stop and return its best plan."""
         with self._lock:
-            for stop in self._running:
-                stop.set()
+            for ticket in self._running:
+                ticket.stop.set()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no solve runs; ``False`` on timeout."""

@@ -29,7 +29,7 @@ class ServerConfig:
     """Largest time limit granted to one solve, in seconds."""
     default_time_limit: float = 30.0
     """Time limit when a request leaves it unset, in seconds."""
-    deadline_margin: float = 0.5
+    deadline_margin: float = 1.0
     """Seconds kept free before a call's deadline to send the plan back."""
     default_workers: int = 2
     """CP-SAT workers when a request leaves it unset."""

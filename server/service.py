@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from ringplan.v1 import instance_pb2 as pb
 from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
-from server.admission import Admission, Overloaded, ShuttingDown
+from server.admission import Admission, Overloaded, ShuttingDown, Ticket
 from server.config import ServerConfig
 from server.convert import (
     instance_from_proto,
@@ -29,7 +29,7 @@ from server.errors import (
     invalid_argument,
     violations_from,
 )
-from server.workers import Job, SolveFailed, WorkerPool
+from server.workers import Job, SolveCancelled, SolveFailed, WorkerPool
 from solver import Instance, InstanceError, Progress, Result
 from solver.presets import PRESETS
 from solver.size import model_size
@@ -144,10 +144,10 @@ def read_job(
     )
 
 
-def _stop_on_termination(context: grpc.ServicerContext, stop: threading.Event) -> None:
-    """Stop the solve when the call ends early (client cancel, deadline, shutdown)."""
-    if not context.add_callback(stop.set):
-        stop.set()  # the call had already ended
+def _cancel_on_termination(context: grpc.ServicerContext, ticket: Ticket) -> None:
+    """Cancel the solve when the call ends early (client cancel, deadline, shutdown)."""
+    if not context.add_callback(ticket.cancel.set):
+        ticket.cancel.set()  # the call had already ended
 
 
 class RingplanServicer(api_grpc.RingplanServiceServicer):
@@ -158,8 +158,8 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
         self._admission = admission
         self._pool = pool
 
-    def _admit(self) -> threading.Event:
-        """A stop event for a new solve, or an error when the server cannot take it."""
+    def _admit(self) -> Ticket:
+        """A ticket for a new solve, or an error when the server cannot take it."""
         try:
             return self._admission.enter()
         except Overloaded:
@@ -174,44 +174,44 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
                 grpc.StatusCode.UNAVAILABLE, "the server is shutting down; retry elsewhere"
             ) from None
 
-    def _run(
-        self, job: Job, stop: threading.Event, progress: queue.SimpleQueue[object] | None
-    ) -> Result:
+    def _run(self, job: Job, ticket: Ticket, progress: queue.SimpleQueue[object] | None) -> Result:
         try:
-            return self._pool.run(job, None if progress is None else progress.put, stop)
+            return self._pool.run(job, None if progress is None else progress.put, ticket)
         except SolveFailed as error:
             raise ServiceError(grpc.StatusCode.INTERNAL, str(error)) from None
+        except SolveCancelled:
+            raise ServiceError(grpc.StatusCode.CANCELLED, "the call ended") from None
         finally:
-            self._admission.leave(stop)
+            self._admission.leave(ticket)
 
     @edge
     def Solve(self, request: api.SolveRequest, context: grpc.ServicerContext) -> api.SolveResponse:
-        stop = self._admit()
+        ticket = self._admit()
         try:
             job = read_job(request.instance, request.options, context, self._config)
         except BaseException:
-            self._admission.leave(stop)
+            self._admission.leave(ticket)
             raise
-        _stop_on_termination(context, stop)
-        result = self._run(job, stop, None)
+        _cancel_on_termination(context, ticket)
+        result = self._run(job, ticket, None)
         return api.SolveResponse(result=result_to_proto(result))
 
     @edge
     def SolveStream(
         self, request: api.SolveStreamRequest, context: grpc.ServicerContext
     ) -> Iterator[api.SolveStreamResponse]:
-        stop = self._admit()
+        ticket = self._admit()
         try:
             job = read_job(request.instance, request.options, context, self._config)
         except BaseException:
-            self._admission.leave(stop)
+            self._admission.leave(ticket)
             raise
-        _stop_on_termination(context, stop)
+        _cancel_on_termination(context, ticket)
         events: queue.SimpleQueue[object] = queue.SimpleQueue()
 
         def run() -> None:
             try:
-                events.put(self._run(job, stop, events))
+                events.put(self._run(job, ticket, events))
             except BaseException as error:  # handed to the handler thread to report
                 events.put(error)
 

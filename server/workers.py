@@ -24,6 +24,7 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import cast
 
+from server.admission import Ticket
 from solver import Instance, Plan, Progress, Result, solve
 
 logger = logging.getLogger(__name__)
@@ -31,9 +32,17 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.02
 """How often the server looks at a running job (messages, stop request, worker alive)."""
 
+CANCEL_GRACE = 0.25
+"""Seconds a cancelled job's worker gets to stop by itself before it is killed and replaced
+(a solve still building its model, or starved of CPU, does not see a stop request at once)."""
+
 
 class SolveFailed(Exception):
     """A job ended without a result: its worker crashed, ran out of memory or overran."""
+
+
+class SolveCancelled(Exception):
+    """A job was cancelled; nobody waits for its result."""
 
 
 @dataclass(frozen=True)
@@ -112,21 +121,28 @@ class Worker:
         self,
         job: Job,
         progress: Callable[[Progress], None] | None,
-        stop: threading.Event,
+        ticket: Ticket,
         overrun_grace: float,
     ) -> Result:
         """Run ``job``; kill the process if it overruns ``time_limit + overrun_grace``.
+
+        ``ticket.stop`` asks the solve to return its best plan; ``ticket.cancel`` stops it
+        within :data:`CANCEL_GRACE`, killing the process if need be.
 
         Raises
         ------
         SolveFailed
             The worker died or overran; it cannot be used again.
+        SolveCancelled
+            The job was cancelled and its worker killed.
         """
         self._stop.clear()
         self._conn.send(job)
         kill_at = time.monotonic() + job.time_limit + overrun_grace
         while True:
-            if stop.is_set() and not self._stop.is_set():
+            if ticket.cancel.is_set():
+                kill_at = min(kill_at, time.monotonic() + CANCEL_GRACE)
+            if (ticket.stop.is_set() or ticket.cancel.is_set()) and not self._stop.is_set():
                 self._stop.set()
             if self._conn.poll(POLL_SECONDS):
                 try:
@@ -144,6 +160,8 @@ class Worker:
                 raise SolveFailed(self._death())
             if time.monotonic() > kill_at:
                 self.kill()
+                if ticket.cancel.is_set():
+                    raise SolveCancelled
                 raise SolveFailed(
                     f"the solve overran its time limit of {job.time_limit:.1f} s by more than "
                     f"{overrun_grace:.1f} s and was stopped"
@@ -219,12 +237,12 @@ class WorkerPool:
         self,
         job: Job,
         progress: Callable[[Progress], None] | None,
-        stop: threading.Event,
+        ticket: Ticket,
     ) -> Result:
         """Solve ``job`` in a worker process (see :meth:`Worker.run`)."""
         worker = self._take()
         try:
-            result = worker.run(job, progress, stop, self._grace)
+            result = worker.run(job, progress, ticket, self._grace)
         except BaseException as error:
             if isinstance(error, SolveFailed):
                 logger.warning("solver process failed (%s); starting a new one", error)
