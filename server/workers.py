@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -67,8 +68,20 @@ class WorkerLimits:
     """CPU niceness added to a worker, so serving calls beats solving."""
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when the server process dies."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends when its pipe closes
+        pass
+
+
 def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> None:
     """Body of a worker process: take jobs and answer with progress, then a result."""
+    _die_with_parent()
     if limits.nice:
         os.nice(limits.nice)
     if limits.memory_mb is not None:
@@ -96,6 +109,7 @@ def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> 
                 seed=job.seed,
                 hint=job.hint,
                 progress=lambda p: send(("progress", p)),
+                incumbent=lambda plan: send(("incumbent", plan)),
                 stop=cast(threading.Event, stop),
             )
             send(("result", result))
@@ -123,6 +137,7 @@ class Worker:
         progress: Callable[[Progress], None] | None,
         ticket: Ticket,
         overrun_grace: float,
+        incumbent: Callable[[Plan], None] | None = None,
     ) -> Result:
         """Run ``job``; kill the process if it overruns ``time_limit + overrun_grace``.
 
@@ -152,6 +167,9 @@ class Worker:
                 if kind == "progress":
                     if progress is not None:
                         progress(payload)
+                elif kind == "incumbent":
+                    if incumbent is not None:
+                        incumbent(payload)
                 elif kind == "result":
                     return cast(Result, payload)
                 else:
@@ -238,11 +256,12 @@ class WorkerPool:
         job: Job,
         progress: Callable[[Progress], None] | None,
         ticket: Ticket,
+        incumbent: Callable[[Plan], None] | None = None,
     ) -> Result:
         """Solve ``job`` in a worker process (see :meth:`Worker.run`)."""
         worker = self._take()
         try:
-            result = worker.run(job, progress, ticket, self._grace)
+            result = worker.run(job, progress, ticket, self._grace, incumbent)
         except BaseException as error:
             if isinstance(error, SolveFailed):
                 logger.warning("solver process failed (%s); starting a new one", error)
