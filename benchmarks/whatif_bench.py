@@ -78,9 +78,7 @@ class Trace:
 def shortfall_weight(instance: Instance, baseline: Baseline | None) -> int:
     """Weight of one unit of the shortfall term in the full ranking (as solve() builds it)."""
     if baseline is not None:
-        ranked = with_disruption_ranked(instance.rules.priorities)
-        rules = instance.rules.model_copy(update={"priorities": ranked})
-        instance = instance.model_copy(update={"rules": rules})
+        instance = with_disruption_ranked(instance)
     data = build_data(instance)
     model = cp_model.CpModel()
     variables = make_variables(model, data)
@@ -127,16 +125,21 @@ def main() -> None:
     parser.add_argument("--min-moves-time-limit", type=float, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", help="write the measurements here")
+    parser.add_argument("--plan", help="plan in force to reuse (a solve --out result)")
+    parser.add_argument("--save-plan", help="write the plan in force here (for --plan)")
     args = parser.parse_args()
     limit = args.time_limit
     env = machine()
     instance = load_instance(args.instance)
 
-    base = checked(
-        instance,
-        solve(instance, time_limit=args.base_time_limit or limit, workers=args.workers, seed=SEED),
-        "plan in force",
-    )
+    if args.plan:
+        base = Result.model_validate_json(Path(args.plan).read_text())
+    else:
+        base_limit = args.base_time_limit or limit
+        base = solve(instance, time_limit=base_limit, workers=args.workers, seed=SEED)
+    checked(instance, base, "plan in force")
+    if args.save_plan:
+        Path(args.save_plan).write_text(base.model_dump_json())
     raised = [v.id for v in instance.venues if v.risk is not RiskLevel.VERY_HIGH][: args.venues]
     changes = tuple(SetRisk(venue=v, risk=RiskLevel.VERY_HIGH) for v in raised)
     changed = apply_changes(instance, changes)
@@ -191,7 +194,7 @@ def main() -> None:
         "instance": Path(args.instance).name,
         "raised": raised,
         "time_limit_s": limit,
-        "base": {"status": base.status.value, "gap": base.gap},
+        "base": {"status": base.status.value, "gap": base.gap, "reused": bool(args.plan)},
         "cold": {
             "status": cold.status.value,
             "gap": cold.gap,

@@ -16,7 +16,12 @@ from ortools.sat.python import cp_model
 from solver.domain import Instance, ObjectiveTerm, Plan
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
-from solver.model.disruption import Baseline, add_baseline, with_disruption_ranked
+from solver.model.disruption import (
+    Baseline,
+    add_baseline,
+    baseline_stages,
+    with_disruption_ranked,
+)
 from solver.model.evaluate import Evaluator
 from solver.model.objective import Stage, make_stages, objective_terms, strict_weights
 from solver.model.variables import Variables, make_variables
@@ -232,11 +237,7 @@ def solve(
     if sat_parameters:
         parameters.update(sat_parameters)
     if baseline is not None:
-        rules = instance.rules
-        ranked = with_disruption_ranked(rules.priorities)
-        instance = instance.model_copy(
-            update={"rules": rules.model_copy(update={"priorities": ranked})}
-        )
+        instance = with_disruption_ranked(instance)
         hint = baseline.plan if hint is None else hint
 
     data = build_data(instance)
@@ -250,7 +251,7 @@ def solve(
             model, data, variables, baseline
         )
     terms = objective_terms(model, data, variables, extra_terms)
-    stages = make_stages(terms)
+    stages = make_stages(terms) if baseline is None else baseline_stages(terms)
     full_weights = strict_weights([t.upper for t in terms])
     order = [t.name for t in terms]
     search = _Search(data, evaluator, full_weights, start, progress)

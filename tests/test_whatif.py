@@ -257,3 +257,11 @@ def test_request_and_response_round_trip_through_json() -> None:
     assert data["diff"]["moved_unit_shifts"] == response.diff.moved_unit_shifts
     assert data["after"]["shortfall"] == response.after.shortfall == 0
     assert data["result"]["breakdown"]["disruption"] == 2  # ceil(2 x 1.5) = 3 at each venue
+
+
+def test_disruption_ranked_without_a_baseline_is_zero() -> None:
+    priorities = ["shortfall", "disruption", "tni", "travel", "balance", "overstaffing"]
+    instance = make([venue("a")], [unit("u0")], rules={"priorities": priorities})
+    result = solve_checked(instance)
+    assert result.breakdown.get(ObjectiveTerm.DISRUPTION, 0) == 0
+    assert result.total_shortfall == 0 and result.status is SolveStatus.OPTIMAL

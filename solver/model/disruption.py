@@ -23,10 +23,10 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from solver.domain import Frozen, Id, ObjectiveTerm, Plan
+from solver.domain import Frozen, Id, Instance, ObjectiveTerm, Plan
 from solver.model.data import ModelData
 from solver.model.evaluate import Evaluator
-from solver.model.objective import Term
+from solver.model.objective import Stage, Term, make_stages
 from solver.model.variables import Variables
 
 
@@ -156,12 +156,15 @@ class BaselineEvaluator(Evaluator):
         return values
 
 
-def with_disruption_ranked(priorities: tuple[ObjectiveTerm, ...]) -> tuple[ObjectiveTerm, ...]:
-    """Rank disruption right after shortfall, unless the priorities already rank it."""
+def with_disruption_ranked(instance: Instance) -> Instance:
+    """The instance with disruption ranked right after shortfall (unless already ranked)."""
+    priorities = instance.rules.priorities
     if ObjectiveTerm.DISRUPTION in priorities:
-        return priorities
+        return instance
     at = priorities.index(ObjectiveTerm.SHORTFALL) + 1
-    return (*priorities[:at], ObjectiveTerm.DISRUPTION, *priorities[at:])
+    ranked = (*priorities[:at], ObjectiveTerm.DISRUPTION, *priorities[at:])
+    rules = instance.rules.model_copy(update={"priorities": ranked})
+    return instance.model_copy(update={"rules": rules})
 
 
 def add_baseline(
@@ -171,3 +174,17 @@ def add_baseline(
     index = index_baseline(data, baseline)
     add_locks(model, data, variables, index)
     return disruption_term(data, variables, index), BaselineEvaluator(data, index)
+
+
+def baseline_stages(terms: list[Term]) -> list[Stage]:
+    """Stages for a re-plan: shortfall and disruption (and what ranks above them) alone first.
+
+    Solving the terms ranked up to disruption as a stage of their own keeps its weights small;
+    on the bundled city this finds markedly less shortfall in the same time than one stage
+    weighted over every term. The later terms follow as usual.
+    """
+    names = [t.name for t in terms]
+    if ObjectiveTerm.DISRUPTION not in names:
+        return make_stages(terms)
+    cut = names.index(ObjectiveTerm.DISRUPTION) + 1
+    return make_stages(terms[:cut]) + make_stages(terms[cut:])

@@ -4,6 +4,7 @@ See :mod:`solver.whatif.changes` (what may change), :mod:`solver.whatif.replan` 
 responses, batches) and :mod:`solver.whatif.diff` (plan differences and key figures).
 """
 
+from solver.model.disruption import Baseline
 from solver.whatif.changes import (
     AddVenue,
     Change,
@@ -29,6 +30,7 @@ from solver.whatif.replan import (
 
 __all__ = [
     "AddVenue",
+    "Baseline",
     "Change",
     "CloseVenue",
     "ComparisonRow",
