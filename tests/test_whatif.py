@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -265,3 +266,16 @@ def test_disruption_ranked_without_a_baseline_is_zero() -> None:
     result = solve_checked(instance)
     assert result.breakdown.get(ObjectiveTerm.DISRUPTION, 0) == 0
     assert result.total_shortfall == 0 and result.status is SolveStatus.OPTIMAL
+
+
+def test_whatif_stopped_before_any_plan_answers_no_solution_and_an_empty_diff() -> None:
+    instance, plan = _two_venues()
+    stop = threading.Event()
+    stop.set()
+    request = WhatIfRequest(
+        instance=instance, plan=plan, changes=(CloseVenue(venue="b"),), options=FAST
+    )
+    response = whatif(request, stop=stop)
+    assert response.result.status is SolveStatus.NO_SOLUTION
+    assert response.diff.is_empty and response.violations == ()
+    assert "no_solution" in response.summary()

@@ -174,14 +174,19 @@ def _replan(
     if options.reproducible and result.wall_time >= wall:
         note = "the wall-clock safety net stopped the search: the plan may differ between runs"
         result = result.model_copy(update={"warnings": (*result.warnings, note)})
-    new_plan = result.plan if result.status.has_plan else plan
-    report = check_plan(changed, new_plan)
     before = plan_kpis(instance, plan)
-    after = plan_kpis(changed, new_plan)
+    if not result.status.has_plan:
+        # No plan found: nothing to compare; the status says so.
+        return WhatIfResponse(
+            name=name, result=result, diff=PlanDiff(), before=before, after=before,
+            delta=before.minus(before), locked_shifts=locked,
+        )  # fmt: skip
+    report = check_plan(changed, result.plan)
+    after = plan_kpis(changed, result.plan)
     return WhatIfResponse(
         name=name,
         result=result,
-        diff=plan_diff(changed, plan, new_plan, frozenset(locked), original=instance),
+        diff=plan_diff(changed, plan, result.plan, frozenset(locked), original=instance),
         before=before,
         after=after,
         delta=after.minus(before),
