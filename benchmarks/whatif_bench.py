@@ -7,9 +7,9 @@ Measures, on one instance (default: the bundled city):
    of the plan in force, each with its gap over time; *time to same gap* is when the re-plan
    first reaches the gap the cold solve ends with (also: when each first reaches the cold
    solve's final shortfall);
-3. a dedicated min-moves solve: shortfall, then moved unit-shifts only, warm-started from the
-   re-plan, given more time; its disruption (and proven bound) is the minimum to compare the
-   re-plan's moves with.
+3. a dedicated min-moves solve: fewest moved unit-shifts subject to a weighted shortfall no
+   greater than the re-plan's, warm-started from the re-plan and given twice the time; its
+   best count and proven lower bound are what the re-plan's moves are compared with.
 
 Every plan is re-checked with the independent checker. Run::
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -27,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -45,6 +47,8 @@ from solver.model.data import build_data
 from solver.model.disruption import Baseline, add_baseline, with_disruption_ranked
 from solver.model.objective import objective_terms, strict_weights
 from solver.model.variables import make_variables
+from solver.report import plan_from_vector
+from solver.solve import hint_vector, solution_vector
 from solver.whatif import (
     ReplanOptions,
     SetRisk,
@@ -89,6 +93,47 @@ def shortfall_weight(instance: Instance, baseline: Baseline | None) -> int:
     terms = objective_terms(model, data, variables, extra)
     weights = strict_weights([t.upper for t in terms])
     return weights[[t.name for t in terms].index(ObjectiveTerm.SHORTFALL)]
+
+
+def min_moves(
+    changed: Instance, baseline: Baseline, replan: Result, time_limit: float, workers: int
+) -> dict[str, Any]:
+    """Fewest moved unit-shifts with a weighted shortfall no greater than the re-plan's.
+
+    A model of its own: the re-plan's rules, ``shortfall <= re-plan's`` as a constraint, and
+    disruption as the only objective, warm-started from the re-plan. Its bound is a proven
+    lower bound on the minimum even when the search does not finish.
+    """
+    started = time.perf_counter()
+    instance = with_disruption_ranked(changed)
+    data = build_data(instance)
+    model = cp_model.CpModel()
+    variables = make_variables(model, data)
+    add_constraints(model, data, variables)
+    disruption, _ = add_baseline(model, data, variables, baseline)
+    terms = objective_terms(model, data, variables, {ObjectiveTerm.DISRUPTION: disruption})
+    shortfall = next(t for t in terms if t.name is ObjectiveTerm.SHORTFALL)
+    model.add(shortfall.expr <= replan.breakdown[ObjectiveTerm.SHORTFALL])
+    model.minimize(disruption.expr)
+    for var, value in zip(variables.assign, hint_vector(data, replan.plan), strict=True):
+        model.add_hint(var, int(value))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.random_seed = SEED
+    solver.parameters.extra_subsolvers.append("max_lp")
+    status = solver.solve(model)
+    assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE), solver.status_name(status)
+    x = solution_vector(solver.response_proto, len(variables.assign))
+    plan = plan_from_vector(data, x)
+    report = check_plan(changed, plan)
+    assert report.ok, ("min-moves", report.violations[:5])
+    return {
+        "status": solver.status_name(status).lower(),
+        "moved_unit_shifts": round(solver.objective_value),
+        "bound": math.ceil(solver.best_objective_bound - 1e-6),
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
 
 
 def checked(instance: Instance, result: Result, label: str) -> Result:
@@ -164,21 +209,13 @@ def main() -> None:
     )
     replan = checked(changed, answer.result, "re-plan")
 
-    started = time.perf_counter()
-    rules = changed.rules.model_copy(update={"priorities": (ObjectiveTerm.SHORTFALL,)})
-    min_moves = checked(
+    fewest = min_moves(
         changed,
-        solve(
-            changed.model_copy(update={"rules": rules}),
-            time_limit=args.min_moves_time_limit or 2 * limit,
-            workers=args.workers,
-            seed=SEED,
-            baseline=baseline,
-            hint=replan.plan,
-        ),
-        "min-moves",
+        baseline,
+        replan,
+        time_limit=args.min_moves_time_limit or 2 * limit,
+        workers=args.workers,
     )
-    min_moves_wall = time.perf_counter() - started
 
     cold_gap = cold.gap if cold.gap is not None else 1.0
     cold_short = cold.breakdown[ObjectiveTerm.SHORTFALL]
@@ -188,7 +225,6 @@ def main() -> None:
     if t_replan_gap is None and replan.gap is not None and replan.gap <= cold_gap:
         t_replan_gap = replan.wall_time
     moves = replan.breakdown[ObjectiveTerm.DISRUPTION]
-    fewest = min_moves.breakdown[ObjectiveTerm.DISRUPTION]
     row = {
         **env,
         "instance": Path(args.instance).name,
@@ -215,16 +251,13 @@ def main() -> None:
             "assigned": answer.diff.assigned,
             "released": answer.diff.released,
         },
-        "min_moves": {
-            "status": min_moves.status.value,
-            "shortfall": min_moves.breakdown[ObjectiveTerm.SHORTFALL],
-            "moved_unit_shifts": fewest,
-            "bound_note": "proven minimum" if min_moves.status.value == "optimal" else "best found",
-            "wall_s": round(min_moves_wall, 2),
-        },
+        "min_moves": fewest,
         "targets": {
             "time_ratio": t_replan_gap / t_cold_gap if t_replan_gap is not None else None,
-            "moves_ratio": moves / fewest if fewest else None,
+            "moves_ratio_to_best_found": moves / fewest["moved_unit_shifts"]
+            if fewest["moved_unit_shifts"]
+            else None,
+            "moves_ratio_to_bound": moves / fewest["bound"] if fewest["bound"] else None,
         },
     }
     print(json.dumps(row, indent=1))
