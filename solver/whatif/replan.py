@@ -145,6 +145,47 @@ def _baseline_problems(instance: Instance, plan: Plan) -> list[Problem]:
     return [Problem(("plan",), f"the plan in force breaks a rule: {v}") for v in report.violations]
 
 
+def check_request(request: WhatIfRequest) -> Instance:
+    """The instance with the request's changes applied, once the request is known to be sound.
+
+    Raises
+    ------
+    InstanceError
+        With every problem at once: changes that do not fit the instance
+        (``changes[i].field: ...``) and rules the plan in force breaks (``plan: ...``).
+    """
+    problems = _baseline_problems(request.instance, request.plan)
+    try:
+        changed = apply_changes(request.instance, request.changes)
+    except InstanceError as error:
+        problems += error.problems
+    if problems:
+        raise InstanceError(problems)
+    return changed
+
+
+def check_batch(request: WhatIfBatchRequest) -> list[Instance]:
+    """Every scenario's changed instance, once the whole batch is known to be sound.
+
+    Raises
+    ------
+    InstanceError
+        With every problem of every scenario (``scenarios[i].changes[j].field: ...``) and of
+        the plan in force.
+    """
+    problems = _baseline_problems(request.instance, request.plan)
+    changed: list[Instance] = []
+    for i, scenario in enumerate(request.scenarios):
+        try:
+            changed.append(apply_changes(request.instance, scenario.changes))
+        except InstanceError as error:
+            prefix: tuple[PathPart, ...] = ("scenarios", i)
+            problems += [Problem(prefix + p.path, p.message) for p in error.problems]
+    if problems:
+        raise InstanceError(problems)
+    return changed
+
+
 def _replan(
     instance: Instance,
     changed: Instance,
@@ -224,13 +265,7 @@ def whatif(
         When a change does not fit the instance (``changes[i].field: ...``) or the plan in
         force breaks a rule of its instance (``plan: ...``).
     """
-    problems = _baseline_problems(request.instance, request.plan)
-    try:
-        changed = apply_changes(request.instance, request.changes)
-    except InstanceError as error:
-        problems += error.problems
-    if problems:
-        raise InstanceError(problems)
+    changed = check_request(request)
     return _replan(
         request.instance,
         changed,
@@ -372,16 +407,7 @@ def whatif_batch(
         With every problem of every scenario (``scenarios[i].changes[j].field: ...``) or of
         the plan in force, before anything is solved.
     """
-    problems = _baseline_problems(request.instance, request.plan)
-    changed: list[Instance] = []
-    for i, scenario in enumerate(request.scenarios):
-        try:
-            changed.append(apply_changes(request.instance, scenario.changes))
-        except InstanceError as error:
-            prefix: tuple[PathPart, ...] = ("scenarios", i)
-            problems += [Problem(prefix + p.path, p.message) for p in error.problems]
-    if problems:
-        raise InstanceError(problems)
+    changed = check_batch(request)
     parallel = min(request.max_parallel, len(request.scenarios))
     workers = batch_workers(request.options.workers, parallel)
     with ThreadPoolExecutor(max_workers=parallel) as pool:
