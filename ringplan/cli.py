@@ -196,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--example", default="district", help="bundled instance (default district)")
     _add_solve_options(p)
     p.set_defaults(func=cmd_demo, time_limit=20.0)
+
+    from benchmarks.cli import register as register_benchmarks
+
+    register_benchmarks(sub)
     return parser
 
 
