@@ -44,13 +44,16 @@ class Variant(StrEnum):
     TIGHT = "tight"
     """Under-resourced: total requirement exceeds what every unit could give."""
     LOOSE = "loose"
-    """Enough people: about half of what the police alone could give is asked for."""
+    """Enough people: about half of what the police alone could give is asked for (less on the
+    seven-day scales, see :data:`LOOSE_RATIO`)."""
 
 
 TIGHT_RATIO = 1.3
 """Tight: requirement / (upper bound on the headcount-shifts of every unit)."""
 LOOSE_RATIO = 0.5
-"""Loose: requirement / (upper bound on the headcount-shifts of the police units)."""
+"""Loose: requirement / (upper bound on the headcount-shifts of the police units). Seven-day
+scales use :attr:`Scale.loose_ratio` instead: there the rest, most-shifts and consecutive-days
+rules together leave a unit 8 to 10 of its 12 allowed shifts, and rings need whole units."""
 
 WIB = timezone(timedelta(hours=7))
 START = datetime(2024, 2, 27, 6, tzinfo=WIB)
@@ -80,12 +83,10 @@ RINGS: dict[str, tuple[RingTemplate, ...]] = {
     ),
     "oversight_office": (
         (1, "inside the building", 3, True, None),
-        (2, "yard", 4, False, None),
-        (3, "outside the fence", 4, False, None),
+        (3, "outside the fence", 5, False, None),
     ),
     "logistics_warehouse": (
-        (1, "store room", 3, True, None),
-        (2, "loading yard", 6, False, None),
+        (2, "store yard", 4, True, None),
         (3, "perimeter", 6, False, None),
     ),
     "party_office": (
@@ -110,12 +111,12 @@ RISK_MIX: dict[str, tuple[int, int, int, int]] = {
 # Unit types: (force, type, weight by number of units, headcounts, small-scale headcounts).
 UnitType = tuple[str, str, int, tuple[int, ...], tuple[int, ...]]
 POLRI_TYPES: tuple[UnitType, ...] = (
-    ("polri", "samapta", 40, (5, 10, 10, 15, 30), (3, 3, 5)),
-    ("polri", "brimob", 15, (10, 30, 30), (5,)),
-    ("polri", "lantas", 12, (2, 4, 6), (2,)),
-    ("polri", "polwan", 12, (2, 4, 6), (2,)),
-    ("polri", "intelkam", 11, (1, 1, 2, 3), (1,)),
-    ("polri", "reskrim", 10, (1, 2, 4), (1, 2)),
+    ("polri", "samapta", 40, (5, 5, 10, 10), (3, 3, 5)),
+    ("polri", "brimob", 10, (10, 30), (5,)),
+    ("polri", "lantas", 12, (2, 4), (2,)),
+    ("polri", "polwan", 12, (2, 4), (2,)),
+    ("polri", "intelkam", 11, (1, 2), (1,)),
+    ("polri", "reskrim", 10, (1, 2), (1, 2)),
 )
 TNI_TYPES: tuple[UnitType, ...] = (
     ("tni", "infantry", 50, (30,), (10,)),
@@ -144,6 +145,8 @@ class Scale:
     """Squads and single officers rather than platoons (one office)."""
     gap_share: float = 0.1
     """Share of units with an availability gap of one day."""
+    loose_ratio: float = LOOSE_RATIO
+    """Requirement / police supply bound of the loose variant."""
 
 
 SCALES: dict[str, Scale] = {
@@ -151,9 +154,23 @@ SCALES: dict[str, Scale] = {
     for s in (
         Scale("district", 3, 1, 1, 50, 10, (-6.60, -6.50, 107.40, 107.50), 40, 6, 3, True),
         Scale("city", 3, 1, 1, 644, 170, (-10.25, -10.12, 123.52, 123.68), 30, 6, 3),
-        Scale("province", 7, 1, 22, 1952, 500, (-10.6, -8.2, 119.0, 125.0), 60, 12, 5),
+        Scale(
+            "province", 7, 1, 22, 1952, 500, (-10.6, -8.2, 119.0, 125.0), 60, 12, 5, loose_ratio=0.3
+        ),
         Scale("capital", 3, 1, 6, 2500, 921, (-6.36, -6.09, 106.68, 106.98), 40, 6, 3),
-        Scale("national", 7, 38, 514, 154088, 35000, (-10.5, 5.5, 95.0, 141.0), 60, 12, 5),
+        Scale(
+            "national",
+            7,
+            38,
+            514,
+            154088,
+            35000,
+            (-10.5, 5.5, 95.0, 141.0),
+            60,
+            12,
+            5,
+            loose_ratio=0.3,
+        ),
     )
 }
 """Every scale by name."""
@@ -279,7 +296,7 @@ class _Builder:
                 continue
             if self.rng.random() < 0.35:
                 self._venue(region, "logistics_warehouse", "gudang", None)
-            for k in range(self.rng.choice((0, 1, 1, 2)) + (2 if region.capital else 0)):
+            for k in range(self.rng.choice((0, 0, 1)) + (2 if region.capital else 0)):
                 self._venue(region, "party_office", f"partai-{k + 1}", None)
             if s.name == "capital":
                 self._venue(region, "other", "patroli", None)
@@ -357,7 +374,7 @@ class _Builder:
         """Ring minimums scaled so that the requirement meets the variant's ratio."""
         polri = sum(_supply_bound(u, self.scale) for u in self.units if u["force"] == "polri")
         every = sum(_supply_bound(u, self.scale) for u in self.units)
-        target = TIGHT_RATIO * every if variant is Variant.TIGHT else LOOSE_RATIO * polri
+        target = TIGHT_RATIO * every if variant is Variant.TIGHT else self.scale.loose_ratio * polri
         factor = target / max(1.0, self._demand(1.0))
         for _ in range(4):  # rounding: correct the factor until the demand is on target
             demand = self._demand(factor)
@@ -430,7 +447,7 @@ def _shift_index(shift_id: str) -> int:
 def _capacity(minimum: int, ring: int) -> int:
     """Room for the very-high-risk requirement and more; outer rings hold a platoon."""
     room = math.ceil(2.5 * minimum)
-    return max(room, 6) if ring == 1 else max(room, 30)
+    return max(room, 15) if ring == 1 else max(room, 30)
 
 
 def _spread(scale: Scale, regencies: int) -> float:

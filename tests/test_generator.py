@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.baselines.greedy import plan_greedy
 from benchmarks.generator import (
     SCALES,
     generate,
@@ -14,7 +15,7 @@ from benchmarks.generator import (
     total_requirement,
 )
 from ringplan.cli import main
-from solver import Force, load_instance
+from solver import Force, check_plan, load_instance
 from tests.factory import solve_checked
 
 SMALL = ("district", "city", "province", "capital")
@@ -70,10 +71,18 @@ def test_generator_tight_asks_more_than_every_unit_can_give(scale: str) -> None:
 
 
 @pytest.mark.parametrize("scale", SMALL)
-def test_generator_loose_asks_about_half_of_what_the_police_can_give(scale: str) -> None:
+def test_generator_loose_asks_its_share_of_what_the_police_can_give(scale: str) -> None:
     instance = generate(scale, 1, "loose")
     ratio = total_requirement(instance) / supply_bound(instance, police_only=True)
-    assert 0.4 <= ratio <= 0.6
+    assert abs(ratio - SCALES[scale].loose_ratio) <= 0.1
+
+
+@pytest.mark.parametrize("scale", ["district", "city", "capital"])
+def test_generator_loose_is_covered_by_the_greedy_planner(scale: str) -> None:
+    instance = generate(scale, 0, "loose")
+    report = check_plan(instance, plan_greedy(instance))
+    assert report.ok
+    assert report.total_shortfall == 0
 
 
 @pytest.mark.parametrize("scale", SMALL)
