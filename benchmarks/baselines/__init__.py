@@ -33,4 +33,12 @@ class Outcome:
     """Seconds from the call to the first complete plan."""
     stage_bounds: list[tuple[str, float, bool]] = field(default_factory=list)
     """Per lexicographic stage: term name, proven lower bound of the term, proven optimal."""
+    plans: list[tuple[float, Plan]] = field(default_factory=list)
+    """Complete plans as they were found (seconds since the start, plan), scored afterwards."""
+    trace: list[tuple[float, int, int | None]] = field(default_factory=list)
+    """Already scored progress (seconds, objective, bound), for planners that report it."""
+    objective: int | None = None
+    """The final plan's objective, when the planner computes ringplan's objective itself."""
+    best_bound: int | None = None
+    """A proven bound on ringplan's objective, when the planner reports one directly."""
     note: str = ""

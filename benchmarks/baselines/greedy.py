@@ -164,9 +164,11 @@ def run_greedy(instance: Instance) -> Outcome:
     """Run the greedy planner; it ignores any time budget (it takes what it takes)."""
     start = time.perf_counter()
     plan = plan_greedy(instance)
+    elapsed = time.perf_counter() - start
     return Outcome(
         status="feasible",
         plan=plan,
         build_time=0.0,
-        first_solution_time=time.perf_counter() - start,
+        first_solution_time=elapsed,
+        plans=[(elapsed, plan)],
     )
