@@ -48,11 +48,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from benchmarks.plots import write_plots
-    from benchmarks.runner import make_instances, run_bench, write_tables
+    from benchmarks.runner import load_records, make_instances, run_bench, write_tables
     from benchmarks.solvers import check_solver_name
 
     solvers = [check_solver_name(name) for name in args.solvers]
     out = Path(args.out)
+    if args.report:
+        records = load_records(out)
+        if not records:
+            print(f"ringplan: no records under {out / 'records'}", file=sys.stderr)
+            return 2
+        write_tables(records, out)
+        if not args.no_plots:
+            write_plots(records, out / "plots")
+        print(f"rewrote the tables and plots of {len(records)} runs in {out}")
+        return 0
     instances = [Path(p) for p in args.instance or []]
     missing = [str(p) for p in instances if not p.is_file()]
     if missing:
@@ -120,5 +130,8 @@ def register_bench(sub: Any) -> None:
     )
     p.add_argument("--out", default="benchmarks/out/bench", help="output directory")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument(
+        "--report", action="store_true", help="only rewrite tables and plots from --out's records"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)

@@ -244,7 +244,13 @@ def write_tables(records: Sequence[dict[str, Any]], out: Path) -> tuple[Path, Pa
                         bound,
                     ]
                 )
-    table.write_text(markdown_table(records), encoding="utf-8")
+    table.write_text(
+        "## Side by side\n\nweighted shortfall / TNI headcount-shifts / travel km (gap)\n\n"
+        + side_by_side(records)
+        + "\n## Every run\n\n"
+        + markdown_table(records),
+        encoding="utf-8",
+    )
     return runs, trace, table
 
 
@@ -280,9 +286,63 @@ def markdown_table(records: Sequence[dict[str, Any]]) -> str:
     return header + "\n".join(lines) + "\n"
 
 
+def side_by_side(records: Sequence[dict[str, Any]]) -> str:
+    """One row per instance and budget, one column per planner (seed 0 only).
+
+    A cell reads ``weighted shortfall / TNI headcount-shifts / travel km``, then the gap where
+    the planner proves a bound; ``no plan`` when it found none in the budget.
+    """
+    solvers: list[str] = []
+    cells: dict[tuple[str, float], dict[str, str]] = {}
+    for r in records:
+        if r["seed"] != 0:
+            continue
+        if r["solver"] not in solvers:
+            solvers.append(r["solver"])
+        row = flat_row(r)
+        if r.get("check_ok") is None:
+            cell = "no plan" if r["status"] in ("no_solution", "feasible") else r["status"]
+        else:
+            cell = f"{row['shortfall']} / {row['tni']} / {row['travel']}"
+            if r.get("gap") is not None:
+                cell += f" ({100 * r['gap']:.1f} %)"
+            if not r["check_ok"]:
+                cell += " CHECK FAILED"
+        cells.setdefault((r["instance"], r["time_limit"]), {})[r["solver"]] = cell
+    header = "| instance | budget s | " + " | ".join(solvers) + " |\n"
+    header += "|---|---:|" + "---|" * len(solvers) + "\n"
+    lines = [
+        f"| {instance} | {budget:g} | " + " | ".join(by_solver.get(s, "-") for s in solvers) + " |"
+        for (instance, budget), by_solver in cells.items()
+    ]
+    return header + "\n".join(lines) + "\n"
+
+
+def _order(record: dict[str, Any]) -> tuple[Any, ...]:
+    """Scales from small to large, tight before loose, ringplan before the baselines."""
+    from benchmarks.generator import SCALES
+    from benchmarks.solvers import BASELINES
+
+    scale = str(record["instance"]).split("-")[0]
+    scales = list(SCALES)
+    solver = str(record["solver"])
+    rank = len(BASELINES) + 1 if not solver.startswith("ringplan") else 0
+    if solver in BASELINES:
+        rank = 1 + BASELINES.index(solver)
+    return (
+        scales.index(scale) if scale in scales else len(scales),
+        str(record["instance"]),
+        float(record["time_limit"]),
+        rank,
+        solver,
+        int(record["seed"]),
+    )
+
+
 def load_records(out: Path) -> list[dict[str, Any]]:
-    """Every record under ``out/records``, sorted by file name."""
-    return [
+    """Every record under ``out/records``: scale, instance, budget, planner, seed order."""
+    records = [
         json.loads(path.read_text(encoding="utf-8"))
         for path in sorted((out / "records").glob("*.json"))
     ]
+    return sorted(records, key=_order)
