@@ -284,9 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_solve_options(p)
     p.set_defaults(func=cmd_demo, time_limit=20.0, preset="default", seed=None)
 
+    from benchmarks.cli import register as register_benchmarks
     from ringplan.whatif_cli import register as register_whatif
 
     register_whatif(sub)
+    register_benchmarks(sub)
     return parser
 
 
