@@ -6,6 +6,9 @@ import threading
 from datetime import datetime
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from solver import (
     Assignment,
     Instance,
@@ -297,3 +300,9 @@ def test_ring_shrunk_in_a_started_shift_releases_the_excess_as_forced_moves() ->
     assert {(u, s) for u, s in placed_now if s == "s0"} == {("u0", "s0"), ("u1", "s0")}
     # s1 is free to change: any two of the three stay, one is released (not forced).
     assert len([1 for _u, s in placed_now if s == "s1"]) == 2
+
+
+def test_replan_options_reject_an_unknown_preset_by_name() -> None:
+    with pytest.raises(ValidationError) as caught:
+        ReplanOptions(preset="turbo")
+    assert "preset" in str(caught.value) and "unknown preset 'turbo'" in str(caught.value)
