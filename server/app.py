@@ -16,6 +16,7 @@ from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission
 from server.config import ServerConfig
+from server.security import server_security
 from server.service import RingplanServicer
 from server.workers import WorkerLimits, WorkerPool
 
@@ -45,6 +46,7 @@ class RingplanServer:
         if problems:
             raise ValueError("; ".join(problems))
         self.config = config
+        security = server_security(config)
         self.admission = Admission(config.max_concurrent_solves)
         self.health = health.HealthServicer()
         self.pool = WorkerPool(
@@ -59,17 +61,19 @@ class RingplanServer:
             ),
             # No second server may silently share the port.
             options=[*channel_options(config), ("grpc.so_reuseport", 0)],
+            interceptors=security.interceptors,
         )
         api_grpc.add_RingplanServiceServicer_to_server(
             RingplanServicer(config, self.admission, self.pool), self._server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         names = [SERVICE_NAME, health.SERVICE_NAME]
-        if config.reflection:
+        # Reflection would list the service to anyone: off whenever callers must authenticate.
+        if config.reflection and not security.auth:
             names.append(reflection.SERVICE_NAME)
             reflection.enable_server_reflection(names, self._server)
         try:
-            self.port = self._server.add_insecure_port(config.address)
+            self.port = security.add_port(self._server, config.address)
         except RuntimeError:
             self.port = 0
         if self.port == 0:
