@@ -103,8 +103,10 @@ def read_job(
 ) -> Job:
     """Everything a solve needs, validated; every bad field is reported at once."""
     violations: list[FieldViolation] = []
-    if options.time_limit_seconds < 0:
-        violations.append(FieldViolation("options.time_limit_seconds", "must not be negative"))
+    if not options.time_limit_seconds >= 0:  # NaN too
+        violations.append(
+            FieldViolation("options.time_limit_seconds", "must be a number, not negative")
+        )
     if options.workers < 0:
         violations.append(FieldViolation("options.workers", "must not be negative"))
     preset = options.preset or "default"
