@@ -109,6 +109,8 @@ def read_job(
         )
     if options.workers < 0:
         violations.append(FieldViolation("options.workers", "must not be negative"))
+    if options.HasField("seed") and not -(2**31) <= options.seed < 2**31:
+        violations.append(FieldViolation("options.seed", "must fit in 32 bits (CP-SAT's seed)"))
     preset = options.preset or "default"
     if preset not in PRESETS:
         known = ", ".join(sorted(PRESETS))
