@@ -100,14 +100,17 @@ class MethodStats:
 
     latencies: list[float] = field(default_factory=list)
     codes: dict[str, int] = field(default_factory=dict)
+    by_code: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, latency: float, code: str) -> None:
         self.latencies.append(latency)
         self.codes[code] = self.codes.get(code, 0) + 1
+        self.by_code.setdefault(code, []).append(latency)
 
-    def percentile(self, q: float) -> float:
-        """Latency at quantile ``q`` (nearest rank), in seconds."""
-        ordered = sorted(self.latencies)
+    def percentile(self, q: float, code: str | None = None) -> float:
+        """Latency at quantile ``q`` (nearest rank) of all calls or those ending in ``code``,
+        in seconds."""
+        ordered = sorted(self.latencies if code is None else self.by_code.get(code, []))
         if not ordered:
             return float("nan")
         return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
@@ -149,6 +152,19 @@ class LoadReport:
                     "codes": dict(sorted(stats.codes.items())),
                 }
             )
+            if len(stats.codes) > 1:  # e.g. solves run apart from solves refused at once
+                for code, latencies in sorted(stats.by_code.items()):
+                    rows.append(
+                        {
+                            "clients": self.clients,
+                            "method": f"{name} {code}",
+                            "calls": len(latencies),
+                            "per_second": round(len(latencies) / self.wall, 1),
+                            "p50_ms": round(1000 * stats.percentile(0.50, code), 1),
+                            "p99_ms": round(1000 * stats.percentile(0.99, code), 1),
+                            "codes": {code: len(latencies)},
+                        }
+                    )
         total = sum(len(s.latencies) for s in self.methods.values())
         rows.append(
             {
