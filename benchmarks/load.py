@@ -19,6 +19,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -282,7 +283,9 @@ def spawned_server(max_concurrent_solves: int = 2) -> Iterator[tuple[str, int]]:
     """``ringplan serve`` on a free loopback port in its own process: (target, pid)."""
     command = [sys.executable, "-m", "ringplan", "serve", "--port", "0"]
     command += ["--max-concurrent-solves", str(max_concurrent_solves)]
+    state = tempfile.TemporaryDirectory(prefix="ringplan-load-")
     env = {**os.environ, "RINGPLAN_DRAIN": "0", "RINGPLAN_DEFAULT_WORKERS": "1"}
+    env["RINGPLAN_JOBS_DB"] = os.path.join(state.name, "jobs.sqlite3")  # never the user's store
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
     )
@@ -295,6 +298,7 @@ def spawned_server(max_concurrent_solves: int = 2) -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        state.cleanup()
 
 
 def _table(rows: Sequence[dict[str, object]]) -> str:

@@ -234,12 +234,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
     from server.app import create_server
     from server.config import ServerConfig
 
     path = EXAMPLES / f"{args.example}.json"
     instance = _load_instance(str(path))
-    with create_server(ServerConfig(port=0, drain=0.0)) as server:
+    state = tempfile.TemporaryDirectory(prefix="ringplan-demo-")
+    config = ServerConfig(port=0, drain=0.0, jobs_db=f"{state.name}/jobs.sqlite3")
+    with state, create_server(config) as server:
         print(f"ringplan service started on {server.target} (embedded defaults)", flush=True)
         print(f"planning bundled instance '{args.example}' ({path.name}) through gRPC", flush=True)
         result = _solve_remote(server.target, instance, args, _print_progress)

@@ -15,7 +15,10 @@ from grpc_reflection.v1alpha import reflection
 from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission
+from server.auth import tenant_of
 from server.config import ServerConfig
+from server.jobs.manager import JobManager
+from server.jobs.store import JobStore
 from server.security import server_security
 from server.service import RingplanServicer
 from server.workers import WorkerLimits, WorkerPool
@@ -63,8 +66,11 @@ class RingplanServer:
             options=[*channel_options(config), ("grpc.so_reuseport", 0)],
             interceptors=security.interceptors,
         )
+        self.store = JobStore(config.jobs_db)
+        self.jobs = JobManager(self.store, self.pool, self.admission, config)
         api_grpc.add_RingplanServiceServicer_to_server(
-            RingplanServicer(config, self.admission, self.pool), self._server
+            RingplanServicer(config, self.admission, self.pool, self.jobs, tenant_of=tenant_of),
+            self._server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         names = [SERVICE_NAME, health.SERVICE_NAME]
@@ -78,6 +84,7 @@ class RingplanServer:
             self.port = 0
         if self.port == 0:
             self.pool.close()
+            self.store.close()
             raise OSError(f"cannot listen on {config.address}")
         self._stopped = threading.Event()
 
@@ -90,6 +97,7 @@ class RingplanServer:
     def start(self) -> RingplanServer:
         """Start serving; health reports SERVING."""
         self._server.start()
+        self.jobs.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         logger.info("serving on %s", self.target)
@@ -108,12 +116,15 @@ class RingplanServer:
         self.health.enter_graceful_shutdown()
         # Let health checkers see NOT_SERVING while calls are still answered.
         self._stopped.wait(self.config.drain)
+        # Running jobs are interrupted and resume, warm, when the store is opened next.
+        self.jobs.stop()
         margin = min(1.0, grace / 2)
         stopped = self._server.stop(grace)
         if not self.admission.wait_idle(max(0.0, grace - margin)):
             self.admission.stop_all()
         stopped.wait()
         self.pool.close()
+        self.store.close()
         self._stopped.set()
         logger.info("stopped")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -11,17 +12,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from ringplan.v1 import instance_pb2 as pb
+from ringplan.v1 import jobs_pb2 as jpb
 from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.app import SERVICE_NAME
 from server.config import ServerConfig
 from server.convert import (
+    JOB_STATES,
     instance_to_proto,
     plan_to_proto,
     progress_from_proto,
     result_from_proto,
 )
 from server.errors import FieldViolation
+from server.jobs.store import JobState
 from server.security import client_channel
 from solver import Instance, Plan, Progress, Result
 
@@ -72,6 +76,41 @@ class Validation:
     valid: bool
     problems: tuple[FieldViolation, ...]
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as the service reports it."""
+
+    id: str
+    request_id: str
+    state: JobState
+    reason: str
+    created_at: str
+    started_at: str
+    finished_at: str
+    updated_at: str
+    attempts: int
+    progress: Progress | None
+    result: Result | None
+
+    @classmethod
+    def from_proto(cls, message: jpb.Job) -> JobView:
+        return cls(
+            id=message.id,
+            request_id=message.request_id,
+            state=JOB_STATES[message.state],
+            reason=message.reason,
+            created_at=message.created_at,
+            started_at=message.started_at,
+            finished_at=message.finished_at,
+            updated_at=message.updated_at,
+            attempts=message.attempts,
+            progress=progress_from_proto(message.progress)
+            if message.HasField("progress")
+            else None,
+            result=result_from_proto(message.result) if message.HasField("result") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -229,6 +268,67 @@ class RingplanClient:
             presets=tuple(response.presets),
         )
 
+    def _call(self, method: Callable[..., Any], request: Any) -> Any:
+        try:
+            return method(request, timeout=self._timeout)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+
+    def submit_job(
+        self,
+        instance: Instance | pb.Instance,
+        *,
+        request_id: str = "",
+        time_limit: float | None = None,
+        workers: int | None = None,
+        preset: str | None = None,
+        seed: int | None = None,
+        hint: Plan | None = None,
+    ) -> tuple[JobView, bool]:
+        """Queue a durable solve; the same ``request_id`` returns the first job.
+
+        Returns the job and whether this call created it.
+        """
+        response = self._call(
+            self._stub.SubmitJob,
+            api.SubmitJobRequest(
+                request_id=request_id,
+                instance=_message(instance),
+                options=_options(time_limit, workers, preset, seed, hint),
+            ),
+        )
+        return JobView.from_proto(response.job), bool(response.created)
+
+    def get_job(self, job_id: str) -> JobView:
+        """A job with its progress and, once SUCCEEDED, its result."""
+        return JobView.from_proto(
+            self._call(self._stub.GetJob, api.GetJobRequest(job_id=job_id)).job
+        )
+
+    def cancel_job(self, job_id: str) -> JobView:
+        """Cancel a queued or running job."""
+        response = self._call(self._stub.CancelJob, api.CancelJobRequest(job_id=job_id))
+        return JobView.from_proto(response.job)
+
+    def list_jobs(
+        self, state: JobState | None = None, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[JobView], str]:
+        """A page of jobs, newest first, and the token of the next page ("" on the last)."""
+        request = api.ListJobsRequest(
+            state=_invert_state(state), page_size=page_size, page_token=page_token
+        )
+        response = self._call(self._stub.ListJobs, request)
+        return [JobView.from_proto(j) for j in response.jobs], response.next_page_token
+
+    def watch_job(self, job_id: str, timeout: float | None = None) -> Iterator[JobView]:
+        """The job now and after every change, until it is final."""
+        call = self._stub.WatchJob(api.WatchJobRequest(job_id=job_id), timeout=timeout)
+        try:
+            for message in call:
+                yield JobView.from_proto(message.job)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+
     def health(self, service: str = SERVICE_NAME, timeout: float = 5.0) -> str:
         """The health status name (``SERVING``, ``NOT_SERVING``, ...)."""
         try:
@@ -268,6 +368,12 @@ class SolveStream:
             if on_progress is not None:
                 on_progress(event)
         raise RingplanError(grpc.StatusCode.INTERNAL, "the stream ended without a result")
+
+
+def _invert_state(state: JobState | None) -> Any:
+    if state is None:
+        return jpb.JOB_STATE_UNSPECIFIED
+    return {v: k for k, v in JOB_STATES.items()}[state]
 
 
 def _message(instance: Instance | pb.Instance) -> pb.Instance:

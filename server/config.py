@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "RINGPLAN_"
+
+
+def default_jobs_db() -> str:
+    """``$XDG_STATE_HOME/ringplan/jobs.sqlite3`` (``~/.local/state`` when unset)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return str(Path(state) / "ringplan" / "jobs.sqlite3")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class ServerConfig:
     """CPU niceness of solver processes, so answering calls beats solving."""
     overrun_grace: float = 10.0
     """Seconds a solve may overrun its time limit before its process is killed."""
+    jobs_db: str = field(default_factory=default_jobs_db)
+    """SQLite file of the job store (created if missing)."""
     retry_after: float = 1.0
     """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
     # Security (see server/security.py and server/auth.py).
@@ -95,7 +104,7 @@ class ServerConfig:
             if name not in env:
                 continue
             raw = env[name]
-            kind = type(getattr(cls, f.name))
+            kind = type(getattr(cls(), f.name))
             try:
                 if kind is bool:
                     if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):

@@ -5,147 +5,34 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import version
 
 import grpc
-from pydantic import ValidationError
 
-from ringplan.v1 import instance_pb2 as pb
 from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission, Overloaded, ShuttingDown, Ticket
 from server.config import ServerConfig
-from server.convert import (
-    instance_from_proto,
-    plan_from_proto,
-    progress_to_proto,
-    result_to_proto,
-)
-from server.errors import (
-    FieldViolation,
-    ServiceError,
-    edge,
-    invalid_argument,
-    violations_from,
-)
+from server.convert import JOB_STATES, job_to_proto, progress_to_proto, result_to_proto
+from server.errors import FieldViolation, ServiceError, edge, invalid_argument
+from server.jobs.manager import JobManager
+from server.requests import read_instance, read_job
 from server.workers import Job, SolveCancelled, SolveFailed, WorkerPool
-from solver import Instance, InstanceError, Progress, Result
+from solver import Progress, Result
 from solver.presets import PRESETS
-from solver.size import model_size
-from solver.validation import instance_warnings, problems_from_validation_error
+from solver.validation import instance_warnings
+
+TenantOf = Callable[[grpc.ServicerContext], str]
+"""Who is calling: the tenant a call's credentials belong to."""
+
+
+def single_tenant(context: grpc.ServicerContext) -> str:
+    """Without authentication every caller is the one tenant ``default``."""
+    return "default"
+
 
 logger = logging.getLogger(__name__)
-
-
-def _count_caps(message: pb.Instance, config: ServerConfig) -> list[FieldViolation]:
-    """Caps that can be checked on the raw message, before any parsing."""
-    found = []
-    for name, limit in (
-        ("units", config.max_units),
-        ("venues", config.max_venues),
-        ("shifts", config.max_shifts),
-    ):
-        count = len(getattr(message, name))
-        if count > limit:
-            found.append(
-                FieldViolation(
-                    f"instance.{name}", f"{count} {name} exceed the server's limit of {limit}"
-                )
-            )
-    return found
-
-
-def read_instance(message: pb.Instance, config: ServerConfig) -> Instance:
-    """Validate an instance message against the domain and the server's size caps.
-
-    Raises
-    ------
-    ServiceError
-        INVALID_ARGUMENT with a field violation for every problem.
-    """
-    caps = _count_caps(message, config)
-    if caps:
-        raise invalid_argument(caps)
-    try:
-        instance = instance_from_proto(message)
-    except InstanceError as error:
-        raise invalid_argument(violations_from(error.problems, "instance")) from None
-    size = model_size(instance)
-    if size.candidates > config.max_candidates:
-        raise invalid_argument(
-            [
-                FieldViolation(
-                    "instance",
-                    f"the model would have {size.candidates} candidate assignments, over the "
-                    f"server's limit of {config.max_candidates}",
-                )
-            ]
-        )
-    return instance
-
-
-def granted_time_limit(
-    requested: float, remaining: float | None, config: ServerConfig
-) -> float | None:
-    """min(requested or default, server maximum, deadline minus margin); ``None`` if no time."""
-    limit = min(requested or config.default_time_limit, config.max_time_limit)
-    if remaining is not None:
-        limit = min(limit, remaining - config.deadline_margin)
-    return limit if limit > 0 else None
-
-
-def read_job(
-    instance_msg: pb.Instance,
-    options: api.SolveOptions,
-    context: grpc.ServicerContext,
-    config: ServerConfig,
-) -> Job:
-    """Everything a solve needs, validated; every bad field is reported at once."""
-    violations: list[FieldViolation] = []
-    if not options.time_limit_seconds >= 0:  # NaN too
-        violations.append(
-            FieldViolation("options.time_limit_seconds", "must be a number, not negative")
-        )
-    if options.workers < 0:
-        violations.append(FieldViolation("options.workers", "must not be negative"))
-    if options.HasField("seed") and not -(2**31) <= options.seed < 2**31:
-        violations.append(FieldViolation("options.seed", "must fit in 32 bits (CP-SAT's seed)"))
-    preset = options.preset or "default"
-    if preset not in PRESETS:
-        known = ", ".join(sorted(PRESETS))
-        violations.append(
-            FieldViolation("options.preset", f"unknown preset '{preset}' (known: {known})")
-        )
-    hint = None
-    if options.HasField("hint"):
-        try:
-            hint = plan_from_proto(options.hint)
-        except ValidationError as error:
-            problems = problems_from_validation_error(error)
-            violations += violations_from(problems, "options.hint")
-    instance = None
-    try:
-        instance = read_instance(instance_msg, config)
-    except ServiceError as error:
-        violations = [*error.violations, *violations]
-    if violations or instance is None:
-        raise invalid_argument(violations)
-    limit = granted_time_limit(options.time_limit_seconds, context.time_remaining(), config)
-    if limit is None:
-        raise ServiceError(
-            grpc.StatusCode.DEADLINE_EXCEEDED,
-            f"the call's deadline leaves no time to solve (the server keeps "
-            f"{config.deadline_margin} s to reply)",
-        )
-    return Job(
-        instance=instance,
-        time_limit=limit,
-        workers=min(options.workers or config.default_workers, config.max_workers),
-        preset=preset,
-        seed=options.seed if options.HasField("seed") else None,
-        hint=hint,
-    )
 
 
 def _cancel_on_termination(context: grpc.ServicerContext, ticket: Ticket) -> None:
@@ -157,10 +44,19 @@ def _cancel_on_termination(context: grpc.ServicerContext, ticket: Ticket) -> Non
 class RingplanServicer(api_grpc.RingplanServiceServicer):
     """Adapts the API to the solver; admission keeps solves within the server's limit."""
 
-    def __init__(self, config: ServerConfig, admission: Admission, pool: WorkerPool) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        admission: Admission,
+        pool: WorkerPool,
+        jobs: JobManager,
+        tenant_of: TenantOf = single_tenant,
+    ) -> None:
         self._config = config
         self._admission = admission
         self._pool = pool
+        self._jobs = jobs
+        self._tenant_of = tenant_of
 
     def _admit(self) -> Ticket:
         """A ticket for a new solve, or an error when the server cannot take it."""
@@ -192,7 +88,9 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
     def Solve(self, request: api.SolveRequest, context: grpc.ServicerContext) -> api.SolveResponse:
         ticket = self._admit()
         try:
-            job = read_job(request.instance, request.options, context, self._config)
+            job = read_job(
+                request.instance, request.options, context.time_remaining(), self._config
+            )
         except BaseException:
             self._admission.leave(ticket)
             raise
@@ -206,7 +104,9 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
     ) -> Iterator[api.SolveStreamResponse]:
         ticket = self._admit()
         try:
-            job = read_job(request.instance, request.options, context, self._config)
+            job = read_job(
+                request.instance, request.options, context.time_remaining(), self._config
+            )
         except BaseException:
             self._admission.leave(ticket)
             raise
@@ -271,4 +171,52 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
             ),
             active_solves=self._admission.active,
             presets=sorted(PRESETS),
+        )
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    @edge
+    def SubmitJob(
+        self, request: api.SubmitJobRequest, context: grpc.ServicerContext
+    ) -> api.SubmitJobResponse:
+        record, created = self._jobs.submit(self._tenant_of(context), request)
+        return api.SubmitJobResponse(job=job_to_proto(record, with_result=True), created=created)
+
+    @edge
+    def GetJob(
+        self, request: api.GetJobRequest, context: grpc.ServicerContext
+    ) -> api.GetJobResponse:
+        record = self._jobs.get(self._tenant_of(context), request.job_id)
+        return api.GetJobResponse(job=job_to_proto(record, with_result=True))
+
+    @edge
+    def WatchJob(
+        self, request: api.WatchJobRequest, context: grpc.ServicerContext
+    ) -> Iterator[api.WatchJobResponse]:
+        for record in self._jobs.watch(self._tenant_of(context), request.job_id):
+            yield api.WatchJobResponse(job=job_to_proto(record, with_result=True))
+
+    @edge
+    def CancelJob(
+        self, request: api.CancelJobRequest, context: grpc.ServicerContext
+    ) -> api.CancelJobResponse:
+        record = self._jobs.cancel(self._tenant_of(context), request.job_id)
+        return api.CancelJobResponse(job=job_to_proto(record, with_result=True))
+
+    @edge
+    def ListJobs(
+        self, request: api.ListJobsRequest, context: grpc.ServicerContext
+    ) -> api.ListJobsResponse:
+        state = None
+        if request.state:
+            if request.state not in JOB_STATES:
+                raise invalid_argument(
+                    [FieldViolation("state", f"unknown JobState value {request.state}")]
+                )
+            state = JOB_STATES[request.state]
+        records, token = self._jobs.page(
+            self._tenant_of(context), state, request.page_size, request.page_token
+        )
+        return api.ListJobsResponse(
+            jobs=[job_to_proto(r, with_result=False) for r in records], next_page_token=token
         )

@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.synchronize import Event as ProcessEvent
-from typing import cast
+from typing import Any, Protocol, TypeVar, cast
 
 from server.admission import Ticket
 from solver import Instance, Plan, Progress, Result, solve
@@ -45,6 +46,26 @@ class SolveCancelled(Exception):
     """A job was cancelled; nobody waits for its result."""
 
 
+R = TypeVar("R", covariant=True)
+T = TypeVar("T")
+
+
+class Task(Protocol[R]):
+    """Work a worker process can run: picklable, with a wall-clock budget."""
+
+    @property
+    def time_limit(self) -> float:
+        """Seconds the work may take (the watchdog adds its grace)."""
+
+    def run(
+        self,
+        progress: Callable[[Progress], None],
+        incumbent: Callable[[Plan], None],
+        stop: threading.Event,
+    ) -> R:
+        """Do the work in the worker process; the return value goes back to the server."""
+
+
 @dataclass(frozen=True)
 class Job:
     """What a worker needs to run one solve."""
@@ -55,6 +76,25 @@ class Job:
     preset: str
     seed: int | None
     hint: Plan | None
+
+    def run(
+        self,
+        progress: Callable[[Progress], None],
+        incumbent: Callable[[Plan], None],
+        stop: threading.Event,
+    ) -> Result:
+        """Plan the instance (in the worker process)."""
+        return solve(
+            self.instance,
+            time_limit=self.time_limit,
+            workers=self.workers,
+            preset=self.preset,
+            seed=self.seed,
+            hint=self.hint,
+            progress=progress,
+            incumbent=incumbent,
+            stop=stop,
+        )
 
 
 @dataclass(frozen=True)
@@ -67,8 +107,20 @@ class WorkerLimits:
     """CPU niceness added to a worker, so serving calls beats solving."""
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when the server process dies."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends when its pipe closes
+        pass
+
+
 def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> None:
     """Body of a worker process: take jobs and answer with progress, then a result."""
+    _die_with_parent()
     if limits.nice:
         os.nice(limits.nice)
     if limits.memory_mb is not None:
@@ -82,21 +134,16 @@ def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> 
 
     while True:
         try:
-            job: Job | None = conn.recv()
+            task: Task[Any] | None = conn.recv()
         except EOFError:
             return
-        if job is None:
+        if task is None:
             return
         try:
-            result = solve(
-                job.instance,
-                time_limit=job.time_limit,
-                workers=job.workers,
-                preset=job.preset,
-                seed=job.seed,
-                hint=job.hint,
-                progress=lambda p: send(("progress", p)),
-                stop=cast(threading.Event, stop),
+            result = task.run(
+                lambda p: send(("progress", p)),
+                lambda plan: send(("incumbent", plan)),
+                cast(threading.Event, stop),
             )
             send(("result", result))
         except MemoryError:
@@ -119,12 +166,13 @@ class Worker:
 
     def run(
         self,
-        job: Job,
+        task: Task[T],
         progress: Callable[[Progress], None] | None,
         ticket: Ticket,
         overrun_grace: float,
-    ) -> Result:
-        """Run ``job``; kill the process if it overruns ``time_limit + overrun_grace``.
+        incumbent: Callable[[Plan], None] | None = None,
+    ) -> T:
+        """Run ``task``; kill the process if it overruns ``time_limit + overrun_grace``.
 
         ``ticket.stop`` asks the solve to return its best plan; ``ticket.cancel`` stops it
         within :data:`CANCEL_GRACE`, killing the process if need be.
@@ -137,8 +185,8 @@ class Worker:
             The job was cancelled and its worker killed.
         """
         self._stop.clear()
-        self._conn.send(job)
-        kill_at = time.monotonic() + job.time_limit + overrun_grace
+        self._conn.send(task)
+        kill_at = time.monotonic() + task.time_limit + overrun_grace
         while True:
             if ticket.cancel.is_set():
                 kill_at = min(kill_at, time.monotonic() + CANCEL_GRACE)
@@ -152,8 +200,11 @@ class Worker:
                 if kind == "progress":
                     if progress is not None:
                         progress(payload)
+                elif kind == "incumbent":
+                    if incumbent is not None:
+                        incumbent(payload)
                 elif kind == "result":
-                    return cast(Result, payload)
+                    return cast(T, payload)
                 else:
                     raise SolveFailed(str(payload))
             elif not self.process.is_alive():
@@ -163,7 +214,7 @@ class Worker:
                 if ticket.cancel.is_set():
                     raise SolveCancelled
                 raise SolveFailed(
-                    f"the solve overran its time limit of {job.time_limit:.1f} s by more than "
+                    f"the solve overran its time limit of {task.time_limit:.1f} s by more than "
                     f"{overrun_grace:.1f} s and was stopped"
                 )
 
@@ -235,14 +286,15 @@ class WorkerPool:
 
     def run(
         self,
-        job: Job,
+        task: Task[T],
         progress: Callable[[Progress], None] | None,
         ticket: Ticket,
-    ) -> Result:
-        """Solve ``job`` in a worker process (see :meth:`Worker.run`)."""
+        incumbent: Callable[[Plan], None] | None = None,
+    ) -> T:
+        """Run ``task`` in a worker process (see :meth:`Worker.run`)."""
         worker = self._take()
         try:
-            result = worker.run(job, progress, ticket, self._grace)
+            result = worker.run(task, progress, ticket, self._grace, incumbent)
         except BaseException as error:
             if isinstance(error, SolveFailed):
                 logger.warning("solver process failed (%s); starting a new one", error)

@@ -27,6 +27,10 @@ from solver.validation import instance_warnings
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Progress], None]
+IncumbentCallback = Callable[[Plan], None]
+
+INCUMBENT_INTERVAL = 1.0
+"""Least seconds between two incumbent plans handed to an ``incumbent`` callback."""
 
 STOP_POLL_SECONDS = 0.05
 """How often a pending stop request is re-sent to the solver."""
@@ -45,6 +49,8 @@ class _Search:
     full_weights: list[int]
     start: float
     progress: ProgressCallback | None
+    incumbent: IncumbentCallback | None = None
+    incumbent_at: float = -math.inf
     best_x: npt.NDArray[np.int64] | None = None
     best_objective: int | None = None
     bound: int = 0
@@ -77,6 +83,10 @@ class _Search:
                     stage=stage,
                 )
             )
+        now = time.perf_counter()
+        if self.incumbent is not None and now - self.incumbent_at >= INCUMBENT_INTERVAL:
+            self.incumbent_at = now
+            self.incumbent(plan_from_vector(self.data, x))
 
 
 def solution_vector(response: object, n: int) -> npt.NDArray[np.int64]:
@@ -181,6 +191,7 @@ def solve(
     seed: int | None = None,
     hint: Plan | None = None,
     progress: ProgressCallback | None = None,
+    incumbent: IncumbentCallback | None = None,
     stop: threading.Event | None = None,
     log_search: bool = False,
 ) -> Result:
@@ -202,6 +213,9 @@ def solve(
         A plan to start from (warm start); assignments it holds that break a rule are dropped.
     progress
         Called with every improving plan (from solver threads).
+    incumbent
+        Called with the best plan so far, at most once per :data:`INCUMBENT_INTERVAL`, so
+        that a caller can keep it (to warm-start an interrupted solve).
     stop
         When set, the search stops within about 50 ms and the best plan so far is returned.
     log_search
@@ -228,7 +242,7 @@ def solve(
     stages = make_stages(terms)
     full_weights = strict_weights([t.upper for t in terms])
     order = [t.name for t in terms]
-    search = _Search(data, Evaluator(data), full_weights, start, progress)
+    search = _Search(data, Evaluator(data), full_weights, start, progress, incumbent)
     n = len(variables.assign)
     if hint is not None:
         x0 = hint_vector(data, hint)

@@ -40,9 +40,12 @@ PREFIXES = ("instance.", "instance[", "options.")
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``ringplan serve`` in its own process; a valid solve gets at most 2 s."""
     env = {**os.environ, "RINGPLAN_DRAIN": "0", "RINGPLAN_OVERRUN_GRACE": "5"}
+    env["RINGPLAN_JOBS_DB"] = str(tmp_path_factory.mktemp("fuzz") / "jobs.sqlite3")
     command = [sys.executable, "-m", "ringplan", "serve", "--port", "0"]
     command += ["--max-concurrent-solves", "1", "--max-time-limit", "2"]
     process = subprocess.Popen(

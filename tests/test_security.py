@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import subprocess
@@ -29,7 +30,21 @@ from server.security import BearerToken
 from solver import check_plan
 from tests.factory import make, ring, shifts, unit, venue
 
-BASE = ServerConfig(host="127.0.0.1", port=0, max_concurrent_solves=1, drain=0.0)
+_STORES = itertools.count()
+
+
+def server_config(folder: Path, **values: Any) -> ServerConfig:
+    """A loopback server with one solve slot and its own job store in ``folder``."""
+    config = ServerConfig(
+        host="127.0.0.1",
+        port=0,
+        max_concurrent_solves=1,
+        drain=0.0,
+        jobs_db=str(folder / f"jobs-{next(_STORES)}.sqlite3"),
+    )
+    return config.with_overrides(values)
+
+
 TIMEOUT = 10.0
 
 
@@ -64,12 +79,11 @@ class Pki:
         return bytes(self.server_ca.cert_pem.bytes())
 
     def tls(self, mutual: bool = False) -> ServerConfig:
-        return BASE.with_overrides(
-            {
-                "tls_cert": self.server_cert,
-                "tls_key": self.server_key,
-                "tls_client_ca": self.client_ca_file if mutual else None,
-            }
+        return server_config(
+            self.folder,
+            tls_cert=self.server_cert,
+            tls_key=self.server_key,
+            tls_client_ca=self.client_ca_file if mutual else None,
         )
 
 
@@ -162,12 +176,12 @@ def test_tls_settings_with_unreadable_files_are_refused_naming_the_setting(
     pki: Pki, tmp_path: Path
 ) -> None:
     with pytest.raises(ValueError, match="tls_cert, tls_key: give both or neither"):
-        create_server(BASE.with_overrides({"tls_cert": pki.server_cert}))
+        create_server(server_config(tmp_path, tls_cert=pki.server_cert))
     missing = str(tmp_path / "absent.pem")
     with pytest.raises(ValueError, match=r"tls_key .*absent.pem: cannot read it"):
         create_server(pki.tls().with_overrides({"tls_key": missing}))
     with pytest.raises(ValueError, match="tls_client_ca: needs tls_cert"):
-        create_server(BASE.with_overrides({"tls_client_ca": pki.client_ca_file}))
+        create_server(server_config(tmp_path, tls_client_ca=pki.client_ca_file))
     (tmp_path / "junk.pem").write_text("not a certificate")
     with pytest.raises(ValueError, match=r"tls_client_ca .*junk\.pem: not a PEM file"):
         create_server(pki.tls().with_overrides({"tls_client_ca": str(tmp_path / "junk.pem")}))
@@ -190,7 +204,7 @@ def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def auth_server(tokens_file: str) -> Iterator[Any]:
     # Reflection is asked for, and must stay off because callers authenticate.
-    config = BASE.with_overrides({"tokens_file": tokens_file, "reflection": True})
+    config = server_config(Path(tokens_file).parent, tokens_file=tokens_file, reflection=True)
     with create_server(config) as server:
         yield server
 
@@ -369,7 +383,7 @@ def test_bad_tokens_file_is_refused_naming_the_problem(
     path = tmp_path / "tokens"
     path.write_text(text)
     with pytest.raises(ValueError) as caught:
-        create_server(BASE.with_overrides({"tokens_file": str(path)}))
+        create_server(server_config(tmp_path, tokens_file=str(path)))
     assert words in str(caught.value)
     assert "abcdefghijklmnopqrstuvwxyz" not in str(caught.value)
 

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -39,8 +40,9 @@ def tiny() -> Instance:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    with create_server(CONFIG) as running:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    jobs_db = str(tmp_path_factory.mktemp("jobs") / "jobs.sqlite3")
+    with create_server(replace(CONFIG, jobs_db=jobs_db)) as running:
         yield running
 
 

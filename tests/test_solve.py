@@ -245,3 +245,16 @@ def test_reproducible_preset_returns_the_same_plan() -> None:
     first = solve_checked(instance, preset="reproducible")
     second = solve_checked(instance, preset="reproducible")
     assert first.plan == second.plan
+
+
+def test_incumbent_callback_hands_over_plans_the_checker_accepts() -> None:
+    instance = make(
+        [venue(rings=[ring(1, 4, 2), ring(2, 8, 4)], risk="high")],
+        [unit(f"u{i}") for i in range(8)],
+        shifts(3),
+    )
+    plans: list[Plan] = []
+    result = solve_checked(instance, incumbent=plans.append)
+    assert plans, "no incumbent was handed over"
+    assert all(check_plan(instance, plan).ok for plan in plans)
+    assert result.plan.assignments

@@ -1,0 +1,1 @@
+"""Durable asynchronous jobs: the store and the manager that runs them."""

@@ -1,0 +1,248 @@
+"""Durable asynchronous solves: submit, run when a solve slot is free, keep every change.
+
+Jobs share the server's solve slots with direct ``Solve`` calls but wait for one instead of
+being refused. Each job's request, state, last progress, incumbent plan and result live in the
+:class:`~server.jobs.store.JobStore`; after a server stop (graceful or ``kill -9``) jobs that
+were running go back to the queue and restart warm from their last incumbent plan, and queued
+jobs simply run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import grpc
+
+from ringplan.v1 import instance_pb2 as pb
+from ringplan.v1 import ringplan_service_pb2 as api
+from server.admission import Admission, Overloaded, ShuttingDown, Ticket
+from server.config import ServerConfig
+from server.convert import plan_from_proto, plan_to_proto, progress_to_proto, result_to_proto
+from server.errors import FieldViolation, ServiceError, invalid_argument
+from server.jobs.store import JobRecord, JobState, JobStore
+from server.requests import read_job
+from server.workers import SolveCancelled, SolveFailed, WorkerPool
+from solver import Plan, Progress
+
+logger = logging.getLogger(__name__)
+
+IDLE_WAIT = 0.5
+"""Seconds the dispatcher sleeps when there is no queued job or no free slot (it is woken
+early by every change)."""
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+def _not_found(job_id: str) -> ServiceError:
+    # The same answer for a job that does not exist and one of another tenant.
+    return ServiceError(grpc.StatusCode.NOT_FOUND, f"no job '{job_id}'")
+
+
+class JobManager:
+    """Runs and keeps jobs; one per server."""
+
+    def __init__(
+        self, store: JobStore, pool: WorkerPool, admission: Admission, config: ServerConfig
+    ) -> None:
+        self._store = store
+        self._pool = pool
+        self._admission = admission
+        self._config = config
+        self._changed = threading.Condition()
+        self._version = 0
+        self._running: dict[str, Ticket] = {}
+        self._threads: set[threading.Thread] = set()
+        self._stopping = threading.Event()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="jobs", daemon=True)
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Queue again what was running when the server last stopped; start dispatching."""
+        for record in self._store.requeue_interrupted():
+            logger.info("job %s was interrupted; queued again", record.id)
+        self._dispatcher.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop dispatching and interrupt running jobs; they stay RUNNING in the store and
+        are queued again when a server opens the store next."""
+        self._stopping.set()
+        with self._changed:
+            tickets = list(self._running.values())
+            self._changed.notify_all()
+        for ticket in tickets:
+            ticket.cancel.set()
+        if self._dispatcher.is_alive():
+            self._dispatcher.join(timeout)
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def _bump(self) -> None:
+        with self._changed:
+            self._version += 1
+            self._changed.notify_all()
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def submit(self, tenant: str, request: api.SubmitJobRequest) -> tuple[JobRecord, bool]:
+        """Validate and queue a job (or return the tenant's job with the same request id)."""
+        violations = []
+        if len(request.request_id) > 200:
+            violations.append(FieldViolation("request_id", "at most 200 characters"))
+        try:
+            read_job(request.instance, request.options, None, self._config)
+        except ServiceError as error:
+            if error.code is not grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            violations += error.violations
+        if violations:
+            raise invalid_argument(violations)
+        record, created = self._store.submit(
+            tenant, request.request_id or None, request.SerializeToString()
+        )
+        if created:
+            self._bump()
+        return record, created
+
+    def get(self, tenant: str, job_id: str) -> JobRecord:
+        """A job of ``tenant``; NOT_FOUND for a job of another tenant too."""
+        record = self._store.get(job_id) if job_id else None
+        if record is None or record.tenant != tenant:
+            raise _not_found(job_id)
+        return record
+
+    def cancel(self, tenant: str, job_id: str) -> JobRecord:
+        """Cancel a queued job at once, a running one within a quarter second."""
+        self.get(tenant, job_id)
+        record = self._store.request_cancel(job_id)
+        assert record is not None
+        with self._changed:
+            ticket = self._running.get(job_id)
+        if ticket is not None:
+            ticket.cancel.set()
+        self._bump()
+        return record
+
+    def page(
+        self, tenant: str, state: JobState | None, page_size: int, page_token: str
+    ) -> tuple[list[JobRecord], str]:
+        """A page of the tenant's jobs, newest first, and the token of the next page."""
+        violations = []
+        if page_size < 0:
+            violations.append(FieldViolation("page_size", "must not be negative"))
+        before = None
+        if page_token:
+            try:
+                before = int(page_token)
+            except ValueError:
+                violations.append(FieldViolation("page_token", "not a token from ListJobs"))
+        if violations:
+            raise invalid_argument(violations)
+        limit = min(page_size or DEFAULT_PAGE, MAX_PAGE)
+        records = self._store.page(tenant, state, limit + 1, before)
+        more = len(records) > limit
+        records = records[:limit]
+        return records, str(records[-1].seq) if more else ""
+
+    def watch(self, tenant: str, job_id: str) -> Iterator[JobRecord]:
+        """The job now and after every change, until it reaches a final state."""
+        last: JobRecord | None = None
+        while True:
+            with self._changed:
+                version = self._version
+            record = self.get(tenant, job_id)
+            if record != last:
+                yield record
+                last = record
+            if record.state.final:
+                return
+            if self._stopping.is_set():
+                raise ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
+            self._wait(version)
+
+    # -- running -------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                ticket = self._admission.enter()
+            except Overloaded:
+                self._wait()
+                continue
+            except ShuttingDown:
+                return
+            record = self._store.claim_next()
+            if record is None:
+                self._admission.leave(ticket)
+                self._wait()
+                continue
+            with self._changed:
+                self._running[record.id] = ticket
+                self._version += 1
+                self._changed.notify_all()
+            thread = threading.Thread(
+                target=self._run, args=(record, ticket), name=f"job-{record.id[:8]}"
+            )
+            self._threads.add(thread)
+            thread.start()
+
+    def _wait(self, version: int | None = None) -> None:
+        """Sleep until the next change after ``version`` (default: now), or a short while."""
+        with self._changed:
+            if version is None:
+                version = self._version
+            self._changed.wait_for(
+                lambda: self._version != version or self._stopping.is_set(), IDLE_WAIT
+            )
+
+    def _run(self, record: JobRecord, ticket: Ticket) -> None:
+        job_id = record.id
+        try:
+            self._solve(record, ticket)
+        except SolveCancelled:
+            if not self._stopping.is_set():  # else it stays RUNNING and is queued again
+                self._store.finish(job_id, JobState.CANCELLED, "cancelled by its owner")
+        except SolveFailed as error:
+            self._store.finish(job_id, JobState.FAILED, str(error))
+        except ServiceError as error:
+            self._store.finish(job_id, JobState.FAILED, error.message)
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            logger.exception("job %s failed (reference %s)", job_id, reference)
+            self._store.finish(job_id, JobState.FAILED, f"internal error (reference {reference})")
+        finally:
+            self._admission.leave(ticket)
+            with self._changed:
+                self._running.pop(job_id, None)
+                self._version += 1
+                self._changed.notify_all()
+            self._threads.discard(threading.current_thread())
+
+    def _solve(self, record: JobRecord, ticket: Ticket) -> None:
+        request = api.SubmitJobRequest.FromString(record.request)
+        job = read_job(request.instance, request.options, None, self._config)
+        if record.incumbent is not None:
+            job = replace(job, hint=plan_from_proto(pb.Plan.FromString(record.incumbent)))
+
+        def on_progress(progress: Progress) -> None:
+            self._store.record_progress(
+                record.id, progress=progress_to_proto(progress).SerializeToString()
+            )
+            self._bump()
+
+        def on_incumbent(plan: Plan) -> None:
+            self._store.record_progress(
+                record.id, incumbent=plan_to_proto(plan).SerializeToString()
+            )
+
+        result = self._pool.run(job, on_progress, ticket, on_incumbent)
+        if ticket.cancel.is_set():
+            raise SolveCancelled
+        self._store.finish(
+            record.id, JobState.SUCCEEDED, result=result_to_proto(result).SerializeToString()
+        )

@@ -1,0 +1,287 @@
+"""The durable job store: one SQLite file in WAL mode.
+
+Every change of a job is one transaction, so a crash at any point (``kill -9``, a failed write)
+leaves each job in exactly one valid state: the one before the change or the one after it.
+Payloads (the request, the last progress, the incumbent plan, the result) are opaque bytes to
+the store; the service decides their encoding.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+
+class JobState(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        """Whether the job will not change any more."""
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL,
+    request_id TEXT,
+    state TEXT NOT NULL CHECK (state IN
+        ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    reason TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    request BLOB NOT NULL,
+    progress BLOB,
+    incumbent BLOB,
+    result BLOB
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_request ON jobs (tenant, request_id)
+    WHERE request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+"""
+
+COLUMNS = (
+    "seq, id, tenant, request_id, state, reason, created_at, updated_at, started_at, "
+    "finished_at, attempts, cancel_requested, request, progress, incumbent, result"
+)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One row of the store."""
+
+    seq: int
+    id: str
+    tenant: str
+    request_id: str | None
+    state: JobState
+    reason: str
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+    attempts: int
+    cancel_requested: bool
+    request: bytes
+    progress: bytes | None
+    incumbent: bytes | None
+    result: bytes | None
+
+
+def _record(row: tuple[object, ...]) -> JobRecord:
+    values = list(row)
+    values[4] = JobState(str(values[4]))
+    values[11] = bool(values[11])
+    return JobRecord(*values)  # type: ignore[arg-type]
+
+
+FaultHook = Callable[[str], None]
+"""Called at named points inside every write transaction; raising there aborts the write
+(tests use it to prove that no write can leave a job half-changed)."""
+
+
+class JobStore:
+    """Jobs in one SQLite file; safe to share between threads."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        fault: FaultHook | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._fault = fault
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _point(self, name: str) -> None:
+        if self._fault is not None:
+            self._fault(name)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it happens, or none of it."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._point("begin")
+                yield self._db
+                self._point("before-commit")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _get(self, db: sqlite3.Connection, job_id: str) -> JobRecord | None:
+        row = db.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _record(row) if row else None
+
+    def submit(self, tenant: str, request_id: str | None, request: bytes) -> tuple[JobRecord, bool]:
+        """Add a QUEUED job, or return the tenant's job with the same ``request_id``.
+
+        Returns the job and whether it was created now.
+        """
+        with self._write() as db:
+            if request_id:
+                row = db.execute(
+                    f"SELECT {COLUMNS} FROM jobs WHERE tenant = ? AND request_id = ?",
+                    (tenant, request_id),
+                ).fetchone()
+                if row:
+                    return _record(row), False
+            now = self._clock()
+            job_id = uuid.uuid4().hex
+            db.execute(
+                "INSERT INTO jobs (id, tenant, request_id, state, created_at, updated_at, "
+                "request) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+                (job_id, tenant, request_id or None, now, now, request),
+            )
+            self._point("inserted")
+            record = self._get(db, job_id)
+            assert record is not None
+            return record, True
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """A job by id."""
+        with self._lock:
+            return self._get(self._db, job_id)
+
+    def page(
+        self, tenant: str, state: JobState | None, limit: int, before_seq: int | None
+    ) -> list[JobRecord]:
+        """A tenant's jobs, newest first, from just before ``before_seq``."""
+        query = f"SELECT {COLUMNS} FROM jobs WHERE tenant = ?"
+        args: list[object] = [tenant]
+        if state is not None:
+            query += " AND state = ?"
+            args.append(state.value)
+        if before_seq is not None:
+            query += " AND seq < ?"
+            args.append(before_seq)
+        query += " ORDER BY seq DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            return [_record(row) for row in self._db.execute(query, args)]
+
+    def claim_next(self) -> JobRecord | None:
+        """Move the oldest QUEUED job to RUNNING (one more attempt) and return it."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT id FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            now = self._clock()
+            db.execute(
+                "UPDATE jobs SET state = 'running', started_at = ?, updated_at = ?, "
+                "attempts = attempts + 1 WHERE id = ?",
+                (now, now, row[0]),
+            )
+            self._point("claimed")
+            return self._get(db, row[0])
+
+    def record_progress(
+        self, job_id: str, progress: bytes | None = None, incumbent: bytes | None = None
+    ) -> None:
+        """Keep a running job's last progress report and incumbent plan (each if given)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET progress = COALESCE(?, progress), "
+                "incumbent = COALESCE(?, incumbent), updated_at = ? "
+                "WHERE id = ? AND state = 'running'",
+                (progress, incumbent, self._clock(), job_id),
+            )
+
+    def finish(
+        self, job_id: str, state: JobState, reason: str = "", result: bytes | None = None
+    ) -> JobRecord | None:
+        """Move a QUEUED or RUNNING job to a final state; a final job is left as it is.
+
+        An empty ``reason`` keeps the one the job has (a restart note, say).
+        """
+        assert state.final
+        with self._write() as db:
+            now = self._clock()
+            db.execute(
+                "UPDATE jobs SET state = ?, reason = CASE WHEN ? = '' THEN reason ELSE ? END, "
+                "result = COALESCE(?, result), finished_at = ?, updated_at = ? "
+                "WHERE id = ? AND state IN ('queued', 'running')",
+                (state.value, reason, reason, result, now, now, job_id),
+            )
+            self._point("finished")
+            return self._get(db, job_id)
+
+    def request_cancel(self, job_id: str) -> JobRecord | None:
+        """Cancel a QUEUED job at once; mark a RUNNING one for its runner to stop."""
+        with self._write() as db:
+            now = self._clock()
+            db.execute(
+                "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by its owner', "
+                "finished_at = ?, updated_at = ? WHERE id = ? AND state = 'queued'",
+                (now, now, job_id),
+            )
+            db.execute(
+                "UPDATE jobs SET cancel_requested = 1, updated_at = ? "
+                "WHERE id = ? AND state = 'running'",
+                (now, job_id),
+            )
+            return self._get(db, job_id)
+
+    def requeue_interrupted(self) -> list[JobRecord]:
+        """After a restart: RUNNING jobs go back to the queue, keeping their incumbent.
+
+        A job whose cancel had been requested is cancelled instead.
+        """
+        with self._write() as db:
+            now = self._clock()
+            db.execute(
+                "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by its owner', "
+                "finished_at = ?, updated_at = ? WHERE state = 'running' AND cancel_requested",
+                (now, now),
+            )
+            rows = db.execute(f"SELECT {COLUMNS} FROM jobs WHERE state = 'running'").fetchall()
+            db.execute(
+                "UPDATE jobs SET state = 'queued', reason = "
+                "'interrupted by a server stop; queued again, warm-started from its last plan', "
+                "updated_at = ? WHERE state = 'running'",
+                (now,),
+            )
+            self._point("requeued")
+            return [_record(row) for row in rows]
+
+    def integrity(self) -> str:
+        """SQLite's own integrity check: ``ok`` for a sound file."""
+        with self._lock:
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -1,0 +1,347 @@
+"""Durable jobs: the SQLite store on its own, and the Jobs API against a real server."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from server.admission import Admission
+from server.app import create_server
+from server.client import JobView, RingplanClient, RingplanError
+from server.config import ServerConfig
+from server.jobs.manager import JobManager
+from server.jobs.store import JobRecord, JobState, JobStore
+from server.workers import WorkerLimits, WorkerPool
+from solver import Instance, check_plan, load_instance
+from tests.factory import make, ring, shifts, unit, venue
+
+CITY = "ringplan/examples/city.json"
+
+
+def tiny() -> Instance:
+    return make(
+        [venue(rings=[ring(1, 3, 2), ring(2, 6, 3)], risk="high")],
+        [unit(f"u{i}") for i in range(5)],
+        shifts(2, hours=12),
+    )
+
+
+# -- the store -------------------------------------------------------------------------
+
+
+def test_store_submit_is_idempotent_per_tenant_and_request_id(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    first, created = store.submit("a", "req-1", b"x")
+    again, created_again = store.submit("a", "req-1", b"y")
+    other, created_other = store.submit("b", "req-1", b"z")
+    assert created and not created_again and created_other
+    assert again.id == first.id and again.request == b"x"
+    assert other.id != first.id
+    assert first.state is JobState.QUEUED
+
+
+def test_store_keeps_jobs_across_reopening_and_requeues_interrupted_ones(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = JobStore(path)
+    running, _ = store.submit("a", None, b"r")
+    waiting, _ = store.submit("a", None, b"w")
+    assert store.claim_next() == store.get(running.id)
+    store.record_progress(running.id, progress=b"p", incumbent=b"plan")
+    store.close()  # as if the server had died here
+
+    reopened = JobStore(path)
+    requeued = reopened.requeue_interrupted()
+    assert [r.id for r in requeued] == [running.id]
+    again = reopened.get(running.id)
+    assert again is not None
+    assert again.state is JobState.QUEUED and again.incumbent == b"plan"
+    assert "interrupted" in again.reason
+    assert reopened.claim_next() == reopened.get(running.id)  # first in, first out
+    claimed = reopened.get(running.id)
+    assert claimed is not None and claimed.attempts == 2
+    assert reopened.get(waiting.id) is not None
+
+
+def _consistent(record: JobRecord) -> list[str]:
+    """What is wrong with a job's row, judged by the rules of its state."""
+    wrong = []
+    if record.state.final != (record.finished_at is not None):
+        wrong.append("finished_at disagrees with the state")
+    if record.state is JobState.SUCCEEDED and record.result is None:
+        wrong.append("succeeded without a result")
+    if record.state is JobState.RUNNING and (record.started_at is None or record.attempts < 1):
+        wrong.append("running but never started")
+    if record.state is JobState.QUEUED and record.result is not None:
+        wrong.append("queued with a result")
+    return wrong
+
+
+class Fault(Exception):
+    """A write that fails part-way."""
+
+
+def test_torn_writes_leave_every_job_in_exactly_one_valid_state(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    path = tmp_path / "jobs.sqlite3"
+    armed = {"p": 0.0}
+
+    def fault(point: str) -> None:
+        if rng.random() < armed["p"]:
+            raise Fault(point)
+
+    store = JobStore(path, fault=fault)
+    faults = 0
+    for step in range(600):
+        armed["p"] = 0.3
+        action = rng.choice(["submit", "claim", "progress", "finish", "cancel", "requeue"])
+        ids = [r.id for r in store.page("t", None, 1000, None)]
+        try:
+            if action == "submit" or not ids:
+                store.submit("t", f"r{rng.randrange(40)}", b"req")
+            elif action == "claim":
+                store.claim_next()
+            elif action == "progress":
+                store.record_progress(rng.choice(ids), progress=b"p", incumbent=b"i")
+            elif action == "finish":
+                state = rng.choice([JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED])
+                result = b"res" if state is JobState.SUCCEEDED else None
+                store.finish(rng.choice(ids), state, "done", result)
+            elif action == "cancel":
+                store.request_cancel(rng.choice(ids))
+            else:
+                store.requeue_interrupted()
+        except Fault:
+            faults += 1
+        armed["p"] = 0.0
+        if step % 100 == 99:
+            store.close()
+            store = JobStore(path, fault=fault)
+    store.close()
+    assert faults > 50
+
+    reopened = JobStore(path)
+    assert reopened.integrity() == "ok"
+    records = reopened.page("t", None, 1000, None)
+    assert records
+    assert len({r.request_id for r in records}) == len(records)  # no duplicate submission
+    for record in records:
+        assert record.state in set(JobState)
+        assert not _consistent(record), (record.id, _consistent(record))
+
+
+def test_kill_during_writes_leaves_a_clean_store(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    writer = textwrap.dedent(
+        f"""
+        from server.jobs.store import JobState, JobStore
+        store = JobStore({str(path)!r})
+        i = 0
+        while True:
+            job, _ = store.submit("t", f"r{{i}}", b"x" * 5000)
+            store.claim_next()
+            store.record_progress(job.id, progress=b"p" * 2000, incumbent=b"i" * 20000)
+            store.finish(job.id, JobState.SUCCEEDED, result=b"r" * 20000)
+            i += 1
+            if i == 5:
+                print("writing", flush=True)
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "writing"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    store = JobStore(path)
+    assert store.integrity() == "ok"
+    records = store.page("t", None, 100_000, None)
+    assert len(records) > 5
+    for record in records:
+        assert not _consistent(record)
+
+
+def test_a_job_of_another_tenant_is_not_found(tmp_path: Path) -> None:
+    config = ServerConfig(jobs_db=str(tmp_path / "jobs.sqlite3"))
+    store = JobStore(config.jobs_db)
+    pool = WorkerPool(1, WorkerLimits(), 5.0)
+    try:
+        manager = JobManager(store, pool, Admission(1), config)
+        from ringplan.v1 import ringplan_service_pb2 as api
+        from server.convert import instance_to_proto
+
+        record, _ = manager.submit(
+            "alpha", api.SubmitJobRequest(instance=instance_to_proto(tiny()))
+        )
+        assert manager.get("alpha", record.id).id == record.id
+        for call in (manager.get, manager.cancel):
+            with pytest.raises(Exception) as caught:
+                call("beta", record.id)
+            assert getattr(caught.value, "code", None) is grpc.StatusCode.NOT_FOUND
+        assert manager.page("beta", None, 10, "")[0] == []
+    finally:
+        pool.close()
+        store.close()
+
+
+# -- the Jobs API ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[RingplanClient]:
+    config = ServerConfig(
+        port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
+    )
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        yield client
+
+
+def _final(client: RingplanClient, job_id: str, timeout: float = 60) -> JobView:
+    views = list(client.watch_job(job_id, timeout=timeout))
+    assert views[-1].state.final
+    return views[-1]
+
+
+def test_submitted_job_runs_and_its_watch_ends_with_a_checked_result(
+    client: RingplanClient,
+) -> None:
+    instance = tiny()
+    job, created = client.submit_job(instance, request_id="plan-1", time_limit=10)
+    assert created and job.state in (JobState.QUEUED, JobState.RUNNING)
+    views = list(client.watch_job(job.id, timeout=60))
+    states = [v.state for v in views]
+    assert states[-1] is JobState.SUCCEEDED
+    assert states == sorted(states, key=list(JobState).index)  # never goes back
+    final = views[-1]
+    assert final.result is not None and final.result.status == "optimal"
+    assert check_plan(instance, final.result.plan).ok
+    assert final.attempts == 1 and final.finished_at >= final.started_at >= final.created_at
+    assert client.get_job(job.id).result == final.result
+
+
+def test_submitting_the_same_request_id_again_returns_the_first_job(
+    client: RingplanClient,
+) -> None:
+    first, created = client.submit_job(tiny(), request_id="once", time_limit=10)
+    again, created_again = client.submit_job(tiny(), request_id="once", time_limit=10)
+    assert created and not created_again
+    assert again.id == first.id
+    jobs, _ = client.list_jobs()
+    assert [j.id for j in jobs] == [first.id]
+
+
+def test_cancel_ends_queued_and_running_jobs(client: RingplanClient) -> None:
+    city = load_instance(CITY)
+    running, _ = client.submit_job(city, time_limit=60)
+    queued, _ = client.submit_job(city, time_limit=60)
+    while client.get_job(running.id).state is not JobState.RUNNING:
+        time.sleep(0.02)
+    assert client.get_job(queued.id).state is JobState.QUEUED  # one slot only
+
+    assert client.cancel_job(queued.id).state is JobState.CANCELLED
+    client.cancel_job(running.id)
+    start = time.perf_counter()
+    final = _final(client, running.id)
+    assert final.state is JobState.CANCELLED
+    assert time.perf_counter() - start < 1.0
+    assert client.info().active_solves == 0
+    # A finished job is returned unchanged.
+    assert client.cancel_job(queued.id).state is JobState.CANCELLED
+
+
+def test_list_jobs_pages_newest_first_and_filters_by_state(
+    client: RingplanClient,
+) -> None:
+    ids = [client.submit_job(tiny(), request_id=f"r{i}", time_limit=10)[0].id for i in range(5)]
+    for job_id in ids:
+        _final(client, job_id)
+    page, token = client.list_jobs(page_size=2)
+    assert [j.id for j in page] == ids[::-1][:2] and token
+    rest, last = client.list_jobs(page_size=10, page_token=token)
+    assert [j.id for j in rest] == ids[::-1][2:] and last == ""
+    assert all(j.result is None for j in page)  # lists leave results out
+    succeeded, _ = client.list_jobs(state=JobState.SUCCEEDED)
+    assert len(succeeded) == 5
+    assert client.list_jobs(state=JobState.FAILED)[0] == []
+
+
+def test_job_calls_with_bad_input_name_the_field(client: RingplanClient) -> None:
+    with pytest.raises(RingplanError) as caught:
+        client.get_job("no-such-job")
+    assert caught.value.code is grpc.StatusCode.NOT_FOUND
+    with pytest.raises(RingplanError) as caught:
+        client.list_jobs(page_token="zzz")
+    assert caught.value.violations[0].field == "page_token"
+    bad = tiny().model_copy(update={"units": ()})
+    from server.convert import instance_to_proto
+
+    message = instance_to_proto(bad)
+    message.units.add(id="x", headcount=0)
+    with pytest.raises(RingplanError) as caught:
+        client.submit_job(message, time_limit=5)
+    assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "instance.units[0].headcount" in {v.field for v in caught.value.violations}
+    assert client.list_jobs()[0] == []  # nothing was stored
+
+
+def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Path) -> None:
+    db = tmp_path / "jobs.sqlite3"
+    env = {
+        **os.environ,
+        "RINGPLAN_PORT": "0",
+        "RINGPLAN_JOBS_DB": str(db),
+        "RINGPLAN_MAX_CONCURRENT_SOLVES": "1",
+        "RINGPLAN_DRAIN": "0",
+    }
+
+    def start() -> tuple[subprocess.Popen[str], str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ringplan", "serve"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("ringplan serving on"), line
+        return process, line.split()[-1]
+
+    city = load_instance(CITY)
+    process, target = start()
+    try:
+        with RingplanClient(target) as client:
+            first, _ = client.submit_job(city, request_id="a", time_limit=4)
+            queued = [client.submit_job(city, request_id=r, time_limit=4)[0] for r in "bc"]
+            while client.get_job(first.id).progress is None:
+                time.sleep(0.05)
+            time.sleep(1.2)  # an incumbent plan has been kept
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+        process, target = start()
+        with RingplanClient(target) as client:
+            finals = {job.id: _final(client, job.id, 120) for job in [first, *queued]}
+            jobs, _ = client.list_jobs()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert sorted(j.id for j in jobs) == sorted(finals)  # nothing lost, nothing duplicated
+    assert all(v.state is JobState.SUCCEEDED for v in finals.values())
+    for view in finals.values():
+        assert view.result is not None and check_plan(city, view.result.plan).ok
+    restarted = finals[first.id]
+    assert restarted.attempts == 2
+    assert "warm-started from its last plan" in restarted.reason
+    assert [finals[q.id].attempts for q in queued] == [1, 1]
