@@ -26,6 +26,7 @@ from server.app import create_server
 from server.auth import DEFAULT_TENANT, AuthInterceptor, TokenTable, tenant_of
 from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
+from server.jobs.store import JobState
 from server.security import BearerToken
 from solver import check_plan
 from tests.factory import make, ring, shifts, unit, venue
@@ -212,8 +213,10 @@ def auth_server(tokens_file: str) -> Iterator[Any]:
 METHODS = api.DESCRIPTOR.services_by_name["RingplanService"].methods
 
 
-def call(channel: grpc.Channel, method: Any, metadata: list[tuple[str, str]]) -> grpc.StatusCode:
-    """Call ``method`` with an empty request; the status code it ends with."""
+def call(
+    channel: grpc.Channel, method: Any, metadata: list[tuple[str, str]], **fields: Any
+) -> grpc.StatusCode:
+    """Call ``method`` with a request holding only ``fields``; the status code it ends with."""
     request_class = message_factory.GetMessageClass(method.input_type)
     response_class = message_factory.GetMessageClass(method.output_type)
     path = f"/{method.containing_service.full_name}/{method.name}"
@@ -228,7 +231,7 @@ def call(channel: grpc.Channel, method: Any, metadata: list[tuple[str, str]]) ->
         request_serializer=request_class.SerializeToString,
         response_deserializer=response_class.FromString,
     )
-    request: Any = request_class()
+    request: Any = request_class(**fields)
     if method.client_streaming:
         request = iter([request])
     try:
@@ -441,3 +444,32 @@ def test_cli_solves_over_mutual_tls_with_a_token(
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_a_job_is_visible_only_to_the_tenant_that_submitted_it(auth_server: Any) -> None:
+    instance = tiny()
+    target = auth_server.target
+    with (
+        RingplanClient(target, timeout=TIMEOUT, token=JABAR) as owner,
+        RingplanClient(target, timeout=TIMEOUT, token=BALI) as other,
+    ):
+        job, created = owner.submit_job(instance, request_id="plenary-1", time_limit=5)
+        assert created
+        # Every method that takes a job id answers the other tenant as if the job did not exist.
+        by_id = [m for m in METHODS if "job_id" in m.input_type.fields_by_name]
+        assert {"GetJob", "WatchJob", "CancelJob"} <= {m.name for m in by_id}
+        stranger = [("authorization", f"Bearer {BALI}")]
+        with grpc.insecure_channel(target) as channel:
+            for method in by_id:
+                code = call(channel, method, stranger, job_id=job.id)
+                assert code is grpc.StatusCode.NOT_FOUND, method.name
+        assert job.id not in {j.id for j in other.list_jobs()[0]}
+        # The same request id is another tenant's own, separate job.
+        theirs, created = other.submit_job(instance, request_id="plenary-1", time_limit=5)
+        assert created and theirs.id != job.id
+        final = list(owner.watch_job(job.id, timeout=60))[-1]
+        assert final.state is JobState.SUCCEEDED
+        assert final.result is not None
+        assert check_plan(instance, final.result.plan).ok
+        assert job.id in {j.id for j in owner.list_jobs()[0]}
+        assert list(other.watch_job(theirs.id, timeout=60))[-1].state is JobState.SUCCEEDED
