@@ -86,20 +86,34 @@ def _validate(stub: api_grpc.RingplanServiceStub, instance: pb.Instance) -> set[
     return fields
 
 
+def _violations(rpc_error: grpc.RpcError) -> set[str]:
+    """The fields of an INVALID_ARGUMENT answer; any other status fails."""
+    error = error_from_rpc(rpc_error)
+    assert error.code is grpc.StatusCode.INVALID_ARGUMENT, error
+    assert error.violations, error
+    fields = {v.field for v in error.violations}
+    assert all(_good_field(f) for f in fields), fields
+    assert all(v.description for v in error.violations)
+    return fields
+
+
+def _submit_refused(stub: api_grpc.RingplanServiceStub, request: api.SubmitJobRequest) -> set[str]:
+    """The fields SubmitJob names when it refuses a job; accepting it fails."""
+    try:
+        stub.SubmitJob(request, timeout=TIMEOUT)
+    except grpc.RpcError as rpc_error:
+        return _violations(rpc_error)
+    raise AssertionError("a malformed job was accepted")
+
+
 def _solve(
     stub: api_grpc.RingplanServiceStub, instance: pb.Instance, opts: api.SolveOptions
 ) -> tuple[str, set[str]]:
-    """Outcome of Solve and the fields it names."""
+    """Outcome of Solve and the fields it names; a plan must hold."""
     try:
         answer = stub.Solve(api.SolveRequest(instance=instance, options=opts), timeout=TIMEOUT)
     except grpc.RpcError as rpc_error:
-        error = error_from_rpc(rpc_error)
-        assert error.code is grpc.StatusCode.INVALID_ARGUMENT, error
-        assert error.violations, error
-        fields = {v.field for v in error.violations}
-        assert all(_good_field(f) for f in fields), fields
-        assert all(v.description for v in error.violations)
-        return "INVALID_ARGUMENT", fields
+        return "INVALID_ARGUMENT", _violations(rpc_error)
     plan = plan_from_proto(answer.result.plan)
     report = check_plan(instance_from_proto(instance), plan)
     assert report.ok, report.violations
@@ -128,6 +142,12 @@ def test_malformed_requests_get_field_violations_and_the_server_is_unchanged(
             assert {f for f in fields if f.startswith("instance")} == problems
             if not _options_ok(opts):
                 assert any(f.startswith("options.") for f in fields), fields
+            if problems:
+                # A job of a malformed instance is refused the same way, before it is stored.
+                submit = api.SubmitJobRequest(request_id="fuzz", instance=instance, options=opts)
+                named = _submit_refused(stub, submit)
+                assert {f for f in named if f.startswith("instance")} == problems
+                outcomes["submit INVALID_ARGUMENT"] += 1
 
         run()
 
@@ -140,6 +160,7 @@ def test_malformed_requests_get_field_violations_and_the_server_is_unchanged(
     with RingplanClient(target, timeout=TIMEOUT) as client:
         assert client.health() == "SERVING"
         assert client.info().active_solves == 0
+        assert client.list_jobs()[0] == []  # no malformed job was stored
         result = client.solve(instance, time_limit=2)
     assert result.status == "optimal"
     assert check_plan(instance_from_proto(instance), result.plan).ok
