@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from solver import (
     Instance,
     InstanceError,
@@ -80,7 +82,7 @@ def _print_progress(progress: Progress) -> None:
     )
 
 
-def _write_result(result: Result, out: str | None) -> None:
+def _write_result(result: BaseModel, out: str | None) -> None:
     if out is None:
         return
     try:
@@ -326,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--example", default="district", help="bundled instance (default district)")
     _add_solve_options(p)
     p.set_defaults(func=cmd_demo, time_limit=20.0, preset="default", seed=None)
+
+    from benchmarks.cli import register as register_benchmarks
+    from ringplan.whatif_cli import register as register_whatif
+
+    register_whatif(sub)
+    register_benchmarks(sub)
     return parser
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -15,10 +16,13 @@ from ringplan.v1 import instance_pb2 as pb
 from ringplan.v1 import jobs_pb2 as jpb
 from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
+from ringplan.v1 import whatif_pb2 as wpb
 from server.app import SERVICE_NAME
 from server.config import ServerConfig
 from server.convert import (
     JOB_STATES,
+    answer_from_proto,
+    change_to_proto,
     instance_to_proto,
     plan_to_proto,
     progress_from_proto,
@@ -28,6 +32,7 @@ from server.errors import FieldViolation
 from server.jobs.store import JobState
 from server.security import client_channel
 from solver import Instance, Plan, Progress, Result
+from solver.whatif import Change, ReplanOptions, Scenario, WhatIfResponse
 
 
 class RingplanError(Exception):
@@ -111,6 +116,17 @@ class JobView:
             else None,
             result=result_from_proto(message.result) if message.HasField("result") else None,
         )
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    """What ``WhatIfBatch`` answered."""
+
+    answers: tuple[WhatIfResponse, ...]
+    table_text: str
+    parallel: int
+    """Scenarios the server solved at once."""
+    workers_per_solve: int
 
 
 @dataclass(frozen=True)
@@ -328,6 +344,104 @@ class RingplanClient:
                 yield JobView.from_proto(message.job)
         except grpc.RpcError as error:
             raise error_from_rpc(error) from None
+
+    def _whatif_parts(
+        self,
+        instance: Instance,
+        plan: Plan,
+        now: datetime | None,
+        options: ReplanOptions | None,
+    ) -> dict[str, Any]:
+        o = options or ReplanOptions()
+        return {
+            "instance": instance_to_proto(instance),
+            "plan": plan_to_proto(plan),
+            "now": now.isoformat() if now is not None else "",
+            "options": wpb.WhatIfOptions(
+                time_limit_seconds=o.time_limit,
+                workers=o.workers,
+                preset=o.preset,
+                seed=o.seed,
+                reproducible=o.reproducible,
+                deterministic_time_seconds=o.deterministic_time or 0.0,
+            ),
+        }
+
+    def whatif(
+        self,
+        instance: Instance,
+        plan: Plan,
+        changes: Sequence[Change] = (),
+        *,
+        now: datetime | None = None,
+        options: ReplanOptions | None = None,
+        timeout: float | None = None,
+    ) -> WhatIfResponse:
+        """Re-plan ``plan`` (in force on ``instance``) under ``changes``, moving little."""
+        request = api.WhatIfRequest(
+            changes=[change_to_proto(c) for c in changes],
+            **self._whatif_parts(instance, plan, now, options),
+        )
+        try:
+            response = self._stub.WhatIf(request, timeout=self._deadline(timeout))
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+        return answer_from_proto(response.answer)
+
+    def whatif_stream(
+        self,
+        instance: Instance,
+        plan: Plan,
+        changes: Sequence[Change] = (),
+        *,
+        now: datetime | None = None,
+        options: ReplanOptions | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[Progress | WhatIfResponse]:
+        """As :meth:`whatif`, yielding :class:`Progress` for each improving plan first."""
+        request = api.WhatIfStreamRequest(
+            changes=[change_to_proto(c) for c in changes],
+            **self._whatif_parts(instance, plan, now, options),
+        )
+        try:
+            for message in self._stub.WhatIfStream(request, timeout=self._deadline(timeout)):
+                if message.HasField("progress"):
+                    yield progress_from_proto(message.progress)
+                else:
+                    yield answer_from_proto(message.answer)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+
+    def whatif_batch(
+        self,
+        instance: Instance,
+        plan: Plan,
+        scenarios: Sequence[Scenario],
+        *,
+        now: datetime | None = None,
+        options: ReplanOptions | None = None,
+        max_parallel: int = 0,
+        timeout: float | None = None,
+    ) -> BatchAnswer:
+        """Answer several scenarios side by side (as many at once as the server allows)."""
+        request = api.WhatIfBatchRequest(
+            scenarios=[
+                wpb.Scenario(name=s.name, changes=[change_to_proto(c) for c in s.changes])
+                for s in scenarios
+            ],
+            max_parallel=max_parallel,
+            **self._whatif_parts(instance, plan, now, options),
+        )
+        try:
+            response = self._stub.WhatIfBatch(request, timeout=self._deadline(timeout))
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+        return BatchAnswer(
+            answers=tuple(answer_from_proto(a) for a in response.answers),
+            table_text=response.table_text,
+            parallel=response.parallel,
+            workers_per_solve=response.workers_per_solve,
+        )
 
     def health(self, service: str = SERVICE_NAME, timeout: float = 5.0) -> str:
         """The health status name (``SERVING``, ``NOT_SERVING``, ...)."""

@@ -21,11 +21,26 @@ from typing import Any, TypeVar
 from ringplan.v1 import instance_pb2 as pb
 from ringplan.v1 import jobs_pb2 as jpb
 from ringplan.v1 import result_pb2 as rpb
+from ringplan.v1 import whatif_pb2 as wpb
 from server.jobs.store import JobRecord, JobState
 from solver import Instance, InstanceError, Plan, Problem, Result, parse_instance
-from solver.domain import Force, ObjectiveTerm, RegionLevel, RiskLevel, VenueKind
+from solver.domain import Force, ObjectiveTerm, RegionLevel, RiskLevel, Venue, VenueKind
 from solver.result import Activation, Coverage, Progress, SolveStatus
 from solver.validation import PathPart
+from solver.whatif import (
+    AddVenue,
+    Change,
+    CloseVenue,
+    ComparisonRow,
+    Kpis,
+    Move,
+    MoveKind,
+    Place,
+    PlanDiff,
+    SetRisk,
+    UnitUnavailable,
+    WhatIfResponse,
+)
 
 E = TypeVar("E")
 K = TypeVar("K")
@@ -57,6 +72,7 @@ TERMS = {
     pb.OBJECTIVE_TERM_TRAVEL: ObjectiveTerm.TRAVEL,
     pb.OBJECTIVE_TERM_BALANCE: ObjectiveTerm.BALANCE,
     pb.OBJECTIVE_TERM_OVERSTAFFING: ObjectiveTerm.OVERSTAFFING,
+    pb.OBJECTIVE_TERM_DISRUPTION: ObjectiveTerm.DISRUPTION,
 }
 STATUSES = {
     rpb.SOLVE_STATUS_OPTIMAL: SolveStatus.OPTIMAL,
@@ -115,7 +131,7 @@ class _Reader:
             "name": message.name,
             "description": message.description,
             "regions": [self.region(r, i) for i, r in enumerate(message.regions)],
-            "venues": [self.venue(v, i) for i, v in enumerate(message.venues)],
+            "venues": [self.venue(v, ("venues", i)) for i, v in enumerate(message.venues)],
             "units": [self.unit(u, i) for i, u in enumerate(message.units)],
             "shifts": [
                 _drop_empty({"id": s.id, "name": s.name, "start": s.start, "end": s.end})
@@ -135,8 +151,7 @@ class _Reader:
             }
         )
 
-    def venue(self, message: pb.Venue, index: int) -> dict[str, Any]:
-        at: tuple[PathPart, ...] = ("venues", index)
+    def venue(self, message: pb.Venue, at: tuple[PathPart, ...]) -> dict[str, Any]:
         overrides = [
             _drop_none(
                 {
@@ -302,6 +317,33 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
     )
 
 
+def instance_to_proto_venue(v: Venue) -> pb.Venue:
+    """A domain venue as its message."""
+    risks, forces = _invert(RISKS), _invert(FORCES)
+    return pb.Venue(
+        id=v.id,
+        name=v.name,
+        kind=_invert(VENUE_KINDS)[v.kind],
+        region=v.region,
+        location=pb.Location(lat=v.location.lat, lon=v.location.lon),
+        risk=risks[v.risk],
+        risk_overrides=[
+            pb.RiskOverride(shifts=list(o.shifts), risk=risks[o.risk]) for o in v.risk_overrides
+        ],
+        rings=[
+            pb.Ring(
+                number=r.number,
+                name=r.name,
+                capacity=r.capacity,
+                min_headcount=r.min_headcount,
+                allowed_forces=[forces[f] for f in r.allowed_forces],
+                allowed_types=list(r.allowed_types or ()),
+            )
+            for r in v.rings
+        ],
+    )
+
+
 def instance_to_proto(instance: Instance) -> pb.Instance:
     """A domain instance as its message (what a client sends)."""
     forces, risks = _invert(FORCES), _invert(RISKS)
@@ -331,32 +373,7 @@ def instance_to_proto(instance: Instance) -> pb.Instance:
             )
             for r in instance.regions
         ],
-        venues=[
-            pb.Venue(
-                id=v.id,
-                name=v.name,
-                kind=_invert(VENUE_KINDS)[v.kind],
-                region=v.region,
-                location=pb.Location(lat=v.location.lat, lon=v.location.lon),
-                risk=risks[v.risk],
-                risk_overrides=[
-                    pb.RiskOverride(shifts=list(o.shifts), risk=risks[o.risk])
-                    for o in v.risk_overrides
-                ],
-                rings=[
-                    pb.Ring(
-                        number=r.number,
-                        name=r.name,
-                        capacity=r.capacity,
-                        min_headcount=r.min_headcount,
-                        allowed_forces=[forces[f] for f in r.allowed_forces],
-                        allowed_types=list(r.allowed_types or ()),
-                    )
-                    for r in v.rings
-                ],
-            )
-            for v in instance.venues
-        ],
+        venues=[instance_to_proto_venue(v) for v in instance.venues],
         units=[
             pb.Unit(
                 id=u.id,
@@ -530,3 +547,223 @@ def job_to_proto(record: JobRecord, *, with_result: bool) -> jpb.Job:
     if with_result and record.result is not None:
         message.result.ParseFromString(record.result)
     return message
+
+
+# -- what-if ---------------------------------------------------------------------------
+
+MOVE_KINDS = {
+    wpb.MOVE_KIND_MOVED: MoveKind.MOVED,
+    wpb.MOVE_KIND_ASSIGNED: MoveKind.ASSIGNED,
+    wpb.MOVE_KIND_RELEASED: MoveKind.RELEASED,
+}
+
+
+def change_data(message: wpb.Change, reader: _Reader, at: tuple[PathPart, ...]) -> dict[str, Any]:
+    """A ``Change`` message as the domain's tagged data (``type`` names the oneof field)."""
+    kind = message.WhichOneof("change")
+    if kind is None:
+        reader.problems.append(Problem(at, "required: set one kind of change"))
+        return {}
+    body = getattr(message, kind)
+    here = (*at, kind)
+    data: dict[str, Any] = {"type": kind}
+    if kind == "set_risk":
+        data |= {
+            "venue": body.venue or None,
+            "region": body.region or None,
+            "kind": None
+            if body.kind == 0
+            else reader.enum(body.kind, VENUE_KINDS, "VenueKind", (*here, "kind")),
+            "risk": reader.enum(body.risk, RISKS, "RiskLevel", (*here, "risk")),
+            "first_shift": body.first_shift or None,
+            "last_shift": body.last_shift or None,
+        }
+    elif kind == "unit_unavailable":
+        data |= {"unit": body.unit, "from_shift": body.from_shift}
+    elif kind == "add_venue":
+        data["venue"] = (
+            reader.venue(body.venue, (*here, "venue")) if body.HasField("venue") else None
+        )
+    elif kind == "close_venue":
+        data["venue"] = body.venue
+    else:
+        data |= {
+            "venue": body.venue,
+            "ring": body.ring,
+            "min_headcount": _optional(body, "min_headcount"),
+            "capacity": _optional(body, "capacity"),
+        }
+    return _drop_none(data)
+
+
+def oneof_path(path: tuple[PathPart, ...], changes: Sequence[wpb.Change]) -> tuple[PathPart, ...]:
+    """Put the oneof field into a domain path: ``changes[i].x`` -> ``changes[i].set_risk.x``."""
+    if len(path) >= 2 and path[0] == "changes" and isinstance(path[1], int):
+        index = path[1]
+        if index < len(changes):
+            kind = changes[index].WhichOneof("change")
+            if kind is not None and (len(path) < 3 or path[2] != kind):
+                return ("changes", index, kind, *path[2:])
+    return path
+
+
+def _place(place: Place | None) -> wpb.Place | None:
+    return None if place is None else wpb.Place(venue=place.venue, ring=place.ring)
+
+
+def kpis_to_proto(kpis: Kpis) -> wpb.Kpis:
+    """Key figures as their message."""
+    return wpb.Kpis(
+        shortfall=kpis.shortfall,
+        weighted_shortfall=kpis.weighted_shortfall,
+        shortfall_by_risk=[
+            wpb.RiskShortfall(risk=_invert(RISKS)[k], shortfall=v)
+            for k, v in kpis.shortfall_by_risk.items()
+        ],
+        shortfall_by_ring=[
+            wpb.RingShortfall(ring=k, shortfall=v) for k, v in kpis.shortfall_by_ring.items()
+        ],
+        tni_headcount_shifts=kpis.tni_headcount_shifts,
+        travel_km=kpis.travel_km,
+        assignments=kpis.assignments,
+    )
+
+
+def kpis_from_proto(message: wpb.Kpis) -> Kpis:
+    """Key figures from their message."""
+    return Kpis(
+        shortfall=message.shortfall,
+        weighted_shortfall=message.weighted_shortfall,
+        shortfall_by_risk={RISKS[r.risk]: r.shortfall for r in message.shortfall_by_risk},
+        shortfall_by_ring={r.ring: r.shortfall for r in message.shortfall_by_ring},
+        tni_headcount_shifts=message.tni_headcount_shifts,
+        travel_km=message.travel_km,
+        assignments=message.assignments,
+    )
+
+
+def answer_to_proto(response: WhatIfResponse) -> wpb.WhatIfAnswer:
+    """A what-if answer as its message."""
+    diff = response.diff
+    return wpb.WhatIfAnswer(
+        name=response.name,
+        result=result_to_proto(response.result),
+        diff=wpb.PlanDiff(
+            moves=[
+                wpb.Move(
+                    unit=m.unit,
+                    shift=m.shift,
+                    kind=_invert(MOVE_KINDS)[m.kind],
+                    before=_place(m.before),
+                    after=_place(m.after),
+                    reserve=m.reserve,
+                    forced=m.forced,
+                )
+                for m in diff.moves
+            ],
+            moved_unit_shifts=diff.moved_unit_shifts,
+            moved=diff.moved,
+            assigned=diff.assigned,
+            released=diff.released,
+            forced=diff.forced,
+            activated=list(diff.activated),
+            stood_down=list(diff.stood_down),
+        ),
+        before=kpis_to_proto(response.before),
+        after=kpis_to_proto(response.after),
+        delta=kpis_to_proto(response.delta),
+        locked_shifts=list(response.locked_shifts),
+        violations=list(response.violations),
+        summary=response.summary(),
+    )
+
+
+def answer_from_proto(message: wpb.WhatIfAnswer) -> WhatIfResponse:
+    """A what-if answer from its message (what a client receives)."""
+    d = message.diff
+
+    def place(has: bool, p: wpb.Place) -> Place | None:
+        return Place(venue=p.venue, ring=p.ring) if has else None
+
+    return WhatIfResponse(
+        name=message.name,
+        result=result_from_proto(message.result),
+        diff=PlanDiff(
+            moves=tuple(
+                Move(
+                    unit=m.unit,
+                    shift=m.shift,
+                    kind=MOVE_KINDS[m.kind],
+                    before=place(m.HasField("before"), m.before),
+                    after=place(m.HasField("after"), m.after),
+                    reserve=m.reserve,
+                    forced=m.forced,
+                )
+                for m in d.moves
+            ),
+            moved_unit_shifts=d.moved_unit_shifts,
+            moved=d.moved,
+            assigned=d.assigned,
+            released=d.released,
+            forced=d.forced,
+            activated=tuple(d.activated),
+            stood_down=tuple(d.stood_down),
+        ),
+        before=kpis_from_proto(message.before),
+        after=kpis_from_proto(message.after),
+        delta=kpis_from_proto(message.delta),
+        locked_shifts=tuple(message.locked_shifts),
+        violations=tuple(message.violations),
+    )
+
+
+def comparison_to_proto(row: ComparisonRow) -> wpb.ComparisonRow:
+    """A batch's comparison line as its message."""
+    return wpb.ComparisonRow(
+        name=row.name,
+        status=_invert(STATUSES)[row.status],
+        shortfall=row.shortfall,
+        shortfall_delta=row.shortfall_delta,
+        weighted_shortfall=row.weighted_shortfall,
+        moved_unit_shifts=row.moved_unit_shifts,
+        assigned=row.assigned,
+        released=row.released,
+        reserve_activated=row.reserve_activated,
+        tni_delta=row.tni_delta,
+        travel_delta=row.travel_delta,
+        wall_time_seconds=row.wall_time,
+    )
+
+
+def change_to_proto(change: Change) -> wpb.Change:
+    """A domain change as its message (what a client sends)."""
+    if isinstance(change, SetRisk):
+        return wpb.Change(
+            set_risk=wpb.SetRisk(
+                venue=change.venue or "",
+                region=change.region or "",
+                kind=_invert(VENUE_KINDS)[change.kind]
+                if change.kind
+                else pb.VENUE_KIND_UNSPECIFIED,
+                risk=_invert(RISKS)[change.risk],
+                first_shift=change.first_shift or "",
+                last_shift=change.last_shift or "",
+            )
+        )
+    if isinstance(change, UnitUnavailable):
+        return wpb.Change(
+            unit_unavailable=wpb.UnitUnavailable(unit=change.unit, from_shift=change.from_shift)
+        )
+    if isinstance(change, AddVenue):
+        venue = instance_to_proto_venue(change.venue)
+        return wpb.Change(add_venue=wpb.AddVenue(venue=venue))
+    if isinstance(change, CloseVenue):
+        return wpb.Change(close_venue=wpb.CloseVenue(venue=change.venue))
+    return wpb.Change(
+        set_ring=wpb.SetRing(
+            venue=change.venue,
+            ring=change.ring,
+            min_headcount=change.min_headcount,
+            capacity=change.capacity,
+        )
+    )

@@ -55,7 +55,12 @@ def violations_from(problems: Iterable[Problem], prefix: str) -> list[FieldViola
     result = []
     for problem in problems:
         path = problem.location
-        full = f"{prefix}.{path}" if path and not path.startswith("[") else f"{prefix}{path}"
+        if not prefix or not path:
+            full = prefix or path
+        elif path.startswith("["):
+            full = f"{prefix}{path}"
+        else:
+            full = f"{prefix}.{path}"
         result.append(FieldViolation(full, problem.message))
     return result
 

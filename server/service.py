@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import version
+from typing import TypeVar, cast
 
 import grpc
 
@@ -14,14 +15,24 @@ from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission, Overloaded, ShuttingDown, Ticket
 from server.config import ServerConfig
-from server.convert import JOB_STATES, job_to_proto, progress_to_proto, result_to_proto
+from server.convert import (
+    JOB_STATES,
+    answer_to_proto,
+    comparison_to_proto,
+    job_to_proto,
+    progress_to_proto,
+    result_to_proto,
+)
 from server.errors import FieldViolation, ServiceError, edge, invalid_argument
 from server.jobs.manager import JobManager
 from server.requests import read_instance, read_job
-from server.workers import Job, SolveCancelled, SolveFailed, WorkerPool
-from solver import Progress, Result
+from server.whatif import read_batch, read_whatif
+from server.workers import SolveCancelled, SolveFailed, Task, WorkerPool
+from solver import Progress
 from solver.presets import PRESETS
 from solver.validation import instance_warnings
+
+T = TypeVar("T")
 
 TenantOf = Callable[[grpc.ServicerContext], str]
 """Who is calling: the tenant a call's credentials belong to."""
@@ -74,48 +85,39 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
                 grpc.StatusCode.UNAVAILABLE, "the server is shutting down; retry elsewhere"
             ) from None
 
-    def _run(self, job: Job, ticket: Ticket, progress: queue.SimpleQueue[object] | None) -> Result:
+    def _prepared(self, read: Callable[[], T]) -> tuple[T, Ticket]:
+        """Admit a solve, then read its request; the slot is given back if reading fails."""
+        ticket = self._admit()
         try:
-            return self._pool.run(job, None if progress is None else progress.put, ticket)
+            return read(), ticket
+        except BaseException:
+            self._admission.leave(ticket)
+            raise
+
+    def _run(
+        self,
+        task: Task[T],
+        tickets: Sequence[Ticket],
+        progress: queue.SimpleQueue[object] | None,
+    ) -> T:
+        """Run ``task`` in a worker process under the first ticket; give every slot back."""
+        try:
+            return self._pool.run(task, None if progress is None else progress.put, tickets[0])
         except SolveFailed as error:
             raise ServiceError(grpc.StatusCode.INTERNAL, str(error)) from None
         except SolveCancelled:
             raise ServiceError(grpc.StatusCode.CANCELLED, "the call ended") from None
         finally:
-            self._admission.leave(ticket)
+            for ticket in tickets:
+                self._admission.leave(ticket)
 
-    @edge
-    def Solve(self, request: api.SolveRequest, context: grpc.ServicerContext) -> api.SolveResponse:
-        ticket = self._admit()
-        try:
-            job = read_job(
-                request.instance, request.options, context.time_remaining(), self._config
-            )
-        except BaseException:
-            self._admission.leave(ticket)
-            raise
-        _cancel_on_termination(context, ticket)
-        result = self._run(job, ticket, None)
-        return api.SolveResponse(result=result_to_proto(result))
-
-    @edge
-    def SolveStream(
-        self, request: api.SolveStreamRequest, context: grpc.ServicerContext
-    ) -> Iterator[api.SolveStreamResponse]:
-        ticket = self._admit()
-        try:
-            job = read_job(
-                request.instance, request.options, context.time_remaining(), self._config
-            )
-        except BaseException:
-            self._admission.leave(ticket)
-            raise
-        _cancel_on_termination(context, ticket)
+    def _stream(self, task: Task[T], ticket: Ticket) -> Iterator[Progress | T]:
+        """Each strictly improving progress report, then the task's outcome."""
         events: queue.SimpleQueue[object] = queue.SimpleQueue()
 
         def run() -> None:
             try:
-                events.put(self._run(job, ticket, events))
+                events.put(("done", self._run(task, [ticket], events)))
             except BaseException as error:  # handed to the handler thread to report
                 events.put(error)
 
@@ -127,12 +129,93 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
                 # Progress comes from several solver threads; only strict improvements go out.
                 if best is None or event.objective < best:
                     best = event.objective
-                    yield api.SolveStreamResponse(progress=progress_to_proto(event))
-            elif isinstance(event, Result):
-                yield api.SolveStreamResponse(result=result_to_proto(event))
-                return
+                    yield event
             elif isinstance(event, BaseException):
                 raise event
+            else:
+                yield cast(tuple[str, T], event)[1]
+                return
+
+    @edge
+    def Solve(self, request: api.SolveRequest, context: grpc.ServicerContext) -> api.SolveResponse:
+        job, ticket = self._prepared(
+            lambda: read_job(
+                request.instance, request.options, context.time_remaining(), self._config
+            )
+        )
+        _cancel_on_termination(context, ticket)
+        return api.SolveResponse(result=result_to_proto(self._run(job, [ticket], None)))
+
+    @edge
+    def SolveStream(
+        self, request: api.SolveStreamRequest, context: grpc.ServicerContext
+    ) -> Iterator[api.SolveStreamResponse]:
+        job, ticket = self._prepared(
+            lambda: read_job(
+                request.instance, request.options, context.time_remaining(), self._config
+            )
+        )
+        _cancel_on_termination(context, ticket)
+        for event in self._stream(job, ticket):
+            if isinstance(event, Progress):
+                yield api.SolveStreamResponse(progress=progress_to_proto(event))
+            else:
+                yield api.SolveStreamResponse(result=result_to_proto(event))
+
+    # -- what-if -------------------------------------------------------------------------
+
+    @edge
+    def WhatIf(
+        self, request: api.WhatIfRequest, context: grpc.ServicerContext
+    ) -> api.WhatIfResponse:
+        task, ticket = self._prepared(
+            lambda: read_whatif(request, context.time_remaining(), self._config)
+        )
+        _cancel_on_termination(context, ticket)
+        return api.WhatIfResponse(answer=answer_to_proto(self._run(task, [ticket], None)))
+
+    @edge
+    def WhatIfStream(
+        self, request: api.WhatIfStreamRequest, context: grpc.ServicerContext
+    ) -> Iterator[api.WhatIfStreamResponse]:
+        task, ticket = self._prepared(
+            lambda: read_whatif(request, context.time_remaining(), self._config)
+        )
+        _cancel_on_termination(context, ticket)
+        for event in self._stream(task, ticket):
+            if isinstance(event, Progress):
+                yield api.WhatIfStreamResponse(progress=progress_to_proto(event))
+            else:
+                yield api.WhatIfStreamResponse(answer=answer_to_proto(event))
+
+    @edge
+    def WhatIfBatch(
+        self, request: api.WhatIfBatchRequest, context: grpc.ServicerContext
+    ) -> api.WhatIfBatchResponse:
+        # As many solve slots as the batch can use and the server has free, at least one.
+        wanted = min(request.max_parallel or len(request.scenarios), len(request.scenarios))
+        tickets = [self._admit()]
+        while len(tickets) < max(1, wanted):
+            try:
+                tickets.append(self._admission.enter())
+            except (Overloaded, ShuttingDown):
+                break
+        try:
+            task = read_batch(request, context.time_remaining(), self._config, len(tickets))
+        except BaseException:
+            for ticket in tickets:
+                self._admission.leave(ticket)
+            raise
+        for ticket in tickets:
+            _cancel_on_termination(context, ticket)
+        response = self._run(task, tickets, None)
+        return api.WhatIfBatchResponse(
+            answers=[answer_to_proto(r) for r in response.scenarios],
+            table=[comparison_to_proto(row) for row in response.table],
+            table_text=response.table_text(),
+            parallel=task.request.max_parallel,
+            workers_per_solve=response.workers_per_solve,
+        )
 
     @edge
     def Validate(

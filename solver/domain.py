@@ -80,6 +80,9 @@ class ObjectiveTerm(StrEnum):
     """The largest number of shifts any one unit works."""
     OVERSTAFFING = "overstaffing"
     """Headcount assigned above the requirement."""
+    DISRUPTION = "disruption"
+    """Re-planning only: unit-shifts whose place differs from the plan in force. Ranked right
+    after shortfall when :func:`solver.solve` is given a baseline; zero otherwise."""
 
 
 class Location(Frozen):

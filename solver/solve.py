@@ -6,7 +6,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +16,12 @@ from ortools.sat.python import cp_model
 from solver.domain import Instance, ObjectiveTerm, Plan
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
+from solver.model.disruption import (
+    Baseline,
+    add_baseline,
+    baseline_stages,
+    with_disruption_ranked,
+)
 from solver.model.evaluate import Evaluator
 from solver.model.objective import Stage, make_stages, objective_terms, strict_weights
 from solver.model.variables import Variables, make_variables
@@ -61,7 +67,7 @@ class _Search:
     def total(self, x: npt.NDArray[np.int64]) -> int:
         values = self.evaluator.terms(x)
         priorities = self.data.instance.rules.priorities
-        return sum(w * values[t] for w, t in zip(self.full_weights, priorities, strict=True))
+        return sum(w * values.get(t, 0) for w, t in zip(self.full_weights, priorities, strict=True))
 
     def offer(self, x: npt.NDArray[np.int64], stage: int) -> None:
         """Keep ``x`` if it beats the best plan so far, and report it."""
@@ -194,6 +200,8 @@ def solve(
     incumbent: IncumbentCallback | None = None,
     stop: threading.Event | None = None,
     log_search: bool = False,
+    baseline: Baseline | None = None,
+    sat_parameters: Mapping[str, object] | None = None,
 ) -> Result:
     """Plan a deployment with CP-SAT.
 
@@ -220,6 +228,13 @@ def solve(
         When set, the search stops within about 50 ms and the best plan so far is returned.
     log_search
         Let CP-SAT write its search log.
+    baseline
+        Re-plan against this plan in force: the disruption term (moved unit-shifts) is ranked
+        right after shortfall, the baseline's locked shifts keep their assignments, and the
+        baseline is the warm start unless ``hint`` is given.
+    sat_parameters
+        Further ``SatParameters`` fields over the preset's, such as
+        ``{"max_deterministic_time": 5.0}``.
 
     Returns
     -------
@@ -233,16 +248,27 @@ def solve(
     parameters["log_search_progress"] = log_search
     if seed is not None:
         parameters["random_seed"] = seed
+    if sat_parameters:
+        parameters.update(sat_parameters)
+    if baseline is not None:
+        instance = with_disruption_ranked(instance)
+        hint = baseline.plan if hint is None else hint
 
     data = build_data(instance)
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)
-    terms = objective_terms(model, data, variables)
-    stages = make_stages(terms)
+    evaluator = Evaluator(data)
+    extra_terms = {}
+    if baseline is not None:
+        extra_terms[ObjectiveTerm.DISRUPTION], evaluator = add_baseline(
+            model, data, variables, baseline
+        )
+    terms = objective_terms(model, data, variables, extra_terms)
+    stages = make_stages(terms) if baseline is None else baseline_stages(terms)
     full_weights = strict_weights([t.upper for t in terms])
     order = [t.name for t in terms]
-    search = _Search(data, Evaluator(data), full_weights, start, progress, incumbent)
+    search = _Search(data, evaluator, full_weights, start, progress, incumbent)
     n = len(variables.assign)
     if hint is not None:
         x0 = hint_vector(data, hint)

@@ -13,6 +13,7 @@ in sequence, each stage fixing the value it reached before the next starts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -115,8 +116,18 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     return Term(ObjectiveTerm.OVERSTAFFING, expr, upper)
 
 
-def objective_terms(model: cp_model.CpModel, data: ModelData, variables: Variables) -> list[Term]:
-    """The terms named in ``rules.priorities``, most important first."""
+def objective_terms(
+    model: cp_model.CpModel,
+    data: ModelData,
+    variables: Variables,
+    extra: Mapping[ObjectiveTerm, Term] | None = None,
+) -> list[Term]:
+    """The terms named in ``rules.priorities``, most important first.
+
+    ``extra`` supplies terms built elsewhere (the disruption of a re-plan); a ranked term with
+    no maker and no extra entry is zero.
+    """
+    extra = extra or {}
     makers = {
         ObjectiveTerm.SHORTFALL: lambda: _shortfall(data, variables),
         ObjectiveTerm.TNI: lambda: _tni(data, variables),
@@ -124,7 +135,15 @@ def objective_terms(model: cp_model.CpModel, data: ModelData, variables: Variabl
         ObjectiveTerm.BALANCE: lambda: _balance(model, data, variables),
         ObjectiveTerm.OVERSTAFFING: lambda: _overstaffing(data, variables),
     }
-    return [makers[name]() for name in data.instance.rules.priorities]
+    terms = []
+    for name in data.instance.rules.priorities:
+        if name in extra:
+            terms.append(extra[name])
+        elif name in makers:
+            terms.append(makers[name]())
+        else:
+            terms.append(Term(name, 0, 0))
+    return terms
 
 
 def strict_weights(uppers: list[int]) -> list[int]:

@@ -1,0 +1,190 @@
+"""Re-planning against a plan in force: the disruption term and the locks of started shifts.
+
+A unit-shift ``(u, s)`` is *moved* when the place of unit ``u`` in shift ``s`` (a ring of a
+venue, or none) differs from the baseline plan. As a unit stands in at most one place per shift,
+the count is linear in the assignment booleans:
+
+- where the baseline places ``u`` in ``s`` at candidate ``b``: ``moved = 1 - assign[b]`` (and
+  ``1`` outright when the baseline place is no longer a candidate: a closed venue, a unit no
+  longer available);
+- where the baseline leaves ``u`` idle in ``s``: ``moved = sum(assign[c] for c of (u, s))``.
+
+Shifts that have already started are *locked*: every other place of a unit in a locked shift is
+forbidden, and its baseline place is kept wherever the changed instance still allows it. A
+baseline place it no longer allows (the venue closed, the unit left, the ring shrank) is
+released: a forced move, which the disruption term counts like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+from solver.domain import Frozen, Id, Instance, ObjectiveTerm, Plan
+from solver.model.data import ModelData
+from solver.model.evaluate import Evaluator
+from solver.model.objective import Stage, Term, make_stages
+from solver.model.variables import Variables
+
+
+class Baseline(Frozen):
+    """The plan in force and the shifts that may no longer change."""
+
+    plan: Plan
+    locked_shifts: tuple[Id, ...] = ()
+    """Shifts already started: their assignments stay as in :attr:`plan` where possible."""
+
+
+@dataclass(frozen=True)
+class BaselineIndex:
+    """The baseline plan over the candidates of a model."""
+
+    kept: dict[tuple[int, int], int]
+    """``(unit, shift) -> candidate`` of every baseline assignment that is still a candidate."""
+    lost: int
+    """Baseline assignments that are no longer candidates (always moved)."""
+    lost_pairs: frozenset[tuple[int, int]]
+    """``(unit, shift)`` of the lost assignments whose unit and shift still exist."""
+    locked: frozenset[int]
+    """Indices of the locked shifts."""
+    keep: frozenset[int]
+    """Candidates held to 1: baseline places in locked shifts that the instance still allows."""
+
+
+def index_baseline(data: ModelData, baseline: Baseline) -> BaselineIndex:
+    """Map the baseline plan onto the candidates; decide which locked places can be kept.
+
+    A locked baseline place is kept unless it is no longer a candidate, or the locked
+    headcount in its ring exceeds the ring's (lowered) capacity; then the units with the
+    greatest ids are released until the rest fits.
+    """
+    instance = data.instance
+    units = {unit.id: u for u, unit in enumerate(instance.units)}
+    shifts = {shift.id: s for s, shift in enumerate(instance.shifts)}
+    venues = {venue.id: v for v, venue in enumerate(instance.venues)}
+    place: dict[tuple[int | None, ...], int] = {}
+    for c, cand in enumerate(data.candidates):
+        where = data.slots[cand.slot]
+        number = instance.venues[where.venue].rings[where.ring].number
+        place[cand.unit, where.shift, where.venue, number] = c
+    kept: dict[tuple[int, int], int] = {}
+    lost_pairs: set[tuple[int, int]] = set()
+    lost = 0
+    for a in baseline.plan.assignments:
+        u, s, v = units.get(a.unit), shifts.get(a.shift), venues.get(a.venue)
+        found = place.get((u, s, v, a.ring))
+        if found is not None and u is not None and s is not None:
+            kept[u, s] = found
+            continue
+        lost += 1
+        if u is not None and s is not None:
+            lost_pairs.add((u, s))
+    locked = frozenset(shifts[s] for s in baseline.locked_shifts if s in shifts)
+    by_slot: dict[int, list[int]] = {}
+    for (_u, s), c in kept.items():
+        if s in locked:
+            by_slot.setdefault(data.candidates[c].slot, []).append(c)
+    keep: set[int] = set()
+    for slot, cands in by_slot.items():
+        cands.sort(key=lambda c: instance.units[data.candidates[c].unit].id)
+        room = data.slots[slot].capacity
+        for c in cands:
+            headcount = instance.units[data.candidates[c].unit].headcount
+            if headcount <= room:
+                keep.add(c)
+                room -= headcount
+    return BaselineIndex(
+        kept=kept,
+        lost=lost,
+        lost_pairs=frozenset(lost_pairs),
+        locked=locked,
+        keep=frozenset(keep),
+    )
+
+
+def disruption_coefficients(
+    data: ModelData, index: BaselineIndex
+) -> tuple[int, npt.NDArray[np.int64]]:
+    """``(constant, coefficients)`` with ``moved = constant + coefficients . assign``."""
+    coef = np.zeros(len(data.candidates), dtype=np.int64)
+    for (u, s), cands in data.by_unit_shift.items():
+        base = index.kept.get((u, s))
+        if base is not None:
+            coef[base] = -1
+        elif (u, s) not in index.lost_pairs:
+            coef[cands] = 1
+    return len(index.kept) + index.lost, coef
+
+
+def disruption_term(data: ModelData, variables: Variables, index: BaselineIndex) -> Term:
+    """Unit-shifts whose place differs from the baseline."""
+    constant, coef = disruption_coefficients(data, index)
+    expr = constant + sum(int(k) * variables.assign[c] for c, k in enumerate(coef) if k)
+    idle_pairs = sum(
+        1 for key in data.by_unit_shift if key not in index.kept and key not in index.lost_pairs
+    )
+    return Term(ObjectiveTerm.DISRUPTION, expr, constant + idle_pairs)
+
+
+def add_locks(
+    model: cp_model.CpModel, data: ModelData, variables: Variables, index: BaselineIndex
+) -> None:
+    """In a locked shift a unit keeps its baseline place (where allowed) and takes no other."""
+    if not index.locked:
+        return
+    for (_u, s), cands in data.by_unit_shift.items():
+        if s not in index.locked:
+            continue
+        for c in cands:
+            model.add(variables.assign[c] == (1 if c in index.keep else 0))
+
+
+class BaselineEvaluator(Evaluator):
+    """The usual terms plus the disruption against a baseline."""
+
+    def __init__(self, data: ModelData, index: BaselineIndex) -> None:
+        super().__init__(data)
+        self.constant, self.coef = disruption_coefficients(data, index)
+
+    def terms(self, x: npt.NDArray[np.int64]) -> dict[ObjectiveTerm, int]:
+        """Value of every objective term, disruption included."""
+        values = super().terms(x)
+        values[ObjectiveTerm.DISRUPTION] = self.constant + int(self.coef @ x)
+        return values
+
+
+def with_disruption_ranked(instance: Instance) -> Instance:
+    """The instance with disruption ranked right after shortfall (unless already ranked)."""
+    priorities = instance.rules.priorities
+    if ObjectiveTerm.DISRUPTION in priorities:
+        return instance
+    at = priorities.index(ObjectiveTerm.SHORTFALL) + 1
+    ranked = (*priorities[:at], ObjectiveTerm.DISRUPTION, *priorities[at:])
+    rules = instance.rules.model_copy(update={"priorities": ranked})
+    return instance.model_copy(update={"rules": rules})
+
+
+def add_baseline(
+    model: cp_model.CpModel, data: ModelData, variables: Variables, baseline: Baseline
+) -> tuple[Term, BaselineEvaluator]:
+    """Lock the started shifts; return the disruption term and an evaluator that knows it."""
+    index = index_baseline(data, baseline)
+    add_locks(model, data, variables, index)
+    return disruption_term(data, variables, index), BaselineEvaluator(data, index)
+
+
+def baseline_stages(terms: list[Term]) -> list[Stage]:
+    """Stages for a re-plan: shortfall and disruption (and what ranks above them) alone first.
+
+    Solving the terms ranked up to disruption as a stage of their own keeps its weights small;
+    on the bundled city this finds markedly less shortfall in the same time than one stage
+    weighted over every term. The later terms follow as usual.
+    """
+    names = [t.name for t in terms]
+    if ObjectiveTerm.DISRUPTION not in names:
+        return make_stages(terms)
+    cut = names.index(ObjectiveTerm.DISRUPTION) + 1
+    return make_stages(terms[:cut]) + make_stages(terms[cut:])
