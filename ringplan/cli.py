@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,7 +101,7 @@ def _solve_remote(
     """Plan through a ringplan server, printing its streamed progress."""
     from server.client import RingplanClient, RingplanError
 
-    with RingplanClient(target) as client:
+    with RingplanClient(target, **_client_security(args)) as client:
         try:
             stream = client.solve_stream(
                 instance,
@@ -112,6 +113,28 @@ def _solve_remote(
             return stream.result(on_progress=progress)
         except RingplanError as error:
             raise CliError(f"server {target}: {error}") from None
+
+
+def _read_file(option: str, path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise CliError(f"{option} {path}: cannot read it ({error.strerror})") from None
+
+
+def _client_security(args: argparse.Namespace) -> dict[str, Any]:
+    """TLS and token options of ``solve --server`` (none for ``demo``)."""
+    if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
+        raise CliError("--tls-cert and --tls-key go together")
+    return {
+        "tls": getattr(args, "tls", False),
+        "root_certificates": _read_file("--tls-ca", getattr(args, "tls_ca", None)),
+        "client_cert": _read_file("--tls-cert", getattr(args, "tls_cert", None)),
+        "client_key": _read_file("--tls-key", getattr(args, "tls_key", None)),
+        "token": getattr(args, "token", None) or os.environ.get("RINGPLAN_TOKEN") or None,
+    }
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -183,6 +206,10 @@ def _server_config(args: argparse.Namespace) -> Any:
                 "max_time_limit": args.max_time_limit,
                 "reflection": False if args.no_reflection else None,
                 "grace": args.grace,
+                "tls_cert": args.tls_cert,
+                "tls_key": args.tls_key,
+                "tls_client_ca": args.tls_client_ca,
+                "tokens_file": args.tokens_file,
             }
         )
     except ValueError as error:
@@ -250,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the whole result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--server", metavar="HOST:PORT", help="plan on a ringplan server")
+    g = p.add_argument_group("server security (with --server)")
+    g.add_argument("--tls", action="store_true", help="TLS, trusting the system's CAs")
+    g.add_argument("--tls-ca", metavar="PEM", help="TLS, trusting this CA for the server")
+    g.add_argument("--tls-cert", metavar="PEM", help="client certificate for mutual TLS")
+    g.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    g.add_argument(
+        "--token", help="bearer token (default: $RINGPLAN_TOKEN, which keeps it out of ps)"
+    )
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser(
@@ -262,6 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-time-limit", type=float, help="seconds (default 600)")
     p.add_argument("--grace", type=float, help="shutdown grace in seconds (default 10)")
     p.add_argument("--no-reflection", action="store_true", help="do not serve reflection")
+    p.add_argument("--tls-cert", metavar="PEM", help="server certificate chain: serve TLS only")
+    p.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    p.add_argument(
+        "--tls-client-ca", metavar="PEM", help="require client certificates signed by this CA"
+    )
+    p.add_argument(
+        "--tokens-file",
+        metavar="FILE",
+        help="bearer tokens and tenants ('token tenant' lines or JSON); turns reflection off",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("validate", help="report every problem of an instance")

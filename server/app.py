@@ -15,9 +15,11 @@ from grpc_reflection.v1alpha import reflection
 from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission
+from server.auth import tenant_of
 from server.config import ServerConfig
 from server.jobs.manager import JobManager
 from server.jobs.store import JobStore
+from server.security import server_security
 from server.service import RingplanServicer
 from server.workers import WorkerLimits, WorkerPool
 
@@ -47,6 +49,7 @@ class RingplanServer:
         if problems:
             raise ValueError("; ".join(problems))
         self.config = config
+        security = server_security(config)
         self.admission = Admission(config.max_concurrent_solves)
         self.health = health.HealthServicer()
         self.pool = WorkerPool(
@@ -61,19 +64,22 @@ class RingplanServer:
             ),
             # No second server may silently share the port.
             options=[*channel_options(config), ("grpc.so_reuseport", 0)],
+            interceptors=security.interceptors,
         )
         self.store = JobStore(config.jobs_db)
         self.jobs = JobManager(self.store, self.pool, self.admission, config)
         api_grpc.add_RingplanServiceServicer_to_server(
-            RingplanServicer(config, self.admission, self.pool, self.jobs), self._server
+            RingplanServicer(config, self.admission, self.pool, self.jobs, tenant_of=tenant_of),
+            self._server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         names = [SERVICE_NAME, health.SERVICE_NAME]
-        if config.reflection:
+        # Reflection would list the service to anyone: off whenever callers must authenticate.
+        if config.reflection and not security.auth:
             names.append(reflection.SERVICE_NAME)
             reflection.enable_server_reflection(names, self._server)
         try:
-            self.port = self._server.add_insecure_port(config.address)
+            self.port = security.add_port(self._server, config.address)
         except RuntimeError:
             self.port = 0
         if self.port == 0:

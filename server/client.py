@@ -30,6 +30,7 @@ from server.convert import (
 )
 from server.errors import FieldViolation
 from server.jobs.store import JobState
+from server.security import client_channel
 from solver import Instance, Plan, Progress, Result
 from solver.whatif import Change, ReplanOptions, Scenario, WhatIfResponse
 
@@ -164,6 +165,15 @@ class RingplanClient:
         ``host:port`` of the server.
     timeout
         Default deadline of each call in seconds (``None``: none beyond the solve's own limit).
+    tls
+        Speak TLS, trusting the system's root certificates unless ``root_certificates`` is
+        given (any certificate option implies TLS).
+    root_certificates
+        PEM CA certificates to trust for the server's certificate.
+    client_cert, client_key
+        PEM certificate chain and private key of this client, for mutual TLS.
+    token
+        Bearer token sent as ``authorization: Bearer <token>`` on every call, health included.
     """
 
     def __init__(
@@ -172,13 +182,23 @@ class RingplanClient:
         *,
         timeout: float | None = None,
         max_message_bytes: int = ServerConfig.max_message_bytes,
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        client_cert: bytes | None = None,
+        client_key: bytes | None = None,
+        token: str | None = None,
     ) -> None:
-        self._channel = grpc.insecure_channel(
+        self._channel = client_channel(
             target,
-            options=[
+            [
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.max_send_message_length", max_message_bytes),
             ],
+            tls=tls,
+            root_certificates=root_certificates,
+            client_cert=client_cert,
+            client_key=client_key,
+            token=token,
         )
         self._stub = api_grpc.RingplanServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)

@@ -68,6 +68,16 @@ class ServerConfig:
     """SQLite file of the job store (created if missing)."""
     retry_after: float = 1.0
     """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
+    # Security (see server/security.py and server/auth.py).
+    tls_cert: str = ""
+    """PEM certificate chain of the server; with ``tls_key`` the server speaks TLS only."""
+    tls_key: str = ""
+    """PEM private key of ``tls_cert``."""
+    tls_client_ca: str = ""
+    """PEM CA certificates; when set, clients must present a certificate they sign (mTLS)."""
+    tokens_file: str = ""
+    """File of bearer tokens and their tenants; when set, every call but health needs a token
+    and reflection is off."""
 
     @property
     def address(self) -> str:
@@ -137,4 +147,8 @@ class ServerConfig:
                 found.append(f"{name}: must not be negative, got {getattr(self, name)}")
         if not 0 <= self.port <= 65535:
             found.append(f"port: must be 0..65535, got {self.port}")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            found.append("tls_cert, tls_key: give both or neither")
+        if self.tls_client_ca and not self.tls_cert:
+            found.append("tls_client_ca: needs tls_cert and tls_key (mutual TLS is TLS)")
         return found

@@ -86,8 +86,12 @@ def read_job(
     ``remaining`` is the time left before the call's deadline (``None``: no deadline).
     """
     violations: list[FieldViolation] = []
-    if options.time_limit_seconds < 0:
-        violations.append(FieldViolation("options.time_limit_seconds", "must not be negative"))
+    if not options.time_limit_seconds >= 0:  # NaN too
+        violations.append(
+            FieldViolation("options.time_limit_seconds", "must be a number, not negative")
+        )
+    if options.HasField("seed") and not -(2**31) <= options.seed < 2**31:
+        violations.append(FieldViolation("options.seed", "must fit in 32 bits (CP-SAT's seed)"))
     if options.workers < 0:
         violations.append(FieldViolation("options.workers", "must not be negative"))
     preset = options.preset or "default"

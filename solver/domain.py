@@ -139,14 +139,24 @@ class TimeWindow(Frozen):
         return end
 
 
+MAX_HEADCOUNT = 100_000
+"""Most headcount of one unit, and most capacity or minimum headcount of one ring."""
+MAX_MULTIPLIER = 10.0
+"""Largest risk multiplier."""
+MAX_WEIGHT = 1_000
+"""Largest risk or ring weight. With the caps above, every objective term fits in 64 bits."""
+MAX_REST_HOURS = 24 * 366
+"""Longest rest between shifts, in hours (a year)."""
+
+
 class Ring(Frozen):
     """One security ring of a venue: 1 is innermost (the plenary room), 4 the access roads."""
 
     number: int = Field(ge=1, le=4)
     name: str = ""
-    capacity: int = Field(ge=0)
+    capacity: int = Field(ge=0, le=MAX_HEADCOUNT)
     """Most headcount that fits in the ring in one shift."""
-    min_headcount: int = Field(ge=0)
+    min_headcount: int = Field(ge=0, le=MAX_HEADCOUNT)
     """Headcount required per shift at low risk, before the risk multiplier."""
     allowed_forces: tuple[Force, ...] = (Force.POLRI, Force.TNI)
     allowed_types: tuple[str, ...] | None = None
@@ -215,7 +225,7 @@ class Unit(Frozen):
     name: str = ""
     force: Force
     type: str = Field(min_length=1, max_length=64)
-    headcount: int = Field(ge=1)
+    headcount: int = Field(ge=1, le=MAX_HEADCOUNT)
     home: Home
     standby: bool = False
     """Standby reserve (TNI): deployed only where police cannot cover."""
@@ -256,7 +266,7 @@ DEFAULT_PRIORITIES = (
 class Rules(Frozen):
     """Duty rules and the objective's priorities."""
 
-    min_rest_hours: float = Field(default=8.0, ge=0)
+    min_rest_hours: float = Field(default=8.0, ge=0, le=MAX_REST_HOURS)
     """Least time off between the end of one shift and the start of the next of one unit."""
     max_shifts: int | None = Field(default=None, ge=0)
     """Most shifts one unit works over the whole horizon."""
@@ -281,9 +291,9 @@ class Rules(Frozen):
         missing = [level.value for level in RiskLevel if level not in value]
         if missing:
             raise ValueError(f"missing multiplier for {', '.join(missing)}")
-        bad = [level.value for level, m in value.items() if not m >= 0]
+        bad = [level.value for level, m in value.items() if not 0 <= m <= MAX_MULTIPLIER]
         if bad:
-            raise ValueError(f"multiplier must be >= 0 for {', '.join(bad)}")
+            raise ValueError(f"multiplier must be 0 to {MAX_MULTIPLIER:g} for {', '.join(bad)}")
         return value
 
     @field_validator("risk_weights")
@@ -292,8 +302,8 @@ class Rules(Frozen):
         missing = [level.value for level in RiskLevel if level not in value]
         if missing:
             raise ValueError(f"missing weight for {', '.join(missing)}")
-        if any(w < 1 for w in value.values()):
-            raise ValueError("weights must be >= 1")
+        if any(not 1 <= w <= MAX_WEIGHT for w in value.values()):
+            raise ValueError(f"weights must be 1 to {MAX_WEIGHT}")
         return value
 
     @field_validator("ring_weights")
@@ -302,8 +312,8 @@ class Rules(Frozen):
         missing = [str(n) for n in (1, 2, 3, 4) if n not in value]
         if missing:
             raise ValueError(f"missing weight for ring {', '.join(missing)}")
-        if any(w < 1 for w in value.values()):
-            raise ValueError("weights must be >= 1")
+        if any(not 1 <= w <= MAX_WEIGHT for w in value.values()):
+            raise ValueError(f"weights must be 1 to {MAX_WEIGHT}")
         return value
 
     @field_validator("priorities")

@@ -264,11 +264,12 @@ def test_bad_options_are_reported_with_the_instance_problems(client: RingplanCli
         assignments=(Assignment.model_construct(unit="u0", venue="kpu", ring=7, shift="s0"),)
     )
     with pytest.raises(RingplanError) as caught:
-        client.solve(message, time_limit=-1, preset="turbo", hint=bad_hint)
+        client.solve(message, time_limit=-1, preset="turbo", hint=bad_hint, seed=2**40)
     fields = {v.field for v in caught.value.violations}
     assert {
         "instance.units[0].headcount",
         "options.time_limit_seconds",
+        "options.seed",
         "options.preset",
         "options.hint.assignments[0].ring",
     } == fields

@@ -72,6 +72,30 @@ def _base() -> dict[str, Any]:
         ),
         # an unknown field
         (lambda d: d["units"][0].update(colour="red"), "units[0].colour: Extra inputs"),
+        # a headcount beyond any unit (would overflow the objective)
+        (
+            lambda d: d["units"][0].update(headcount=2**63 - 1),
+            "units[0].headcount: Input should be less than or equal to 100000",
+        ),
+        # a risk weight beyond the cap
+        (
+            lambda d: d["rules"].update(
+                risk_weights={"low": 1, "medium": 2, "high": 4, "very_high": 2**62}
+            ),
+            "rules.risk_weights: weights must be 1 to 1000",
+        ),
+        # an infinite risk multiplier
+        (
+            lambda d: d["rules"].update(
+                risk_multipliers={"low": 1, "medium": 1, "high": 1, "very_high": float("inf")}
+            ),
+            "rules.risk_multipliers: multiplier must be 0 to 10 for very_high",
+        ),
+        # a rest longer than a year
+        (
+            lambda d: d["rules"].update(min_rest_hours=1e300),
+            "rules.min_rest_hours: Input should be less than or equal to 8784",
+        ),
     ],
 )
 def test_bad_input_names_entity_and_field(change: Any, expected: str) -> None:

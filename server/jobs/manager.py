@@ -169,6 +169,10 @@ class JobManager:
 
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
+            # Look before taking a slot: holding one while looking would refuse direct solves.
+            if not self._store.has_queued():
+                self._wait()
+                continue
             try:
                 ticket = self._admission.enter()
             except Overloaded:

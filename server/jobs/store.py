@@ -195,6 +195,12 @@ class JobStore:
         with self._lock:
             return [_record(row) for row in self._db.execute(query, args)]
 
+    def has_queued(self) -> bool:
+        """Whether any job waits to run."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM jobs WHERE state = 'queued' LIMIT 1").fetchone()
+        return row is not None
+
     def claim_next(self) -> JobRecord | None:
         """Move the oldest QUEUED job to RUNNING (one more attempt) and return it."""
         with self._write() as db:

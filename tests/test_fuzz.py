@@ -1,0 +1,166 @@
+"""Malformed requests from Hypothesis through a real server process: every answer is OK or
+INVALID_ARGUMENT with field paths, and the server is unchanged afterwards.
+
+CI runs a bounded number of examples; ``RINGPLAN_FUZZ_EXAMPLES=5000`` runs more (and at random
+rather than from a fixed seed). ``pytest -s`` prints the outcomes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from ringplan.v1 import instance_pb2 as pb
+from ringplan.v1 import ringplan_service_pb2 as api
+from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
+from server.client import RingplanClient, error_from_rpc
+from server.convert import instance_from_proto, plan_from_proto
+from solver import check_plan
+from solver.presets import PRESETS
+from tests.malformed import base_instance, instances, options
+
+EXAMPLES = int(os.environ.get("RINGPLAN_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize="RINGPLAN_FUZZ_EXAMPLES" not in os.environ,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+TIMEOUT = 30.0
+PREFIXES = ("instance.", "instance[", "options.")
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``ringplan serve`` in its own process; a valid solve gets at most 2 s."""
+    env = {**os.environ, "RINGPLAN_DRAIN": "0", "RINGPLAN_OVERRUN_GRACE": "5"}
+    env["RINGPLAN_JOBS_DB"] = str(tmp_path_factory.mktemp("fuzz") / "jobs.sqlite3")
+    command = [sys.executable, "-m", "ringplan", "serve", "--port", "0"]
+    command += ["--max-concurrent-solves", "1", "--max-time-limit", "2"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("ringplan serving on"), line
+        yield process, line.split()[-1]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _good_field(field: str) -> bool:
+    return field == "instance" or field.startswith(PREFIXES)
+
+
+def _options_ok(opts: api.SolveOptions) -> bool:
+    """Whether the options other than the hint are good (0 means "the default")."""
+    limit = opts.time_limit_seconds
+    return (
+        not math.isnan(limit)
+        and limit >= 0
+        and opts.workers >= 0
+        and (opts.preset or "default") in PRESETS
+    )
+
+
+def _validate(stub: api_grpc.RingplanServiceStub, instance: pb.Instance) -> set[str]:
+    """Fields Validate names; it always answers OK."""
+    answer = stub.Validate(api.ValidateRequest(instance=instance), timeout=TIMEOUT)
+    fields = {p.field for p in answer.problems}
+    assert answer.valid == (not answer.problems)
+    assert all(_good_field(f) for f in fields), fields
+    assert all(p.description for p in answer.problems)
+    return fields
+
+
+def _violations(rpc_error: grpc.RpcError) -> set[str]:
+    """The fields of an INVALID_ARGUMENT answer; any other status fails."""
+    error = error_from_rpc(rpc_error)
+    assert error.code is grpc.StatusCode.INVALID_ARGUMENT, error
+    assert error.violations, error
+    fields = {v.field for v in error.violations}
+    assert all(_good_field(f) for f in fields), fields
+    assert all(v.description for v in error.violations)
+    return fields
+
+
+def _submit_refused(stub: api_grpc.RingplanServiceStub, request: api.SubmitJobRequest) -> set[str]:
+    """The fields SubmitJob names when it refuses a job; accepting it fails."""
+    try:
+        stub.SubmitJob(request, timeout=TIMEOUT)
+    except grpc.RpcError as rpc_error:
+        return _violations(rpc_error)
+    raise AssertionError("a malformed job was accepted")
+
+
+def _solve(
+    stub: api_grpc.RingplanServiceStub, instance: pb.Instance, opts: api.SolveOptions
+) -> tuple[str, set[str]]:
+    """Outcome of Solve and the fields it names; a plan must hold."""
+    try:
+        answer = stub.Solve(api.SolveRequest(instance=instance, options=opts), timeout=TIMEOUT)
+    except grpc.RpcError as rpc_error:
+        return "INVALID_ARGUMENT", _violations(rpc_error)
+    plan = plan_from_proto(answer.result.plan)
+    report = check_plan(instance_from_proto(instance), plan)
+    assert report.ok, report.violations
+    return "OK", set()
+
+
+def test_malformed_requests_get_field_violations_and_the_server_is_unchanged(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, target = served
+    pid = process.pid
+    outcomes: Counter[str] = Counter()
+
+    with grpc.insecure_channel(target) as channel:
+        stub = api_grpc.RingplanServiceStub(channel)
+
+        @FUZZ
+        @given(instance=instances(), opts=options())
+        def run(instance: pb.Instance, opts: api.SolveOptions) -> None:
+            problems = _validate(stub, instance)
+            outcomes["validate " + ("invalid" if problems else "valid")] += 1
+            outcome, fields = _solve(stub, instance, opts)
+            outcomes["solve " + outcome] += 1
+            # Solve refuses exactly what Validate reports, and whatever is wrong with the
+            # options (a hint may be good or bad).
+            assert {f for f in fields if f.startswith("instance")} == problems
+            if not _options_ok(opts):
+                assert any(f.startswith("options.") for f in fields), fields
+            if problems:
+                # A job of a malformed instance is refused the same way, before it is stored.
+                submit = api.SubmitJobRequest(request_id="fuzz", instance=instance, options=opts)
+                named = _submit_refused(stub, submit)
+                assert {f for f in named if f.startswith("instance")} == problems
+                outcomes["submit INVALID_ARGUMENT"] += 1
+
+        run()
+
+    print(f"\nfuzz: {EXAMPLES} examples, outcomes {dict(sorted(outcomes.items()))}")
+    assert sum(v for k, v in outcomes.items() if k.startswith("solve")) == EXAMPLES
+    assert outcomes["solve INVALID_ARGUMENT"] > EXAMPLES // 2
+    # The same process still serves, and a good solve still works.
+    assert process.poll() is None and process.pid == pid
+    instance = base_instance()
+    with RingplanClient(target, timeout=TIMEOUT) as client:
+        assert client.health() == "SERVING"
+        assert client.info().active_solves == 0
+        assert client.list_jobs()[0] == []  # no malformed job was stored
+        result = client.solve(instance, time_limit=2)
+    assert result.status == "optimal"
+    assert check_plan(instance_from_proto(instance), result.plan).ok
