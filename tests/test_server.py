@@ -68,7 +68,7 @@ def wait_idle(client: RingplanClient, timeout: float) -> float:
 
 
 def test_solve_round_trip_equals_the_in_process_plan(client: RingplanClient) -> None:
-    instance = load_instance("ringplan/examples/district.json")
+    instance = tiny()
     options: dict[str, Any] = {"time_limit": 20, "workers": 2, "preset": "reproducible", "seed": 3}
     local = checked(instance, solve(instance, **options))
     remote = checked(instance, client.solve(instance, **options))
