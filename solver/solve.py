@@ -151,24 +151,27 @@ def _add_hint(model: cp_model.CpModel, variables: Variables, x: npt.NDArray[np.i
 
 
 def hint_vector(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
-    """The 0/1 candidate vector of a plan; assignments that are not candidates are dropped."""
+    """The candidate counts of a plan; assignments that are not candidates are dropped.
+
+    In the grouped model a hint becomes counts: how many of each group's units the plan puts in
+    each slot.
+    """
     instance = data.instance
+    group_of = data.group_of_unit()
+    unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
     index = {}
     for c, cand in enumerate(data.candidates):
         slot = data.slots[cand.slot]
         venue = instance.venues[slot.venue]
-        key = (
-            instance.units[cand.unit].id,
-            venue.id,
-            venue.rings[slot.ring].number,
-            instance.shifts[slot.shift].id,
-        )
+        key = (cand.group, venue.id, venue.rings[slot.ring].number, instance.shifts[slot.shift].id)
         index[key] = c
     x = np.zeros(len(data.candidates), dtype=np.int64)
     for a in plan.assignments:
-        found = index.get((a.unit, a.venue, a.ring, a.shift))
+        u = unit_index.get(a.unit)
+        group = group_of.get(u, -1) if u is not None else -1
+        found = index.get((group, a.venue, a.ring, a.shift))
         if found is not None:
-            x[found] = 1
+            x[found] = min(x[found] + 1, data.groups[group].size)
     return x
 
 
@@ -195,11 +198,14 @@ def solve(
     workers
         CP-SAT search workers (the machine has 2 cores).
     preset
-        Name of a parameter set in :data:`solver.presets.PRESETS`.
+        Name of a preset in :data:`solver.presets.PRESETS`: the model (``grouped``, the default,
+        or ``unit``) and CP-SAT's parameters.
     seed
         Random seed for CP-SAT; ``None`` keeps the preset's.
     hint
         A plan to start from (warm start); assignments it holds that break a rule are dropped.
+        The grouped model takes it as counts per group and slot, and hands the rosters of each
+        group to the units that keep most of their hinted assignments.
     progress
         Called with every improving plan (from solver threads).
     stop
@@ -214,13 +220,14 @@ def solve(
         under-resourced instance is a result with shortfalls, never an error.
     """
     start = time.perf_counter()
-    parameters: dict[str, object] = dict(preset_parameters(preset))
+    chosen = preset_parameters(preset)
+    parameters: dict[str, object] = dict(chosen.parameters)
     parameters["num_workers"] = max(1, workers)
     parameters["log_search_progress"] = log_search
     if seed is not None:
         parameters["random_seed"] = seed
 
-    data = build_data(instance)
+    data = build_data(instance, grouped=chosen.model == "grouped")
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)
@@ -235,9 +242,11 @@ def solve(
         _add_hint(model, variables, x0)
     build_time = time.perf_counter() - start
     logger.info(
-        "model built in %.2f s: %d candidates, %d slots, %d stage(s)",
+        "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)",
         build_time,
         n,
+        len(data.groups),
+        sum(g.size for g in data.groups),
         len(data.slots),
         len(stages),
     )
@@ -285,11 +294,16 @@ def solve(
         search.offer(np.zeros(n, dtype=np.int64), 0)
         search.bound = search.best_objective or 0
 
-    return _result(search, invalid, all_optimal, build_time, instance)
+    return _result(search, invalid, all_optimal, build_time, instance, hint)
 
 
 def _result(
-    search: _Search, invalid: bool, optimal: bool, build_time: float, instance: Instance
+    search: _Search,
+    invalid: bool,
+    optimal: bool,
+    build_time: float,
+    instance: Instance,
+    hint: Plan | None,
 ) -> Result:
     wall = time.perf_counter() - search.start
     warnings = tuple(instance_warnings(instance))
@@ -297,7 +311,7 @@ def _result(
         status = SolveStatus.INVALID if invalid else SolveStatus.NO_SOLUTION
         return Result(status=status, wall_time=wall, build_time=build_time, warnings=warnings)
     data, x = search.data, search.best_x
-    plan = plan_from_vector(data, x)
+    plan = plan_from_vector(data, x, hint)
     objective = search.best_objective
     bound = objective if optimal else min(search.bound, objective)
     return Result(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
-from solver.model.data import ModelData, is_reserve
+from solver.model.data import ModelData
 from solver.model.variables import Variables
 
 MAX_STAGE_RANGE = 2**50
@@ -56,15 +56,17 @@ def _shortfall(data: ModelData, variables: Variables) -> Term:
 
 def _tni(data: ModelData, variables: Variables) -> Term:
     """Headcount-shifts of reserve (TNI or standby) units."""
-    units = data.instance.units
+    groups = data.groups
     expr = []
-    shifts_of: dict[int, set[int]] = {}
     for c, candidate in enumerate(data.candidates):
-        unit = units[candidate.unit]
-        if is_reserve(unit):
-            expr.append(unit.headcount * variables.assign[c])
-            shifts_of.setdefault(candidate.unit, set()).add(data.slots[candidate.slot].shift)
-    upper = sum(units[u].headcount * len(shifts) for u, shifts in shifts_of.items())
+        group = groups[candidate.group]
+        if group.reserve:
+            expr.append(group.headcount * variables.assign[c])
+    upper = sum(
+        groups[g].headcount * groups[g].size
+        for g, _shift in data.by_group_shift
+        if groups[g].reserve
+    )
     return Term(ObjectiveTerm.TNI, sum(expr), upper)
 
 
@@ -72,26 +74,31 @@ def _travel(data: ModelData, variables: Variables) -> Term:
     """Kilometres from home base to venue, summed over unit-shifts."""
     expr = sum(c.km * variables.assign[i] for i, c in enumerate(data.candidates) if c.km)
     upper = sum(
-        max(data.candidates[c].km for c in indices) for indices in data.by_unit_shift.values()
+        data.groups[g].size * max(data.candidates[c].km for c in indices)
+        for (g, _shift), indices in data.by_group_shift.items()
     )
     return Term(ObjectiveTerm.TRAVEL, expr, upper)
 
 
 def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> Term:
-    """The largest number of shifts any unit works."""
-    per_unit: dict[int, list[cp_model.IntVar]] = {}
-    for (unit, _shift), indices in data.by_unit_shift.items():
-        per_unit.setdefault(unit, []).extend(variables.assign[c] for c in indices)
+    """The largest number of shifts any unit works.
+
+    A group of k units whose counts sum to n has a busiest unit with ``ceil(n / k)`` shifts
+    (see :mod:`solver.model.groups`), hence ``n <= k * peak``.
+    """
+    per_group: dict[int, list[cp_model.IntVar]] = {}
+    for (group, _shift), indices in data.by_group_shift.items():
+        per_group.setdefault(group, []).extend(variables.assign[c] for c in indices)
     shifts_of: dict[int, int] = {}
-    for unit, _shift in data.by_unit_shift:
-        shifts_of[unit] = shifts_of.get(unit, 0) + 1
+    for group, _shift in data.by_group_shift:
+        shifts_of[group] = shifts_of.get(group, 0) + 1
     upper = max(shifts_of.values(), default=0)
     limit = data.instance.rules.max_shifts
     if limit is not None:
         upper = min(upper, limit)
     peak = model.new_int_var(0, upper, "peak_shifts_per_unit")
-    for xs in per_unit.values():
-        model.add(sum(xs) <= peak)
+    for group, xs in per_group.items():
+        model.add(sum(xs) <= data.groups[group].size * peak)
     variables.peak = peak
     return Term(ObjectiveTerm.BALANCE, peak, upper)
 
@@ -102,15 +109,18 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     Per slot it is ``assigned + shortfall - required``, which equals ``max(0, assigned -
     required)`` once the shortfall is minimal and is never negative.
     """
-    units = data.instance.units
+    groups = data.groups
     assigned = sum(
-        units[c.unit].headcount * variables.assign[i] for i, c in enumerate(data.candidates)
+        groups[c.group].headcount * variables.assign[i] for i, c in enumerate(data.candidates)
     )
     required = sum(data.slots[s].required for s in variables.shortfall)
     expr = assigned + sum(variables.shortfall.values()) - required
     upper = 0
     for index, slot in enumerate(data.slots):
-        reach = sum(units[data.candidates[c].unit].headcount for c in data.by_slot[index])
+        reach = sum(
+            groups[g].headcount * groups[g].size
+            for g in (data.candidates[c].group for c in data.by_slot[index])
+        )
         upper += min(slot.capacity, reach)
     return Term(ObjectiveTerm.OVERSTAFFING, expr, upper)
 
