@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from solver.model.objective import MAX_STAGE_RANGE
+
 ModelKind = Literal["grouped", "unit"]
 
 
@@ -27,6 +29,14 @@ class Preset:
     """Fields of ``SatParameters``; workers and time limit are set apart."""
     model: ModelKind = "grouped"
     """``grouped`` (counts per group of interchangeable units) or ``unit`` (one boolean each)."""
+    stage_range: int = MAX_STAGE_RANGE
+    """Largest weighted range of one priority stage; 1 solves each term on its own, in order
+    (lexicographically)."""
+    decompose: bool = True
+    """Solve independent parts (see :mod:`solver.decompose`) one by one."""
+    warm_start: bool = True
+    """Without a caller's hint, start from the greedy plan of :mod:`solver.model.greedy`: it is
+    the first plan reported, and CP-SAT's hint."""
 
 
 _MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
@@ -34,6 +44,9 @@ _MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
 PRESETS: dict[str, Preset] = {
     "default": Preset(_MAX_LP),
     "unit": Preset(_MAX_LP, model="unit"),
+    "whole": Preset(_MAX_LP, decompose=False),
+    "cold": Preset(_MAX_LP, warm_start=False),
+    "unit-cold": Preset(_MAX_LP, model="unit", decompose=False, warm_start=False),
     "reproducible": Preset(
         # One interleaved search with a fixed seed returns the same plan on every run.
         {**_MAX_LP, "interleave_search": True, "random_seed": 0}
@@ -43,10 +56,20 @@ PRESETS: dict[str, Preset] = {
         # province-sized per-unit model this halves the time to the first plan.
         {**_MAX_LP, "symmetry_level": 0, "max_presolve_iterations": 1, "cp_model_probing_level": 0}
     ),
+    "exp-fast": Preset(
+        {**_MAX_LP, "symmetry_level": 0, "max_presolve_iterations": 1, "cp_model_probing_level": 0}
+    ),
+    "exp-lex": Preset(_MAX_LP, stage_range=1),
+    "exp-lex-fast": Preset(
+        {**_MAX_LP, "symmetry_level": 0, "max_presolve_iterations": 1, "cp_model_probing_level": 0},
+        stage_range=1,
+    ),
     "stock": Preset(
-        # CP-SAT's own portfolio on the per-unit model, for comparison in benchmarks.
+        # CP-SAT's own portfolio on the per-unit model, cold, for comparison in benchmarks.
         {},
         model="unit",
+        decompose=False,
+        warm_start=False,
     ),
 }
 """Preset name -> preset."""

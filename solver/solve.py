@@ -7,18 +7,21 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from solver.domain import Instance, ObjectiveTerm, Plan
+from solver.decompose import Part, independent_parts, part_instance
+from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
 from solver.model.evaluate import Evaluator
+from solver.model.greedy import greedy_counts
 from solver.model.objective import Stage, make_stages, objective_terms, strict_weights
 from solver.model.variables import Variables, make_variables
+from solver.presets import Preset
 from solver.presets import preset as preset_parameters
 from solver.report import activations, coverage_rows, plan_from_vector
 from solver.result import Progress, Result, SolveStatus, relative_gap
@@ -144,10 +147,29 @@ def _run_stage(
     return solver, status
 
 
-def _add_hint(model: cp_model.CpModel, variables: Variables, x: npt.NDArray[np.int64]) -> None:
+def _add_hint(
+    model: cp_model.CpModel, data: ModelData, variables: Variables, x: npt.NDArray[np.int64]
+) -> None:
+    """Hint ``x`` and every variable it determines, so that CP-SAT needs no completion."""
     model.clear_hints()  # type: ignore[no-untyped-call]
     for var, value in zip(variables.assign, x, strict=True):
         model.add_hint(var, int(value))
+    assigned = Evaluator(data).assigned(x)
+    for s, short in variables.shortfall.items():
+        model.add_hint(short, max(0, data.slots[s].required - int(assigned[s])))
+    on_days = {
+        (c.group, data.shift_day[data.slots[c.slot].shift])
+        for c, v in zip(data.candidates, x, strict=True)
+        if v
+    }
+    for key, flag in variables.day_on.items():
+        model.add_hint(flag, int(key in on_days))
+    if variables.peak is not None:
+        loads: dict[int, int] = {}
+        for c, v in zip(data.candidates, x, strict=True):
+            loads[c.group] = loads.get(c.group, 0) + int(v)
+        peak = max((-(-n // data.groups[g].size) for g, n in loads.items()), default=0)
+        model.add_hint(variables.peak, peak)
 
 
 def hint_vector(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
@@ -226,21 +248,49 @@ def solve(
     parameters["log_search_progress"] = log_search
     if seed is not None:
         parameters["random_seed"] = seed
+    run = _Run(chosen, parameters, start, start + time_limit, hint, progress, stop)
+    if chosen.decompose:
+        parts = [part for part in independent_parts(instance) if part.units]
+        if len(parts) > 1:
+            return _solve_parts(instance, parts, run)
+    return _solve_whole(instance, run)[0]
 
+
+@dataclass(frozen=True)
+class _Run:
+    """What one call of :func:`solve` asked for."""
+
+    preset: Preset
+    parameters: dict[str, object]
+    start: float
+    deadline: float
+    hint: Plan | None
+    progress: ProgressCallback | None
+    stop: threading.Event | None
+
+
+def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
+    """Solve ``instance`` as one model; also return the weight of its first ranked term."""
+    began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
+    hint, progress, stop = run.hint, run.progress, run.stop
     data = build_data(instance, grouped=chosen.model == "grouped")
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)
     terms = objective_terms(model, data, variables)
-    stages = make_stages(terms)
+    stages = make_stages(terms, chosen.stage_range)
     full_weights = strict_weights([t.upper for t in terms])
     order = [t.name for t in terms]
     search = _Search(data, Evaluator(data), full_weights, start, progress)
     n = len(variables.assign)
+    build_time = time.perf_counter() - began
     if hint is not None:
-        x0 = hint_vector(data, hint)
-        _add_hint(model, variables, x0)
-    build_time = time.perf_counter() - start
+        _add_hint(model, data, variables, hint_vector(data, hint))
+    elif chosen.warm_start:
+        # The greedy plan keeps every rule: it is the first plan, and where CP-SAT starts.
+        x0 = greedy_counts(data)
+        search.offer(x0, 0)
+        _add_hint(model, data, variables, x0)
     logger.info(
         "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)",
         build_time,
@@ -251,7 +301,7 @@ def solve(
         len(stages),
     )
 
-    deadline = start + time_limit
+    deadline = run.deadline
     all_optimal = bool(stages)
     bound = 0
     invalid = False
@@ -287,14 +337,15 @@ def solve(
         # Later stages keep what this one reached, proven or not: priorities stay strict.
         model.add(stage.expr <= value)
         if search.best_x is not None and not last:
-            _add_hint(model, variables, search.best_x)
+            _add_hint(model, data, variables, search.best_x)
 
     if not stages:
         # Nothing to optimise (no requirement, no candidate): the empty plan is optimal.
         search.offer(np.zeros(n, dtype=np.int64), 0)
         search.bound = search.best_objective or 0
 
-    return _result(search, invalid, all_optimal, build_time, instance, hint)
+    result = _result(search, invalid, all_optimal, build_time, instance, hint)
+    return result, full_weights[0] if full_weights else 1
 
 
 def _result(
@@ -304,14 +355,17 @@ def _result(
     build_time: float,
     instance: Instance,
     hint: Plan | None,
+    plan: Plan | None = None,
 ) -> Result:
+    """The result of the best plan found; ``plan`` is that plan when already per unit."""
     wall = time.perf_counter() - search.start
     warnings = tuple(instance_warnings(instance))
     if search.best_x is None or search.best_objective is None:
         status = SolveStatus.INVALID if invalid else SolveStatus.NO_SOLUTION
         return Result(status=status, wall_time=wall, build_time=build_time, warnings=warnings)
     data, x = search.data, search.best_x
-    plan = plan_from_vector(data, x, hint)
+    if plan is None:
+        plan = plan_from_vector(data, x, hint)
     objective = search.best_objective
     bound = objective if optimal else min(search.bound, objective)
     return Result(
@@ -327,4 +381,114 @@ def _result(
         breakdown=search.evaluator.terms(x),
         activations=activations(data, plan),
         warnings=warnings,
+    )
+
+
+def _part_budgets(sizes: list[int], now: float, deadline: float) -> list[float]:
+    """Deadlines for parts solved in order, each given time in proportion to its size.
+
+    The deadlines are cumulative, so time a part leaves unused goes to the parts after it.
+    """
+    total = sum(sizes) or 1
+    deadlines, used = [], 0
+    for size in sizes:
+        used += size
+        deadlines.append(now + (deadline - now) * used / total)
+    return deadlines
+
+
+def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
+    """Solve independent parts one by one and put their plans side by side.
+
+    Parts are solved smallest first, each with time in proportion to its candidates. Until a
+    part is solved it holds its share of the greedy plan, so a plan for the whole instance
+    exists from the start and a stop returns it. With balance ranked above another term, parts
+    whose busiest unit works fewer shifts than the overall busiest are solved again with that
+    many shifts as their limit and balance left out, so that they can buy the later terms with
+    the slack (pass 2); the combined plan is then optimal when every part solve is.
+    """
+    began = time.perf_counter()
+    chosen = run.preset
+    data = build_data(instance, grouped=chosen.model == "grouped")
+    weights_model = cp_model.CpModel()
+    terms = objective_terms(weights_model, data, make_variables(weights_model, data))
+    full_weights = strict_weights([t.upper for t in terms])
+    evaluator = Evaluator(data)
+    search = _Search(data, evaluator, full_weights, run.start, run.progress)
+    build_time = time.perf_counter() - began
+    unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
+    part_of = {u: i for i, part in enumerate(parts) for u in part.units}
+    sizes = [0] * len(parts)
+    for candidate in data.candidates:
+        sizes[part_of[data.groups[candidate.group].members[0]]] += 1
+
+    plans: list[list[Assignment]] = [[] for _ in parts]
+    best: list[Plan] = []
+
+    def offer() -> None:
+        plan = Plan(assignments=tuple(a for assignments in plans for a in assignments))
+        before = search.best_objective
+        search.offer(hint_vector(data, plan), 0)
+        if search.best_objective != before:
+            best[:] = [plan]
+
+    if run.hint is None and chosen.warm_start:
+        for a in plan_from_vector(data, greedy_counts(data)).assignments:
+            plans[part_of[unit_index[a.unit]]].append(a)
+        offer()
+
+    results: list[Result | None] = [None] * len(parts)
+    first_weights = [1] * len(parts)
+    priorities = instance.rules.priorities
+    second_pass = ObjectiveTerm.BALANCE in priorities[:-1]
+
+    def solve_part(i: int, sub: Instance, deadline: float, hint: Plan | None) -> None:
+        sub_run = replace(
+            run, deadline=deadline, progress=None, start=time.perf_counter(), hint=hint
+        )
+        result, first_weights[i] = _solve_whole(sub, sub_run)
+        if result.status.has_plan:
+            plans[i] = list(result.plan.assignments)
+            results[i] = result
+            offer()
+
+    now = time.perf_counter()
+    end_first = now + (run.deadline - now) * (FIRST_STAGE_SHARE if second_pass else 1.0)
+    for i, deadline in enumerate(_part_budgets(sizes, now, end_first)):
+        if run.stop is not None and run.stop.is_set():
+            break
+        solve_part(i, part_instance(instance, parts[i]), deadline, run.hint)
+
+    done = all(r is not None for r in results) and not (run.stop is not None and run.stop.is_set())
+    if second_pass and done and best:
+        peak = evaluator.terms(hint_vector(data, best[0]))[ObjectiveTerm.BALANCE]
+        slack = [
+            i
+            for i, r in enumerate(results)
+            if r is not None and r.breakdown.get(ObjectiveTerm.BALANCE, 0) < peak
+        ]
+        now = time.perf_counter()
+        deadlines = _part_budgets([sizes[i] for i in slack], now, run.deadline)
+        for i, deadline in zip(slack, deadlines, strict=True):
+            if run.stop is not None and run.stop.is_set():
+                done = False
+                break
+            results[i] = None
+            solve_part(
+                i,
+                part_instance(instance, parts[i], balance_cap=peak),
+                deadline,
+                Plan(assignments=tuple(plans[i])),
+            )
+            done = done and results[i] is not None
+
+    optimal = done and all(r is not None and r.status is SolveStatus.OPTIMAL for r in results)
+    if not optimal and priorities[0] is not ObjectiveTerm.BALANCE:
+        # Each part's bound, in its own weights, bounds its first term: floor(bound / w0).
+        search.bound = full_weights[0] * sum(
+            (r.best_bound or 0) // w for r, w in zip(results, first_weights, strict=True) if r
+        )
+    build_time += sum(r.build_time for r in results if r is not None)
+    return _result(
+        search, False, optimal, build_time, instance, run.hint, best[0] if best else None
     )
