@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/solver_perf.py write province --variant loose --out province-loose.json
+    python benchmarks/solver_perf.py run provinces3 --preset default --time-limit 30
     python benchmarks/solver_perf.py run province --variant loose --preset default --time-limit 30
 
 ``run`` solves in this process and prints one JSON line: build time, time to the first plan,
@@ -193,10 +194,56 @@ def province_data(
     }
 
 
+def provinces_data(count: int, variant: str = "loose", seed: int = 7) -> dict[str, Any]:
+    """``count`` provinces side by side, 6 degrees of longitude (about 660 km) apart.
+
+    No unit can reach another province, so the instance falls into independent parts.
+    """
+    merged: dict[str, Any] = {"regions": [], "venues": [], "units": []}
+    for k in range(count):
+        data = province_data(variant, seed + k)
+
+        def moved(location: dict[str, float], k: int = k) -> dict[str, float]:
+            return {"lat": location["lat"], "lon": round(location["lon"] + 6 * k, 4)}
+
+        for region in data["regions"]:
+            parent = region.get("parent")
+            merged["regions"].append(
+                {**region, "id": f"p{k}-{region['id']}"}
+                | ({"parent": f"p{k}-{parent}"} if parent else {})
+            )
+        for venue in data["venues"]:
+            merged["venues"].append(
+                {
+                    **venue,
+                    "id": f"p{k}-{venue['id']}",
+                    "region": f"p{k}-{venue['region']}",
+                    "location": moved(venue["location"]),
+                }
+            )
+        for unit in data["units"]:
+            home = unit["home"]
+            merged["units"].append(
+                {
+                    **unit,
+                    "id": f"p{k}-{unit['id']}",
+                    "home": {
+                        "region": f"p{k}-{home['region']}",
+                        "location": moved(home["location"]),
+                    },
+                }
+            )
+        merged |= {"shifts": data["shifts"], "rules": data["rules"]}
+    merged["name"] = f"{count} provinces ({variant}, seed {seed})"
+    return merged
+
+
 def load(scale: str, variant: str, seed: int, consecutive_days: int | None) -> Instance:
-    """The instance named by ``scale``: ``province`` or a path to a JSON file."""
+    """The instance named by ``scale``: ``province``, ``provincesN`` or a JSON file's path."""
     if scale == "province":
         return parse_instance(province_data(variant, seed, consecutive_days=consecutive_days))
+    if scale.startswith("provinces"):
+        return parse_instance(provinces_data(int(scale.removeprefix("provinces")), variant, seed))
     return load_instance(scale)
 
 
@@ -250,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("write", "run"):
         p = sub.add_parser(name)
-        p.add_argument("scale", help="'province' or a path to an instance JSON file")
+        p.add_argument("scale", help="'province', 'provincesN' (N apart) or an instance file")
         p.add_argument("--variant", choices=("loose", "tight"), default="loose")
         p.add_argument("--seed", type=int, default=7)
         p.add_argument("--consecutive-days", type=int, default=None)
@@ -261,11 +308,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--time-limit", type=float, default=30.0)
             p.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    if args.command == "write":
-        data = province_data(args.variant, args.seed, consecutive_days=args.consecutive_days)
-        Path(args.out).write_text(json.dumps(data, indent=1), encoding="utf-8")
-        return 0
     instance = load(args.scale, args.variant, args.seed, args.consecutive_days)
+    if args.command == "write":
+        Path(args.out).write_text(instance.model_dump_json(indent=1), encoding="utf-8")
+        return 0
     print(json.dumps(run(instance, args.preset, args.time_limit, args.workers)), flush=True)
     return 0
 

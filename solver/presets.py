@@ -56,12 +56,18 @@ PRESETS: dict[str, Preset] = {
         # province-sized per-unit model this halves the time to the first plan.
         {**_MAX_LP, "symmetry_level": 0, "max_presolve_iterations": 1, "cp_model_probing_level": 0}
     ),
-    "exp-fast": Preset(
-        {**_MAX_LP, "symmetry_level": 0, "max_presolve_iterations": 1, "cp_model_probing_level": 0}
-    ),
-    "exp-lex": Preset(_MAX_LP, stage_range=1),
-    "exp-lex-fast": Preset(
-        {**_MAX_LP, "symmetry_level": 0, "max_presolve_iterations": 1, "cp_model_probing_level": 0},
+    "large": Preset(
+        # Province scale and up: presolve once without probing or symmetry detection (pooling
+        # already removed the symmetry between units), small LNS neighbourhoods (each one is
+        # cheaper to presolve on a model of tens of thousands of variables), and each
+        # objective term solved on its own, in order.
+        {
+            **_MAX_LP,
+            "symmetry_level": 0,
+            "max_presolve_iterations": 1,
+            "cp_model_probing_level": 0,
+            "lns_initial_difficulty": 0.05,
+        },
         stage_range=1,
     ),
     "stock": Preset(
