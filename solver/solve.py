@@ -19,7 +19,7 @@ from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
 from solver.model.evaluate import Evaluator
 from solver.model.greedy import greedy_counts
-from solver.model.objective import Stage, make_stages, objective_terms, strict_weights
+from solver.model.objective import Stage, Term, make_stages, objective_terms, strict_weights
 from solver.model.variables import Variables, make_variables
 from solver.presets import Preset
 from solver.presets import preset as preset_parameters
@@ -91,16 +91,19 @@ def solution_vector(response: object, n: int) -> npt.NDArray[np.int64]:
 class _Callback(cp_model.CpSolverSolutionCallback):
     """Offers each improving solution; lifts the overall bound from the stage's bound."""
 
-    def __init__(self, search: _Search, n: int, stage: int, prefix: int, multiplier: int) -> None:
+    def __init__(
+        self, search: _Search, phase: _Phase, stage: int, prefix: int, multiplier: int
+    ) -> None:
         super().__init__()
-        self._search, self._n, self._stage = search, n, stage
+        self._search, self._phase, self._stage = search, phase, stage
         self._prefix, self._multiplier = prefix, multiplier
 
     def on_solution_callback(self) -> None:
         stage_bound = math.ceil(self.best_objective_bound - 1e-6)
         bound = self._prefix + stage_bound * self._multiplier
         self._search.bound = max(self._search.bound, bound)
-        self._search.offer(solution_vector(self.response_proto, self._n), self._stage)
+        x = self._phase.fine_vector(solution_vector(self.response_proto, self._phase.n))
+        self._search.offer(x, self._stage)
 
 
 def _stage_multiplier(
@@ -269,51 +272,120 @@ class _Run:
     stop: threading.Event | None
 
 
-def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
-    """Solve ``instance`` as one model; also return the weight of its first ranked term."""
-    began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
-    hint, progress, stop = run.hint, run.progress, run.stop
-    data = build_data(instance, grouped=chosen.model == "grouped")
+@dataclass
+class _Phase:
+    """One CP-SAT model of the instance and the stages solved on it."""
+
+    data: ModelData
+    model: cp_model.CpModel
+    variables: Variables
+    terms: list[Term]
+    fine: ModelData | None = None
+    """The model data plans are judged on, when this phase pools more coarsely."""
+
+    @property
+    def n(self) -> int:
+        return len(self.variables.assign)
+
+    def fine_vector(self, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``x`` as counts of the fine model (the same vector when this phase is fine)."""
+        if self.fine is None:
+            return x
+        return hint_vector(self.fine, plan_from_vector(self.data, x))
+
+
+def _phase(instance: Instance, grouped: bool, ignore_km: bool = False) -> _Phase:
+    data = build_data(instance, grouped=grouped, ignore_km=ignore_km)
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)
-    terms = objective_terms(model, data, variables)
-    stages = make_stages(terms, chosen.stage_range)
+    return _Phase(data, model, variables, objective_terms(model, data, variables))
+
+
+def _leading_terms_without_travel(priorities: tuple[ObjectiveTerm, ...]) -> int:
+    """How many of the top-ranked terms come before travel (all of them without travel)."""
+    return (
+        priorities.index(ObjectiveTerm.TRAVEL)
+        if ObjectiveTerm.TRAVEL in priorities
+        else len(priorities)
+    )
+
+
+def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
+    """Solve ``instance`` as one model; also return the weight of its first ranked term.
+
+    The terms ranked above travel do not depend on distance, so units that differ only in
+    their distances are interchangeable for them: with the grouped model, those terms are
+    solved first on a coarser pooling (units with the same headcount, reserve status and
+    candidate slots), and the rest on the fine one, which keeps what the coarse stages reached.
+    """
+    began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
+    hint, progress, stop = run.hint, run.progress, run.stop
+    grouped = chosen.model == "grouped"
+    fine = _phase(instance, grouped)
+    leading = _leading_terms_without_travel(instance.rules.priorities)
+    coarse: _Phase | None = None
+    if grouped and leading > 0:
+        coarse = _phase(instance, grouped, ignore_km=True)
+        coarse.fine = fine.data
+        if len(coarse.data.candidates) >= len(fine.data.candidates):
+            coarse = None
+    terms = fine.terms
     full_weights = strict_weights([t.upper for t in terms])
     order = [t.name for t in terms]
+    if coarse is not None:
+        schedule = [(coarse, st) for st in make_stages(coarse.terms[:leading], chosen.stage_range)]
+        schedule += [(fine, st) for st in make_stages(terms[leading:], chosen.stage_range)]
+    else:
+        schedule = [(fine, st) for st in make_stages(terms, chosen.stage_range)]
+    data = fine.data
     search = _Search(data, Evaluator(data), full_weights, start, progress)
-    n = len(variables.assign)
     build_time = time.perf_counter() - began
+    first = schedule[0][0] if schedule else fine
     if hint is not None:
-        _add_hint(model, data, variables, hint_vector(data, hint))
+        _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
     elif chosen.warm_start:
         # The greedy plan keeps every rule: it is the first plan, and where CP-SAT starts.
-        x0 = greedy_counts(data)
-        search.offer(x0, 0)
-        _add_hint(model, data, variables, x0)
+        x0 = greedy_counts(first.data)
+        search.offer(first.fine_vector(x0), 0)
+        _add_hint(first.model, first.data, first.variables, x0)
     logger.info(
-        "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)",
+        "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)%s",
         build_time,
-        n,
+        fine.n,
         len(data.groups),
         sum(g.size for g in data.groups),
         len(data.slots),
-        len(stages),
+        len(schedule),
+        f", {coarse.n} candidates in the coarse model" if coarse is not None else "",
     )
 
     deadline = run.deadline
-    all_optimal = bool(stages)
+    all_optimal = bool(schedule)
     bound = 0
     invalid = False
-    for index, stage in enumerate(stages):
+    reached: list[tuple[Stage, int]] = []
+    for index, (phase, stage) in enumerate(schedule):
         remaining = deadline - time.perf_counter()
         if remaining <= 0 or (stop is not None and stop.is_set()):
             all_optimal = False
             break
+        if phase is fine and coarse is not None and index > 0 and schedule[index - 1][0] is coarse:
+            # Hand over: the fine model keeps what the coarse stages reached, and starts from
+            # the best plan so far.
+            by_name = {t.name: t for t in fine.terms}
+            for done, value in reached:
+                same = Stage(tuple(by_name[t.name] for t in done.terms), done.weights)
+                fine.model.add(same.expr <= value)
+            if search.best_x is not None:
+                _add_hint(fine.model, fine.data, fine.variables, search.best_x)
         multiplier = _stage_multiplier(stage, order, full_weights)
+        model = phase.model
         model.minimize(stage.expr)
-        callback = _Callback(search, n, index, bound if all_optimal else search.bound, multiplier)
-        last = index + 1 == len(stages)
+        callback = _Callback(
+            search, phase, index, bound if all_optimal else search.bound, multiplier
+        )
+        last = index + 1 == len(schedule)
         budget = remaining if last else remaining * FIRST_STAGE_SHARE
         solver, status = _run_stage(model, callback, parameters, budget, stop)
         if status == cp_model.MODEL_INVALID:
@@ -324,7 +396,8 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             all_optimal = False
             break
-        search.offer(solution_vector(solver.response_proto, n), index)
+        x = solution_vector(solver.response_proto, phase.n)
+        search.offer(phase.fine_vector(x), index)
         value = round(solver.objective_value)
         if all_optimal:
             # The overall bound grows only while every earlier stage is proven optimal.
@@ -336,12 +409,13 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
             search.bound = bound
         # Later stages keep what this one reached, proven or not: priorities stay strict.
         model.add(stage.expr <= value)
-        if search.best_x is not None and not last:
-            _add_hint(model, data, variables, search.best_x)
+        reached.append((stage, value))
+        if not last and schedule[index + 1][0] is phase:
+            _add_hint(model, phase.data, phase.variables, x)
 
-    if not stages:
+    if not schedule:
         # Nothing to optimise (no requirement, no candidate): the empty plan is optimal.
-        search.offer(np.zeros(n, dtype=np.int64), 0)
+        search.offer(np.zeros(fine.n, dtype=np.int64), 0)
         search.bound = search.best_objective or 0
 
     result = _result(search, invalid, all_optimal, build_time, instance, hint)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from solver import Instance, Plan, SolveStatus
+from solver import Instance, ObjectiveTerm, Plan, SolveStatus
 from solver.model.data import build_data
 from tests.factory import WIB, make, placed, ring, shifts, solve_checked, unit, venue
 
@@ -158,3 +158,22 @@ def test_hint_decides_which_pooled_unit_stands_where() -> None:
     )
     result = solve_checked(instance, hint=hint)
     assert placed(result) == {("u2", "kpu", 1, "s0")}
+
+
+def test_units_differing_only_in_distance_share_a_coarse_group() -> None:
+    instance = CASES["travel"]
+    fine = build_data(instance)
+    coarse = build_data(instance, ignore_km=True)
+    assert sorted(g.size for g in fine.groups) == [2, 3]
+    assert [g.size for g in coarse.groups] == [5]
+
+
+def test_nearest_units_are_sent_after_the_coarse_stages() -> None:
+    # Four identical officers, two next door and two 110 km away; the venue needs two. The
+    # coarse model settles shortfall without distances, the fine one then picks the near pair.
+    units = [*_pool("near", 2), *_pool("far", 2, home={"region": "pwk", "location": FAR})]
+    instance = make([venue(rings=[ring(1, 4, 2)])], units, shifts(1), {"max_travel_km": 150})
+    result = solve_checked(instance)
+    assert result.status is SolveStatus.OPTIMAL
+    assert {a.unit for a in result.plan.assignments} == {"near0", "near1"}
+    assert result.breakdown[ObjectiveTerm.TRAVEL] == 0

@@ -157,16 +157,20 @@ def unit_candidates(instance: Instance, slots: list[Slot]) -> list[UnitCandidate
     return result
 
 
-def build_data(instance: Instance, *, grouped: bool = True) -> ModelData:
+def build_data(instance: Instance, *, grouped: bool = True, ignore_km: bool = False) -> ModelData:
     """Compute slots, groups, pruned candidates and the shift relations the rules need.
 
-    With ``grouped`` false every unit is its own group (the per-unit model).
+    With ``grouped`` false every unit is its own group (the per-unit model). With ``ignore_km``
+    units that differ only in their distances share a group, for the objective terms that do
+    not depend on distance; a candidate's ``km`` is then that of the group's first unit.
     """
     slots = build_slots(instance)
     per_unit = unit_candidates(instance, slots)
     days, shift_day = shift_days(instance)
     slot_shift = [slot.shift for slot in slots]
-    groups = group_units(instance, per_unit, slot_shift, shift_day, grouped=grouped)
+    groups = group_units(
+        instance, per_unit, slot_shift, shift_day, grouped=grouped, ignore_km=ignore_km
+    )
     candidates = [
         Candidate(group=g, slot=slot, km=km)
         for g, group in enumerate(groups)

@@ -97,6 +97,7 @@ def group_units(
     shift_day: Sequence[int],
     *,
     grouped: bool = True,
+    ignore_km: bool = False,
 ) -> list[Group]:
     """Pool interchangeable units; units without any candidate are left out.
 
@@ -112,6 +113,8 @@ def group_units(
         Day index of each shift.
     grouped
         When false, every unit gets a group of its own (the per-unit model).
+    ignore_km
+        Pool units whose candidate slots agree even where their distances differ.
 
     Returns
     -------
@@ -125,7 +128,8 @@ def group_units(
             continue
         unit = instance.units[u]
         alone = not grouped or needs_own_group(instance, pairs, slot_shift, shift_day)
-        key: object = ("unit", u) if alone else (unit.headcount, is_reserve(unit), tuple(pairs))
+        signature = tuple(slot for slot, _km in pairs) if ignore_km else tuple(pairs)
+        key: object = ("unit", u) if alone else (unit.headcount, is_reserve(unit), signature)
         pools[key].append(u)
     groups = [
         Group(
