@@ -6,6 +6,7 @@ Usage::
     python benchmarks/solver_perf.py run provinces3 --preset default --time-limit 30
     python benchmarks/solver_perf.py run province --variant loose --preset default --time-limit 30
 
+``table FILE`` turns a file of such lines into the markdown rows of ``benchmarks/RESULTS.md``.
 ``run`` solves in this process and prints one JSON line: build time, time to the first plan,
 objective, bound, gap, wall time, peak memory (max RSS), whether the checker accepts the plan,
 and the objective reached by 2, 6 and 30 s. Run it once per configuration so that peak memory
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
+import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -254,6 +257,7 @@ def run(instance: Instance, preset: str, time_limit: float, workers: int) -> dic
     def progress(p: Progress) -> None:
         events.append((p.elapsed, p.objective))
 
+    load1 = os.getloadavg()[0]
     began = time.perf_counter()
     result = solve(
         instance, time_limit=time_limit, workers=workers, preset=preset, progress=progress
@@ -289,12 +293,66 @@ def run(instance: Instance, preset: str, time_limit: float, workers: int) -> dic
         "at_30s": reached(30),
         "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "checker_ok": report.ok,
+        "load1": round(load1, 2),
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """The commit measured: ``$RINGPLAN_COMMIT``, else ``git rev-parse`` here."""
+    if "RINGPLAN_COMMIT" in os.environ:
+        return os.environ["RINGPLAN_COMMIT"]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+COLUMNS = (
+    "instance",
+    "preset",
+    "time_limit",
+    "status",
+    "build_s",
+    "first_plan_s",
+    "wall_s",
+    "gap",
+    "shortfall",
+    "tni",
+    "travel",
+    "balance",
+    "overstaffing",
+    "peak_mib",
+    "checker_ok",
+    "load1",
+    "commit",
+)
+
+
+def table(lines: list[str]) -> str:
+    """Markdown rows of ``run`` outputs (the weighted shortfall and the other terms)."""
+    rows = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for line in lines:
+        if not line.startswith("{"):
+            continue
+        row = json.loads(line)
+        row |= row.pop("breakdown", {})
+        rows.append("| " + " | ".join(str(row.get(c, "")) for c in COLUMNS) + " |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("table", help="markdown rows from the JSON lines of 'run'")
+    p.add_argument("rows", help="file of JSON lines")
     for name in ("write", "run"):
         p = sub.add_parser(name)
         p.add_argument("scale", help="'province', 'provincesN' (N apart) or an instance file")
@@ -308,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--time-limit", type=float, default=30.0)
             p.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.command == "table":
+        print(table(Path(args.rows).read_text(encoding="utf-8").splitlines()))
+        return 0
     instance = load(args.scale, args.variant, args.seed, args.consecutive_days)
     if args.command == "write":
         Path(args.out).write_text(instance.model_dump_json(indent=1), encoding="utf-8")

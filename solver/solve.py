@@ -294,6 +294,19 @@ class _Phase:
         return hint_vector(self.fine, plan_from_vector(self.data, x))
 
 
+def _greedy_start(
+    data: ModelData,
+    search: _Search,
+    to_fine: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]],
+) -> npt.NDArray[np.int64]:
+    """Offer both greedy plans (see :mod:`solver.model.greedy`); return the better one's counts."""
+    starts = [greedy_counts(data, police_first=p) for p in (True, False)]
+    fine = [to_fine(x) for x in starts]
+    for x in fine:
+        search.offer(x, 0)
+    return starts[min(range(len(starts)), key=lambda i: search.total(fine[i]))]
+
+
 def _phase(instance: Instance, grouped: bool, ignore_km: bool = False) -> _Phase:
     data = build_data(instance, grouped=grouped, ignore_km=ignore_km)
     model = cp_model.CpModel()
@@ -345,9 +358,8 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     if hint is not None:
         _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
     elif chosen.warm_start:
-        # The greedy plan keeps every rule: it is the first plan, and where CP-SAT starts.
-        x0 = greedy_counts(first.data)
-        search.offer(first.fine_vector(x0), 0)
+        # Greedy plans keep every rule: the better is the first plan, and where CP-SAT starts.
+        x0 = _greedy_start(first.data, search, first.fine_vector)
         _add_hint(first.model, first.data, first.variables, x0)
     logger.info(
         "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)%s",
@@ -507,9 +519,9 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
             best[:] = [plan]
 
     if run.hint is None and chosen.warm_start:
-        for a in plan_from_vector(data, greedy_counts(data)).assignments:
+        for a in plan_from_vector(data, _greedy_start(data, search, lambda x: x)).assignments:
             plans[part_of[unit_index[a.unit]]].append(a)
-        offer()
+        best[:] = [Plan(assignments=tuple(a for assignments in plans for a in assignments))]
 
     results: list[Result | None] = [None] * len(parts)
     first_weights = [1] * len(parts)

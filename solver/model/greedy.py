@@ -1,11 +1,15 @@
 """A quick plan to start from: what a human planner would do, as a warm start for CP-SAT.
 
 Slots are filled most important first (shortfall weight, then time); each takes, while its
-requirement is not met and its capacity allows, the best free unit: police before the reserve,
-a unit that fits the remaining need before one that overshoots it, then the least busy, then
-the nearest. A unit is free when taking the slot keeps every duty rule (one place per shift,
-rest, most shifts, shifts per 24 hours, consecutive days). The plan is built unit by unit, so it
-is a valid plan, and its counts are valid for the grouped model too.
+requirement is not met and its capacity allows, the best free unit, then the least busy, then
+the nearest. Two rankings of "best" are offered: ``police_first`` is the human planner's
+(police before the reserve, then a unit that fits the remaining need before one that overshoots
+it, largest first); the other covers the need with the least flexible unit that covers it (the
+one with the fewest candidate slots, often a reserve platoon that fits only the outer rings),
+keeping flexible units for the slots only they can fill. A unit is free when taking the slot
+keeps every duty rule (one place per shift, rest, most shifts, shifts per 24 hours,
+consecutive days). The plan is built unit by unit, so it is a valid plan, and its counts are
+valid for the grouped model too.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ def _longest_run(days: set[int]) -> int:
     return longest
 
 
-def greedy_counts(data: ModelData) -> npt.NDArray[np.int64]:
+def greedy_counts(data: ModelData, *, police_first: bool = True) -> npt.NDArray[np.int64]:
     """Candidate counts of a greedy plan (see the module docstring)."""
     instance = data.instance
     rules = instance.rules
@@ -42,6 +46,9 @@ def greedy_counts(data: ModelData) -> npt.NDArray[np.int64]:
     position = {s: p for p, s in enumerate(order)}
 
     units = instance.units
+    reach = [0] * len(data.groups)
+    for candidate in data.candidates:
+        reach[candidate.group] += 1
     worked: dict[int, int] = {}
     load: dict[int, int] = {}
     days: dict[int, set[int]] = {}
@@ -75,19 +82,28 @@ def greedy_counts(data: ModelData) -> npt.NDArray[np.int64]:
             (c, u) for c in data.by_slot[s] for u in data.groups[data.candidates[c].group].members
         ]
         while need > 0 and options:
-            best: tuple[tuple[int, int, int, int, int], int, int] | None = None
+            best: tuple[tuple[int, ...], int, int] | None = None
             for c, u in options:
                 headcount = units[u].headcount
                 if headcount > room or not free(u, slot.shift):
                     continue
-                fits = headcount <= need
-                key = (
-                    int(data.groups[data.candidates[c].group].reserve),
-                    0 if fits else 1,
-                    -headcount if fits else headcount,
-                    load.get(u, 0),
-                    data.candidates[c].km,
-                )
+                reserve = int(data.groups[data.candidates[c].group].reserve)
+                if police_first:
+                    fits = headcount <= need
+                    key: tuple[int, ...] = (
+                        reserve,
+                        0 if fits else 1,
+                        -headcount if fits else headcount,
+                    )
+                else:
+                    covers = headcount >= need
+                    key = (
+                        0 if covers else 1,
+                        reach[data.candidates[c].group],
+                        headcount if covers else -headcount,
+                        reserve,
+                    )
+                key += (load.get(u, 0), data.candidates[c].km)
                 if best is None or key < best[0]:
                     best = (key, c, u)
             if best is None:
