@@ -19,7 +19,14 @@ from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
 from solver.model.evaluate import Evaluator
 from solver.model.greedy import greedy_counts
-from solver.model.objective import Stage, Term, make_stages, objective_terms, strict_weights
+from solver.model.objective import (
+    Stage,
+    Term,
+    make_stages,
+    objective_terms,
+    strict_weights,
+    term_uppers,
+)
 from solver.model.variables import Variables, make_variables
 from solver.presets import Preset
 from solver.presets import preset as preset_parameters
@@ -407,7 +414,15 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
             break
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             all_optimal = False
-            break
+            if search.best_x is None or (stop is not None and stop.is_set()):
+                break
+            # No plan from CP-SAT in this stage, but there is one from before (the greedy
+            # start): keep its value of this stage, and go on to the next.
+            values = search.evaluator.terms(search.best_x)
+            value = sum(w * values[t.name] for w, t in zip(stage.weights, stage.terms, strict=True))
+            model.add(stage.expr <= value)
+            reached.append((stage, value))
+            continue
         x = solution_vector(solver.response_proto, phase.n)
         search.offer(phase.fine_vector(x), index)
         value = round(solver.objective_value)
@@ -496,9 +511,7 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     began = time.perf_counter()
     chosen = run.preset
     data = build_data(instance, grouped=chosen.model == "grouped")
-    weights_model = cp_model.CpModel()
-    terms = objective_terms(weights_model, data, make_variables(weights_model, data))
-    full_weights = strict_weights([t.upper for t in terms])
+    full_weights = strict_weights(term_uppers(data))
     evaluator = Evaluator(data)
     search = _Search(data, evaluator, full_weights, run.start, run.progress)
     build_time = time.perf_counter() - began

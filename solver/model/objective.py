@@ -50,8 +50,11 @@ class Stage:
 def _shortfall(data: ModelData, variables: Variables) -> Term:
     """Missing headcount, each person weighted by risk and ring of the slot."""
     expr = sum(data.slots[s].weight * v for s, v in variables.shortfall.items())
-    upper = sum(data.slots[s].weight * data.slots[s].required for s in variables.shortfall)
-    return Term(ObjectiveTerm.SHORTFALL, expr, upper)
+    return Term(ObjectiveTerm.SHORTFALL, expr, _shortfall_upper(data))
+
+
+def _shortfall_upper(data: ModelData) -> int:
+    return sum(slot.weight * slot.required for slot in data.slots)
 
 
 def _tni(data: ModelData, variables: Variables) -> Term:
@@ -62,22 +65,29 @@ def _tni(data: ModelData, variables: Variables) -> Term:
         group = groups[candidate.group]
         if group.reserve:
             expr.append(group.headcount * variables.assign[c])
-    upper = sum(
+    return Term(ObjectiveTerm.TNI, sum(expr), _tni_upper(data))
+
+
+def _tni_upper(data: ModelData) -> int:
+    groups = data.groups
+    return sum(
         groups[g].headcount * groups[g].size
         for g, _shift in data.by_group_shift
         if groups[g].reserve
     )
-    return Term(ObjectiveTerm.TNI, sum(expr), upper)
 
 
 def _travel(data: ModelData, variables: Variables) -> Term:
     """Kilometres from home base to venue, summed over unit-shifts."""
     expr = sum(c.km * variables.assign[i] for i, c in enumerate(data.candidates) if c.km)
-    upper = sum(
+    return Term(ObjectiveTerm.TRAVEL, expr, _travel_upper(data))
+
+
+def _travel_upper(data: ModelData) -> int:
+    return sum(
         data.groups[g].size * max(data.candidates[c].km for c in indices)
         for (g, _shift), indices in data.by_group_shift.items()
     )
-    return Term(ObjectiveTerm.TRAVEL, expr, upper)
 
 
 def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> Term:
@@ -89,18 +99,21 @@ def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> 
     per_group: dict[int, list[cp_model.IntVar]] = {}
     for (group, _shift), indices in data.by_group_shift.items():
         per_group.setdefault(group, []).extend(variables.assign[c] for c in indices)
-    shifts_of: dict[int, int] = {}
-    for group, _shift in data.by_group_shift:
-        shifts_of[group] = shifts_of.get(group, 0) + 1
-    upper = max(shifts_of.values(), default=0)
-    limit = data.instance.rules.max_shifts
-    if limit is not None:
-        upper = min(upper, limit)
+    upper = _balance_upper(data)
     peak = model.new_int_var(0, upper, "peak_shifts_per_unit")
     for group, xs in per_group.items():
         model.add(sum(xs) <= data.groups[group].size * peak)
     variables.peak = peak
     return Term(ObjectiveTerm.BALANCE, peak, upper)
+
+
+def _balance_upper(data: ModelData) -> int:
+    shifts_of: dict[int, int] = {}
+    for group, _shift in data.by_group_shift:
+        shifts_of[group] = shifts_of.get(group, 0) + 1
+    upper = max(shifts_of.values(), default=0)
+    limit = data.instance.rules.max_shifts
+    return upper if limit is None else min(upper, limit)
 
 
 def _overstaffing(data: ModelData, variables: Variables) -> Term:
@@ -115,6 +128,11 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     )
     required = sum(data.slots[s].required for s in variables.shortfall)
     expr = assigned + sum(variables.shortfall.values()) - required
+    return Term(ObjectiveTerm.OVERSTAFFING, expr, _overstaffing_upper(data))
+
+
+def _overstaffing_upper(data: ModelData) -> int:
+    groups = data.groups
     upper = 0
     for index, slot in enumerate(data.slots):
         reach = sum(
@@ -122,7 +140,7 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
             for g in (data.candidates[c].group for c in data.by_slot[index])
         )
         upper += min(slot.capacity, reach)
-    return Term(ObjectiveTerm.OVERSTAFFING, expr, upper)
+    return upper
 
 
 def objective_terms(model: cp_model.CpModel, data: ModelData, variables: Variables) -> list[Term]:
@@ -135,6 +153,18 @@ def objective_terms(model: cp_model.CpModel, data: ModelData, variables: Variabl
         ObjectiveTerm.OVERSTAFFING: lambda: _overstaffing(data, variables),
     }
     return [makers[name]() for name in data.instance.rules.priorities]
+
+
+def term_uppers(data: ModelData) -> list[int]:
+    """The most each term of ``rules.priorities`` can be, most important first, without a model."""
+    uppers = {
+        ObjectiveTerm.SHORTFALL: _shortfall_upper,
+        ObjectiveTerm.TNI: _tni_upper,
+        ObjectiveTerm.TRAVEL: _travel_upper,
+        ObjectiveTerm.BALANCE: _balance_upper,
+        ObjectiveTerm.OVERSTAFFING: _overstaffing_upper,
+    }
+    return [uppers[name](data) for name in data.instance.rules.priorities]
 
 
 def strict_weights(uppers: list[int]) -> list[int]:
