@@ -221,6 +221,12 @@ def solve(
 ) -> Result:
     """Plan a deployment with CP-SAT.
 
+    With the default preset: independent parts of the instance (:mod:`solver.decompose`) are
+    solved one by one; each starts from the better of two greedy plans
+    (:mod:`solver.model.greedy`), which is also the first plan reported; the terms ranked above
+    travel are solved on a pooling of units that ignores distances, the rest on the grouped
+    model (:mod:`solver.model.groups`), whose counts become per-unit rosters exactly.
+
     Parameters
     ----------
     instance
@@ -231,13 +237,15 @@ def solve(
         CP-SAT search workers (the machine has 2 cores).
     preset
         Name of a preset in :data:`solver.presets.PRESETS`: the model (``grouped``, the default,
-        or ``unit``) and CP-SAT's parameters.
+        or ``unit``, needed by terms that tell units apart), warm start, decomposition, staging
+        and CP-SAT's parameters.
     seed
         Random seed for CP-SAT; ``None`` keeps the preset's.
     hint
-        A plan to start from (warm start); assignments it holds that break a rule are dropped.
-        The grouped model takes it as counts per group and slot, and hands the rosters of each
-        group to the units that keep most of their hinted assignments.
+        A plan to start from (warm start) instead of the greedy plans; assignments it holds
+        that break a rule are dropped. The grouped model takes it as counts per group and slot
+        (honoured, not a fall-back to the per-unit model), and hands the rosters of each group
+        to the units that keep most of their hinted assignments.
     progress
         Called with every improving plan (from solver threads).
     stop
