@@ -19,6 +19,7 @@ from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
 from solver.model.evaluate import Evaluator
 from solver.model.greedy import greedy_counts
+from solver.model.groups import needs_own_group
 from solver.model.objective import (
     Stage,
     Term,
@@ -322,8 +323,28 @@ def _greedy_start(
     return starts[min(range(len(starts)), key=lambda i: search.total(fine[i]))]
 
 
-def _phase(instance: Instance, grouped: bool, ignore_km: bool = False) -> _Phase:
-    data = build_data(instance, grouped=grouped, ignore_km=ignore_km)
+COARSE_SHARE = 0.5
+"""The coarse model is used only when it has at most this share of the fine model's
+candidates; otherwise building it costs more than it saves."""
+
+
+def _coarse_size(data: ModelData) -> int:
+    """Candidates of the pooling that ignores distances, counted from the fine model's data."""
+    slots_of: dict[int, list[int]] = {}
+    for candidate in data.candidates:
+        slots_of.setdefault(candidate.group, []).append(candidate.slot)
+    slot_shift = [slot.shift for slot in data.slots]
+    pools: dict[object, int] = {}
+    for g, slots in slots_of.items():
+        group = data.groups[g]
+        pairs = [(slot, 0) for slot in slots]
+        alone = needs_own_group(data.instance, pairs, slot_shift, data.shift_day)
+        key = ("group", g) if alone else (group.headcount, group.reserve, tuple(slots))
+        pools[key] = len(slots)
+    return sum(pools.values())
+
+
+def _phase(data: ModelData) -> _Phase:
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)
@@ -350,14 +371,13 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
     hint, progress, stop = run.hint, run.progress, run.stop
     grouped = chosen.model == "grouped"
-    fine = _phase(instance, grouped)
+    fine = _phase(build_data(instance, grouped=grouped))
     leading = _leading_terms_without_travel(instance.rules.priorities)
     coarse: _Phase | None = None
-    if grouped and leading > 0:
-        coarse = _phase(instance, grouped, ignore_km=True)
+    may_pool = grouped and leading > 0
+    if may_pool and _coarse_size(fine.data) <= COARSE_SHARE * len(fine.data.candidates):
+        coarse = _phase(build_data(instance, ignore_km=True))
         coarse.fine = fine.data
-        if len(coarse.data.candidates) >= len(fine.data.candidates):
-            coarse = None
     terms = fine.terms
     full_weights = strict_weights([t.upper for t in terms])
     order = [t.name for t in terms]
