@@ -529,7 +529,8 @@ def _part_budgets(sizes: list[int], now: float, deadline: float) -> list[float]:
 def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     """Solve independent parts one by one and put their plans side by side.
 
-    Parts are solved smallest first, each with time in proportion to its candidates. Until a
+    Parts are solved smallest first, each with time in proportion to its candidates (pass 2
+    gets what pass 1 leaves, as parts proven optimal early do not use their time). Until a
     part is solved it holds its share of the greedy plan, so a plan for the whole instance
     exists from the start and a stop returns it. With balance ranked above another term, parts
     whose busiest unit works fewer shifts than the overall busiest are solved again with that
@@ -579,9 +580,7 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
             results[i] = result
             offer()
 
-    now = time.perf_counter()
-    end_first = now + (run.deadline - now) * (FIRST_STAGE_SHARE if second_pass else 1.0)
-    for i, deadline in enumerate(_part_budgets(sizes, now, end_first)):
+    for i, deadline in enumerate(_part_budgets(sizes, time.perf_counter(), run.deadline)):
         if run.stop is not None and run.stop.is_set():
             break
         solve_part(i, part_instance(instance, parts[i]), deadline, run.hint)
