@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from solver import ObjectiveTerm, SolveStatus
+from solver import ObjectiveTerm, SolveStatus, check_plan, solve
 from solver.decompose import independent_parts
 from tests.factory import make, ring, shifts, solve_checked, unit, venue
 
@@ -86,3 +87,25 @@ def test_part_with_slack_under_the_busiest_unit_uses_it_for_later_terms() -> Non
     assert parts.total_shortfall == 0
     assert parts.breakdown[ObjectiveTerm.BALANCE] == 2
     assert parts.breakdown[ObjectiveTerm.OVERSTAFFING] == 2
+
+
+def test_stop_before_a_decomposed_solve_returns_the_greedy_plan() -> None:
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(4), {"max_travel_km": 50})
+    stop = threading.Event()
+    stop.set()
+    result = solve(instance, time_limit=60, workers=2, stop=stop)
+    assert result.status is SolveStatus.FEASIBLE
+    assert check_plan(instance, result.plan).ok
+    assert {a.venue for a in result.plan.assignments} == {"west", "east"}
+
+
+def test_hint_reaches_every_part() -> None:
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(1), {"max_travel_km": 50})
+    cold = solve_checked(instance)
+    warm = solve_checked(instance, hint=cold.plan)
+    assert warm.status is SolveStatus.OPTIMAL
+    assert warm.objective == cold.objective
+    # Pooled units take the hinted rosters: the very same plan comes back.
+    assert warm.plan == cold.plan
