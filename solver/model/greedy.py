@@ -1,6 +1,7 @@
 """A quick plan to start from: what a human planner would do, as a warm start for CP-SAT.
 
-Slots are filled most important first (shortfall weight, then time); each takes, while its
+Slots are filled in one of three orders (most important first over the whole horizon, or day
+by day, or shift by shift, most important first within); each takes, while its
 requirement is not met and its capacity allows, the best free unit, then the least busy, then
 the nearest. Two rankings of "best" are offered: ``police_first`` is the human planner's
 (police before the reserve, then a unit that fits the remaining need before one that overshoots
@@ -13,6 +14,8 @@ valid for the grouped model too.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,8 +31,18 @@ def _longest_run(days: set[int]) -> int:
     return longest
 
 
-def greedy_counts(data: ModelData, *, police_first: bool = True) -> npt.NDArray[np.int64]:
-    """Candidate counts of a greedy plan (see the module docstring)."""
+SlotOrder = Literal["weight", "day", "time"]
+
+
+def greedy_counts(
+    data: ModelData, *, police_first: bool = True, order: SlotOrder = "weight"
+) -> npt.NDArray[np.int64]:
+    """Candidate counts of a greedy plan (see the module docstring).
+
+    ``order`` is the order slots are filled in: ``weight`` (heaviest shortfall weight first,
+    then time), ``day`` (day by day, heaviest first within a day) or ``time`` (shift by shift,
+    heaviest first within a shift).
+    """
     instance = data.instance
     rules = instance.rules
     n_shifts = len(instance.shifts)
@@ -42,8 +55,8 @@ def greedy_counts(data: ModelData, *, police_first: bool = True) -> npt.NDArray[
     for a, window in enumerate(data.windows_24h):
         for s in window:
             windows_of[s].append(a)
-    order = sorted(range(n_shifts), key=lambda s: (instance.shifts[s].start, s))
-    position = {s: p for p, s in enumerate(order)}
+    by_start = sorted(range(n_shifts), key=lambda s: (instance.shifts[s].start, s))
+    position = {s: p for p, s in enumerate(by_start)}
 
     units = instance.units
     reach = [0] * len(data.groups)
@@ -71,10 +84,15 @@ def greedy_counts(data: ModelData, *, police_first: bool = True) -> npt.NDArray[
                 return False
         return True
 
-    slots = sorted(
-        (s for s, slot in enumerate(data.slots) if slot.required > 0),
-        key=lambda s: (-data.slots[s].weight, position[data.slots[s].shift], s),
-    )
+    def rank(s: int) -> tuple[int, ...]:
+        slot = data.slots[s]
+        if order == "day":
+            return (data.shift_day[slot.shift], -slot.weight, position[slot.shift], s)
+        if order == "time":
+            return (position[slot.shift], -slot.weight, s)
+        return (-slot.weight, position[slot.shift], s)
+
+    slots = sorted((s for s, slot in enumerate(data.slots) if slot.required > 0), key=rank)
     for s in slots:
         slot = data.slots[s]
         need, room = slot.required, slot.capacity
