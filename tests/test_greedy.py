@@ -7,18 +7,19 @@ import pytest
 from solver import ObjectiveTerm, check_plan
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
-from solver.model.greedy import greedy_counts
+from solver.model.greedy import SlotOrder, greedy_counts
 from solver.report import plan_from_vector
 from tests.factory import make, ring, unit, venue
 from tests.test_groups import CASES
 
 
+@pytest.mark.parametrize("order", ["weight", "day", "time"])
 @pytest.mark.parametrize("police_first", [True, False])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_greedy_plan_keeps_every_rule(name: str, police_first: bool) -> None:
+def test_greedy_plan_keeps_every_rule(name: str, police_first: bool, order: SlotOrder) -> None:
     instance = CASES[name]
     data = build_data(instance)
-    plan = plan_from_vector(data, greedy_counts(data, police_first=police_first))
+    plan = plan_from_vector(data, greedy_counts(data, police_first=police_first, order=order))
     report = check_plan(instance, plan)
     assert report.ok, report.violations
     assert plan.assignments
