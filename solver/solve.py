@@ -327,11 +327,16 @@ def _greedy_start(
     to_fine: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]],
 ) -> npt.NDArray[np.int64]:
     """Offer the greedy plans of :data:`GREEDY_PORTFOLIO`; return the best one's counts."""
-    starts = [greedy_counts(data, police_first=p, order=o) for p, o in GREEDY_PORTFOLIO]
-    fine = [to_fine(x) for x in starts]
-    for x in fine:
-        search.offer(x, 0)
-    return starts[min(range(len(starts)), key=lambda i: search.total(fine[i]))]
+    best: tuple[int, npt.NDArray[np.int64]] | None = None
+    for police_first, order in GREEDY_PORTFOLIO:
+        x = greedy_counts(data, police_first=police_first, order=order)
+        fine = to_fine(x)
+        search.offer(fine, 0)  # at once: the first plan comes after one greedy pass
+        total = search.total(fine)
+        if best is None or total < best[0]:
+            best = (total, x)
+    assert best is not None
+    return best[1]
 
 
 COARSE_SHARE = 0.5
