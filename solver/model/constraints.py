@@ -78,14 +78,16 @@ def _one_place_and_rest(model: cp_model.CpModel, data: ModelData, variables: Var
             if size == 1 and len(literals) > 1:
                 model.add_at_most_one(literals)
             elif size > 1 and len(literals) > 1:
-                model.add(sum(literals) <= size)
+                model.add(cp_model.LinearExpr.sum(literals) <= size)
 
 
 def _slot_headcount(data: ModelData, variables: Variables, slot: int) -> cp_model.LinearExpr:
     groups, candidates = data.groups, data.candidates
-    return sum(
-        groups[candidates[c].group].headcount * variables.assign[c] for c in data.by_slot[slot]
-    )  # type: ignore[return-value]
+    indices = data.by_slot[slot]
+    return cp_model.LinearExpr.weighted_sum(
+        [variables.assign[c] for c in indices],
+        [groups[candidates[c].group].headcount for c in indices],
+    )
 
 
 def _ring_capacity(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
@@ -117,7 +119,8 @@ def _max_shifts(model: cp_model.CpModel, data: ModelData, variables: Variables) 
         return
     for g, shifts in _group_shift_vars(data, variables).items():
         if len(shifts) > limit:
-            model.add(sum(x for xs in shifts.values() for x in xs) <= limit * data.groups[g].size)
+            xs = [x for xs in shifts.values() for x in xs]
+            model.add(cp_model.LinearExpr.sum(xs) <= limit * data.groups[g].size)
 
 
 def _max_shifts_per_24h(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
@@ -134,7 +137,7 @@ def _max_shifts_per_24h(model: cp_model.CpModel, data: ModelData, variables: Var
             present = [s for s in window if s in shifts]
             if len(present) > limit:
                 most = limit * data.groups[g].size
-                model.add(sum(x for s in present for x in shifts[s]) <= most)
+                model.add(cp_model.LinearExpr.sum([x for s in present for x in shifts[s]]) <= most)
 
 
 def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:

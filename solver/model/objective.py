@@ -49,7 +49,10 @@ class Stage:
 
 def _shortfall(data: ModelData, variables: Variables) -> Term:
     """Missing headcount, each person weighted by risk and ring of the slot."""
-    expr = sum(data.slots[s].weight * v for s, v in variables.shortfall.items())
+    shortfall = variables.shortfall
+    expr = cp_model.LinearExpr.weighted_sum(
+        list(shortfall.values()), [data.slots[s].weight for s in shortfall]
+    )
     return Term(ObjectiveTerm.SHORTFALL, expr, _shortfall_upper(data))
 
 
@@ -60,12 +63,12 @@ def _shortfall_upper(data: ModelData) -> int:
 def _tni(data: ModelData, variables: Variables) -> Term:
     """Headcount-shifts of reserve (TNI or standby) units."""
     groups = data.groups
-    expr = []
-    for c, candidate in enumerate(data.candidates):
-        group = groups[candidate.group]
-        if group.reserve:
-            expr.append(group.headcount * variables.assign[c])
-    return Term(ObjectiveTerm.TNI, sum(expr), _tni_upper(data))
+    reserve = [c for c, cand in enumerate(data.candidates) if groups[cand.group].reserve]
+    expr = cp_model.LinearExpr.weighted_sum(
+        [variables.assign[c] for c in reserve],
+        [groups[data.candidates[c].group].headcount for c in reserve],
+    )
+    return Term(ObjectiveTerm.TNI, expr, _tni_upper(data))
 
 
 def _tni_upper(data: ModelData) -> int:
@@ -79,7 +82,10 @@ def _tni_upper(data: ModelData) -> int:
 
 def _travel(data: ModelData, variables: Variables) -> Term:
     """Kilometres from home base to venue, summed over unit-shifts."""
-    expr = sum(c.km * variables.assign[i] for i, c in enumerate(data.candidates) if c.km)
+    moved = [i for i, c in enumerate(data.candidates) if c.km]
+    expr = cp_model.LinearExpr.weighted_sum(
+        [variables.assign[i] for i in moved], [data.candidates[i].km for i in moved]
+    )
     return Term(ObjectiveTerm.TRAVEL, expr, _travel_upper(data))
 
 
@@ -102,7 +108,7 @@ def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> 
     upper = _balance_upper(data)
     peak = model.new_int_var(0, upper, "peak_shifts_per_unit")
     for group, xs in per_group.items():
-        model.add(sum(xs) <= data.groups[group].size * peak)
+        model.add(cp_model.LinearExpr.sum(xs) <= data.groups[group].size * peak)
     variables.peak = peak
     return Term(ObjectiveTerm.BALANCE, peak, upper)
 
@@ -123,11 +129,11 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     required)`` once the shortfall is minimal and is never negative.
     """
     groups = data.groups
-    assigned = sum(
-        groups[c.group].headcount * variables.assign[i] for i, c in enumerate(data.candidates)
+    assigned = cp_model.LinearExpr.weighted_sum(
+        variables.assign, [groups[c.group].headcount for c in data.candidates]
     )
     required = sum(data.slots[s].required for s in variables.shortfall)
-    expr = assigned + sum(variables.shortfall.values()) - required
+    expr = assigned + cp_model.LinearExpr.sum(list(variables.shortfall.values())) - required
     return Term(ObjectiveTerm.OVERSTAFFING, expr, _overstaffing_upper(data))
 
 
