@@ -409,7 +409,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     if hint is not None:
         _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
     elif chosen.warm_start:
-        # Greedy plans keep every rule: the better is the first plan, and where CP-SAT starts.
+        # Greedy plans keep every rule: the first is the first plan, the best is the hint.
         x0 = _greedy_start(first.data, search, first.fine_vector)
         _add_hint(first.model, first.data, first.variables, x0)
     logger.info(
