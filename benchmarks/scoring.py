@@ -57,7 +57,7 @@ def score_plan(instance: Instance, plan: Plan, data: ModelData | None = None) ->
     Score
         The weighted objective and each term's value.
     """
-    data = data if data is not None else build_data(instance)
+    data = data if data is not None else build_data(instance, grouped=False)
     weights = term_weights(data)
     terms = Evaluator(data).terms(hint_vector(data, plan))
     objective = sum(weights[t] * terms[t] for t in weights)

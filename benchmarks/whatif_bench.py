@@ -83,7 +83,7 @@ def shortfall_weight(instance: Instance, baseline: Baseline | None) -> int:
     """Weight of one unit of the shortfall term in the full ranking (as solve() builds it)."""
     if baseline is not None:
         instance = with_disruption_ranked(instance)
-    data = build_data(instance)
+    data = build_data(instance, grouped=False)
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)
@@ -106,7 +106,7 @@ def min_moves(
     """
     started = time.perf_counter()
     instance = with_disruption_ranked(changed)
-    data = build_data(instance)
+    data = build_data(instance, grouped=False)
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)

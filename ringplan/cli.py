@@ -30,6 +30,7 @@ from solver import (
     load_instance,
     solve,
 )
+from solver.presets import PRESETS
 from solver.validation import instance_warnings, load_json, problems_from_validation_error
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
@@ -272,7 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="plan an instance and print a summary")
     p.add_argument("instance", help="instance JSON file")
     _add_solve_options(p)
-    p.add_argument("--preset", default="default", help="solver preset (default, fast, ...)")
+    p.add_argument(
+        "--preset",
+        default="default",
+        choices=sorted(PRESETS),
+        help="solver preset: model, warm start, decomposition and CP-SAT parameters "
+        "(see solver/presets.py); 'large' for province scale and up, 'unit' for the "
+        "per-unit model",
+    )
     p.add_argument("--seed", type=int, default=None, help="CP-SAT random seed")
     p.add_argument("--out", help="write the whole result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -1,42 +1,88 @@
-"""Named CP-SAT parameter sets: solver settings are data, not code.
+"""Named solver presets: the model to build and CP-SAT's parameters are data, not code.
 
 On two workers CP-SAT's stock portfolio runs a single full-problem worker with the default
 linear relaxation, whose bound is too weak to prove even tiny coverage problems optimal; the
 ``max_lp`` worker (the full linear relaxation, with every clique and coverage row) proves them
-at the root. Every preset therefore asks for ``max_lp`` first.
+at the root. Every preset but ``stock`` therefore asks for ``max_lp`` first.
+
+Models: ``grouped`` pools interchangeable units and counts them (see
+:mod:`solver.model.groups`); ``unit`` has one boolean per unit and candidate slot. Both give the
+same optimum; ``unit`` is for objective terms that must tell units apart.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "default": {
-        "extra_subsolvers": ["max_lp"],
-    },
-    "reproducible": {
+from solver.model.objective import MAX_STAGE_RANGE
+
+ModelKind = Literal["grouped", "unit"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How to build the model and which CP-SAT parameters to solve it with."""
+
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """Fields of ``SatParameters``; workers and time limit are set apart."""
+    model: ModelKind = "grouped"
+    """``grouped`` (counts per group of interchangeable units) or ``unit`` (one boolean each)."""
+    stage_range: int = MAX_STAGE_RANGE
+    """Largest weighted range of one priority stage; 1 solves each term on its own, in order
+    (lexicographically)."""
+    decompose: bool = True
+    """Solve independent parts (see :mod:`solver.decompose`) one by one."""
+    warm_start: bool = True
+    """Without a caller's hint, start from the greedy plan of :mod:`solver.model.greedy`: it is
+    the first plan reported, and CP-SAT's hint."""
+
+
+_MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
+
+PRESETS: dict[str, Preset] = {
+    "default": Preset(_MAX_LP),
+    "unit": Preset(_MAX_LP, model="unit"),
+    "whole": Preset(_MAX_LP, decompose=False),
+    "cold": Preset(_MAX_LP, warm_start=False),
+    "unit-cold": Preset(_MAX_LP, model="unit", decompose=False, warm_start=False),
+    "reproducible": Preset(
         # One interleaved search with a fixed seed returns the same plan on every run.
-        "extra_subsolvers": ["max_lp"],
-        "interleave_search": True,
-        "random_seed": 0,
-    },
-    "fast": {
+        {**_MAX_LP, "interleave_search": True, "random_seed": 0}
+    ),
+    "fast": Preset(
         # Large instances: presolve once, skip probing and symmetry detection. On a
-        # province-sized model this halves the time to the first plan.
-        "extra_subsolvers": ["max_lp"],
-        "symmetry_level": 0,
-        "max_presolve_iterations": 1,
-        "cp_model_probing_level": 0,
-    },
-    "stock": {
-        # CP-SAT's own portfolio, for comparison in benchmarks.
-    },
+        # province-sized per-unit model this halves the time to the first plan.
+        {**_MAX_LP, "symmetry_level": 0, "max_presolve_iterations": 1, "cp_model_probing_level": 0}
+    ),
+    "large": Preset(
+        # Province scale and up: presolve once without probing or symmetry detection (pooling
+        # already removed the symmetry between units), small LNS neighbourhoods (each one is
+        # cheaper to presolve on a model of tens of thousands of variables), and each
+        # objective term solved on its own, in order.
+        {
+            **_MAX_LP,
+            "symmetry_level": 0,
+            "max_presolve_iterations": 1,
+            "cp_model_probing_level": 0,
+            "lns_initial_difficulty": 0.05,
+        },
+        stage_range=1,
+    ),
+    "stock": Preset(
+        # CP-SAT's own portfolio on the per-unit model, cold, for comparison in benchmarks.
+        {},
+        model="unit",
+        decompose=False,
+        warm_start=False,
+    ),
 }
-"""Preset name -> fields of ``SatParameters``; workers and time limit are set apart."""
+"""Preset name -> preset."""
 
 
-def preset(name: str) -> dict[str, Any]:
-    """The parameters of a preset; raises ``ValueError`` naming the known presets."""
+def preset(name: str) -> Preset:
+    """The preset called ``name``; raises ``ValueError`` naming the known presets."""
     try:
         return PRESETS[name]
     except KeyError:

@@ -7,33 +7,70 @@ import numpy.typing as npt
 
 from solver.domain import Assignment, Plan
 from solver.model.data import ModelData, is_reserve
+from solver.model.groups import rosters
 from solver.result import Activation, Coverage
 
 
-def plan_from_vector(data: ModelData, x: npt.NDArray[np.int64]) -> Plan:
-    """The assignments chosen in ``x``, ordered by shift, venue, ring and unit."""
+def plan_from_vector(data: ModelData, x: npt.NDArray[np.int64], hint: Plan | None = None) -> Plan:
+    """The assignments of the counts ``x``, ordered by shift, venue, ring and unit.
+
+    Each group's counts go to its units by the round robin of :func:`solver.model.groups.rosters`;
+    with a ``hint``, rosters go to the units that keep most of their hinted assignments.
+    """
     instance = data.instance
-    rows = []
+    shifts = instance.shifts
+    shift_order = [0] * len(shifts)
+    for position, s in enumerate(
+        sorted(range(len(shifts)), key=lambda s: (shifts[s].start, shifts[s].end, s))
+    ):
+        shift_order[s] = position
+    per_group: dict[int, list[tuple[int, int, int]]] = {}
     for c in np.flatnonzero(x):
         candidate = data.candidates[int(c)]
-        slot = data.slots[candidate.slot]
-        venue = instance.venues[slot.venue]
-        rows.append(
-            (
-                slot.shift,
-                slot.venue,
-                slot.ring,
-                candidate.unit,
-                Assignment(
-                    unit=instance.units[candidate.unit].id,
-                    venue=venue.id,
-                    ring=venue.rings[slot.ring].number,
-                    shift=instance.shifts[slot.shift].id,
-                ),
+        shift = data.slots[candidate.slot].shift
+        per_group.setdefault(candidate.group, []).append((shift, candidate.slot, int(x[c])))
+    preferred = _preferred(data, hint) if hint is not None else None
+    rows = []
+    for g, counts in per_group.items():
+        for u, _shift, s in rosters(data.groups[g], counts, shift_order, preferred):
+            slot = data.slots[s]
+            venue = instance.venues[slot.venue]
+            rows.append(
+                (
+                    slot.shift,
+                    slot.venue,
+                    slot.ring,
+                    u,
+                    Assignment(
+                        unit=instance.units[u].id,
+                        venue=venue.id,
+                        ring=venue.rings[slot.ring].number,
+                        shift=shifts[slot.shift].id,
+                    ),
+                )
             )
-        )
     rows.sort(key=lambda row: row[:4])
     return Plan(assignments=tuple(row[4] for row in rows))
+
+
+def _preferred(data: ModelData, plan: Plan) -> dict[int, set[tuple[int, int]]]:
+    """The (shift, slot) pairs of every unit in ``plan`` that are candidates of the model."""
+    instance = data.instance
+    unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
+    slot_index = {
+        (
+            instance.venues[slot.venue].id,
+            instance.venues[slot.venue].rings[slot.ring].number,
+            instance.shifts[slot.shift].id,
+        ): s
+        for s, slot in enumerate(data.slots)
+    }
+    preferred: dict[int, set[tuple[int, int]]] = {}
+    for a in plan.assignments:
+        u, s = unit_index.get(a.unit), slot_index.get((a.venue, a.ring, a.shift))
+        if u is not None and s is not None:
+            preferred.setdefault(u, set()).add((data.slots[s].shift, s))
+    return preferred
 
 
 def _reason(data: ModelData, slot_index: int, shortfall: int) -> str:
@@ -42,9 +79,9 @@ def _reason(data: ModelData, slot_index: int, shortfall: int) -> str:
         return ""
     if slot.required > slot.capacity:
         return f"requires {slot.required} but the ring holds at most {slot.capacity}"
-    units = data.instance.units
-    reachable = {data.candidates[c].unit for c in data.by_slot[slot_index]}
-    reach = sum(units[u].headcount for u in reachable)
+    groups = data.groups
+    reachable = {data.candidates[c].group for c in data.by_slot[slot_index]}
+    reach = sum(groups[g].headcount * groups[g].size for g in reachable)
     if reach < slot.required:
         return (
             f"only {reach} headcount is available, eligible and within travel range "

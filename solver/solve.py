@@ -7,13 +7,14 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from solver.domain import Instance, ObjectiveTerm, Plan
+from solver.decompose import Part, independent_parts, part_instance
+from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
 from solver.model.disruption import (
@@ -23,8 +24,18 @@ from solver.model.disruption import (
     with_disruption_ranked,
 )
 from solver.model.evaluate import Evaluator
-from solver.model.objective import Stage, make_stages, objective_terms, strict_weights
+from solver.model.greedy import SlotOrder, greedy_counts
+from solver.model.groups import needs_own_group
+from solver.model.objective import (
+    Stage,
+    Term,
+    make_stages,
+    objective_terms,
+    strict_weights,
+    term_uppers,
+)
 from solver.model.variables import Variables, make_variables
+from solver.presets import Preset
 from solver.presets import preset as preset_parameters
 from solver.report import activations, coverage_rows, plan_from_vector
 from solver.result import Progress, Result, SolveStatus, relative_gap
@@ -104,16 +115,19 @@ def solution_vector(response: object, n: int) -> npt.NDArray[np.int64]:
 class _Callback(cp_model.CpSolverSolutionCallback):
     """Offers each improving solution; lifts the overall bound from the stage's bound."""
 
-    def __init__(self, search: _Search, n: int, stage: int, prefix: int, multiplier: int) -> None:
+    def __init__(
+        self, search: _Search, phase: _Phase, stage: int, prefix: int, multiplier: int
+    ) -> None:
         super().__init__()
-        self._search, self._n, self._stage = search, n, stage
+        self._search, self._phase, self._stage = search, phase, stage
         self._prefix, self._multiplier = prefix, multiplier
 
     def on_solution_callback(self) -> None:
         stage_bound = math.ceil(self.best_objective_bound - 1e-6)
         bound = self._prefix + stage_bound * self._multiplier
         self._search.bound = max(self._search.bound, bound)
-        self._search.offer(solution_vector(self.response_proto, self._n), self._stage)
+        x = self._phase.fine_vector(solution_vector(self.response_proto, self._phase.n))
+        self._search.offer(x, self._stage)
 
 
 def _stage_multiplier(
@@ -160,31 +174,53 @@ def _run_stage(
     return solver, status
 
 
-def _add_hint(model: cp_model.CpModel, variables: Variables, x: npt.NDArray[np.int64]) -> None:
+def _add_hint(
+    model: cp_model.CpModel, data: ModelData, variables: Variables, x: npt.NDArray[np.int64]
+) -> None:
+    """Hint ``x`` and every variable it determines, so that CP-SAT needs no completion."""
     model.clear_hints()  # type: ignore[no-untyped-call]
     for var, value in zip(variables.assign, x, strict=True):
         model.add_hint(var, int(value))
+    assigned = Evaluator(data).assigned(x)
+    for s, short in variables.shortfall.items():
+        model.add_hint(short, max(0, data.slots[s].required - int(assigned[s])))
+    on_days = {
+        (c.group, data.shift_day[data.slots[c.slot].shift])
+        for c, v in zip(data.candidates, x, strict=True)
+        if v
+    }
+    for key, flag in variables.day_on.items():
+        model.add_hint(flag, int(key in on_days))
+    if variables.peak is not None:
+        loads: dict[int, int] = {}
+        for c, v in zip(data.candidates, x, strict=True):
+            loads[c.group] = loads.get(c.group, 0) + int(v)
+        peak = max((-(-n // data.groups[g].size) for g, n in loads.items()), default=0)
+        model.add_hint(variables.peak, peak)
 
 
 def hint_vector(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
-    """The 0/1 candidate vector of a plan; assignments that are not candidates are dropped."""
+    """The candidate counts of a plan; assignments that are not candidates are dropped.
+
+    In the grouped model a hint becomes counts: how many of each group's units the plan puts in
+    each slot.
+    """
     instance = data.instance
+    group_of = data.group_of_unit()
+    unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
     index = {}
     for c, cand in enumerate(data.candidates):
         slot = data.slots[cand.slot]
         venue = instance.venues[slot.venue]
-        key = (
-            instance.units[cand.unit].id,
-            venue.id,
-            venue.rings[slot.ring].number,
-            instance.shifts[slot.shift].id,
-        )
+        key = (cand.group, venue.id, venue.rings[slot.ring].number, instance.shifts[slot.shift].id)
         index[key] = c
     x = np.zeros(len(data.candidates), dtype=np.int64)
     for a in plan.assignments:
-        found = index.get((a.unit, a.venue, a.ring, a.shift))
+        u = unit_index.get(a.unit)
+        group = group_of.get(u, -1) if u is not None else -1
+        found = index.get((group, a.venue, a.ring, a.shift))
         if found is not None:
-            x[found] = 1
+            x[found] = min(x[found] + 1, data.groups[group].size)
     return x
 
 
@@ -205,6 +241,12 @@ def solve(
 ) -> Result:
     """Plan a deployment with CP-SAT.
 
+    With the default preset: independent parts of the instance (:mod:`solver.decompose`) are
+    solved one by one; each starts from the better of two greedy plans
+    (:mod:`solver.model.greedy`), which is also the first plan reported; the terms ranked above
+    travel are solved on a pooling of units that ignores distances, the rest on the grouped
+    model (:mod:`solver.model.groups`), whose counts become per-unit rosters exactly.
+
     Parameters
     ----------
     instance
@@ -214,11 +256,16 @@ def solve(
     workers
         CP-SAT search workers (the machine has 2 cores).
     preset
-        Name of a parameter set in :data:`solver.presets.PRESETS`.
+        Name of a preset in :data:`solver.presets.PRESETS`: the model (``grouped``, the default,
+        or ``unit``, needed by terms that tell units apart), warm start, decomposition, staging
+        and CP-SAT's parameters.
     seed
         Random seed for CP-SAT; ``None`` keeps the preset's.
     hint
-        A plan to start from (warm start); assignments it holds that break a rule are dropped.
+        A plan to start from (warm start) instead of the greedy plans; assignments it holds
+        that break a rule are dropped. The grouped model takes it as counts per group and slot
+        (honoured, not a fall-back to the per-unit model), and hands the rosters of each group
+        to the units that keep most of their hinted assignments.
     progress
         Called with every improving plan (from solver threads).
     incumbent
@@ -231,7 +278,8 @@ def solve(
     baseline
         Re-plan against this plan in force: the disruption term (moved unit-shifts) is ranked
         right after shortfall, the baseline's locked shifts keep their assignments, and the
-        baseline is the warm start unless ``hint`` is given.
+        baseline is the warm start unless ``hint`` is given. Disruption tells units apart, so
+        a re-plan uses the per-unit model as one whole, whatever the preset says.
     sat_parameters
         Further ``SatParameters`` fields over the preset's, such as
         ``{"max_deterministic_time": 5.0}``.
@@ -243,7 +291,8 @@ def solve(
         under-resourced instance is a result with shortfalls, never an error.
     """
     start = time.perf_counter()
-    parameters: dict[str, object] = dict(preset_parameters(preset))
+    chosen = preset_parameters(preset)
+    parameters: dict[str, object] = dict(chosen.parameters)
     parameters["num_workers"] = max(1, workers)
     parameters["log_search_progress"] = log_search
     if seed is not None:
@@ -253,48 +302,201 @@ def solve(
     if baseline is not None:
         instance = with_disruption_ranked(instance)
         hint = baseline.plan if hint is None else hint
+        chosen = replace(chosen, model="unit", decompose=False, warm_start=False)
+    run = _Run(
+        chosen, parameters, start, start + time_limit, hint, progress, stop, incumbent, baseline
+    )
+    if chosen.decompose:
+        parts = [part for part in independent_parts(instance) if part.units]
+        if len(parts) > 1:
+            return _solve_parts(instance, parts, run)
+    return _solve_whole(instance, run)[0]
 
-    data = build_data(instance)
+
+@dataclass(frozen=True)
+class _Run:
+    """What one call of :func:`solve` asked for."""
+
+    preset: Preset
+    parameters: dict[str, object]
+    start: float
+    deadline: float
+    hint: Plan | None
+    progress: ProgressCallback | None
+    stop: threading.Event | None
+    incumbent: IncumbentCallback | None = None
+    baseline: Baseline | None = None
+
+
+@dataclass
+class _Phase:
+    """One CP-SAT model of the instance and the stages solved on it."""
+
+    data: ModelData
+    model: cp_model.CpModel
+    variables: Variables
+    terms: list[Term]
+    evaluator: Evaluator
+    fine: ModelData | None = None
+    """The model data plans are judged on, when this phase pools more coarsely."""
+
+    @property
+    def n(self) -> int:
+        return len(self.variables.assign)
+
+    def fine_vector(self, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``x`` as counts of the fine model (the same vector when this phase is fine)."""
+        if self.fine is None:
+            return x
+        return hint_vector(self.fine, plan_from_vector(self.data, x))
+
+
+GREEDY_PORTFOLIO: tuple[tuple[bool, SlotOrder], ...] = (
+    (False, "weight"),
+    (False, "day"),
+    (False, "time"),
+    (True, "time"),
+)
+"""(police_first, order) of the greedy plans tried before the search; no one of them is best on
+every instance (see benchmarks/RESULTS.md), and each costs well under a second at province
+scale."""
+
+
+def _greedy_start(
+    data: ModelData,
+    search: _Search,
+    to_fine: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]],
+) -> npt.NDArray[np.int64]:
+    """Offer the greedy plans of :data:`GREEDY_PORTFOLIO`; return the best one's counts."""
+    best: tuple[int, npt.NDArray[np.int64]] | None = None
+    for police_first, order in GREEDY_PORTFOLIO:
+        x = greedy_counts(data, police_first=police_first, order=order)
+        fine = to_fine(x)
+        search.offer(fine, 0)  # at once: the first plan comes after one greedy pass
+        total = search.total(fine)
+        if best is None or total < best[0]:
+            best = (total, x)
+    assert best is not None
+    return best[1]
+
+
+COARSE_SHARE = 0.5
+"""The coarse model is used only when it has at most this share of the fine model's
+candidates; otherwise building it costs more than it saves."""
+
+
+def _coarse_size(data: ModelData) -> int:
+    """Candidates of the pooling that ignores distances, counted from the fine model's data."""
+    slots_of: dict[int, list[int]] = {}
+    for candidate in data.candidates:
+        slots_of.setdefault(candidate.group, []).append(candidate.slot)
+    slot_shift = [slot.shift for slot in data.slots]
+    pools: dict[object, int] = {}
+    for g, slots in slots_of.items():
+        group = data.groups[g]
+        pairs = [(slot, 0) for slot in slots]
+        alone = needs_own_group(data.instance, pairs, slot_shift, data.shift_day)
+        key = ("group", g) if alone else (group.headcount, group.reserve, tuple(slots))
+        pools[key] = len(slots)
+    return sum(pools.values())
+
+
+def _phase(data: ModelData, baseline: Baseline | None = None) -> _Phase:
     model = cp_model.CpModel()
     variables = make_variables(model, data)
     add_constraints(model, data, variables)
-    evaluator = Evaluator(data)
-    extra_terms = {}
-    if baseline is not None:
-        extra_terms[ObjectiveTerm.DISRUPTION], evaluator = add_baseline(
-            model, data, variables, baseline
-        )
-    terms = objective_terms(model, data, variables, extra_terms)
-    stages = make_stages(terms) if baseline is None else baseline_stages(terms)
-    full_weights = strict_weights([t.upper for t in terms])
-    order = [t.name for t in terms]
-    search = _Search(data, evaluator, full_weights, start, progress, incumbent)
-    n = len(variables.assign)
-    if hint is not None:
-        x0 = hint_vector(data, hint)
-        _add_hint(model, variables, x0)
-    build_time = time.perf_counter() - start
-    logger.info(
-        "model built in %.2f s: %d candidates, %d slots, %d stage(s)",
-        build_time,
-        n,
-        len(data.slots),
-        len(stages),
+    if baseline is None:
+        terms = objective_terms(model, data, variables)
+        return _Phase(data, model, variables, terms, Evaluator(data))
+    disruption, evaluator = add_baseline(model, data, variables, baseline)
+    terms = objective_terms(model, data, variables, {ObjectiveTerm.DISRUPTION: disruption})
+    return _Phase(data, model, variables, terms, evaluator)
+
+
+def _leading_terms_without_travel(priorities: tuple[ObjectiveTerm, ...]) -> int:
+    """How many of the top-ranked terms come before travel (all of them without travel)."""
+    return (
+        priorities.index(ObjectiveTerm.TRAVEL)
+        if ObjectiveTerm.TRAVEL in priorities
+        else len(priorities)
     )
 
-    deadline = start + time_limit
-    all_optimal = bool(stages)
+
+def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
+    """Solve ``instance`` as one model; also return the weight of its first ranked term.
+
+    The terms ranked above travel do not depend on distance, so units that differ only in
+    their distances are interchangeable for them: with the grouped model, those terms are
+    solved first on a coarser pooling (units with the same headcount, reserve status and
+    candidate slots), and the rest on the fine one, which keeps what the coarse stages reached.
+    """
+    began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
+    hint, progress, stop = run.hint, run.progress, run.stop
+    grouped = chosen.model == "grouped"
+    fine = _phase(build_data(instance, grouped=grouped), run.baseline)
+    leading = _leading_terms_without_travel(instance.rules.priorities)
+    coarse: _Phase | None = None
+    may_pool = grouped and leading > 0
+    if may_pool and _coarse_size(fine.data) <= COARSE_SHARE * len(fine.data.candidates):
+        coarse = _phase(build_data(instance, ignore_km=True))
+        coarse.fine = fine.data
+    terms = fine.terms
+    full_weights = strict_weights([t.upper for t in terms])
+    order = [t.name for t in terms]
+    if coarse is not None:
+        schedule = [(coarse, st) for st in make_stages(coarse.terms[:leading], chosen.stage_range)]
+        schedule += [(fine, st) for st in make_stages(terms[leading:], chosen.stage_range)]
+    elif run.baseline is not None:
+        schedule = [(fine, st) for st in baseline_stages(terms)]
+    else:
+        schedule = [(fine, st) for st in make_stages(terms, chosen.stage_range)]
+    data = fine.data
+    search = _Search(data, fine.evaluator, full_weights, start, progress, run.incumbent)
+    build_time = time.perf_counter() - began
+    first = schedule[0][0] if schedule else fine
+    if hint is not None:
+        _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
+    elif chosen.warm_start:
+        # Greedy plans keep every rule: the first is the first plan, the best is the hint.
+        x0 = _greedy_start(first.data, search, first.fine_vector)
+        _add_hint(first.model, first.data, first.variables, x0)
+    logger.info(
+        "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)%s",
+        build_time,
+        fine.n,
+        len(data.groups),
+        sum(g.size for g in data.groups),
+        len(data.slots),
+        len(schedule),
+        f", {coarse.n} candidates in the coarse model" if coarse is not None else "",
+    )
+
+    deadline = run.deadline
+    all_optimal = bool(schedule)
     bound = 0
     invalid = False
-    for index, stage in enumerate(stages):
+    reached: list[tuple[Stage, int]] = []
+    for index, (phase, stage) in enumerate(schedule):
         remaining = deadline - time.perf_counter()
         if remaining <= 0 or (stop is not None and stop.is_set()):
             all_optimal = False
             break
+        if phase is fine and coarse is not None and index > 0 and schedule[index - 1][0] is coarse:
+            # Hand over: the fine model keeps what the coarse stages reached, and starts from
+            # the best plan so far.
+            by_name = {t.name: t for t in fine.terms}
+            for done, value in reached:
+                same = Stage(tuple(by_name[t.name] for t in done.terms), done.weights)
+                fine.model.add(same.expr <= value)
+            if search.best_x is not None:
+                _add_hint(fine.model, fine.data, fine.variables, search.best_x)
         multiplier = _stage_multiplier(stage, order, full_weights)
+        model = phase.model
         model.minimize(stage.expr)
-        callback = _Callback(search, n, index, bound if all_optimal else search.bound, multiplier)
-        last = index + 1 == len(stages)
+        callback = _Callback(
+            search, phase, index, bound if all_optimal else search.bound, multiplier
+        )
+        last = index + 1 == len(schedule)
         budget = remaining if last else remaining * FIRST_STAGE_SHARE
         solver, status = _run_stage(model, callback, parameters, budget, stop)
         if status == cp_model.MODEL_INVALID:
@@ -304,8 +506,17 @@ def solve(
             break
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             all_optimal = False
-            break
-        search.offer(solution_vector(solver.response_proto, n), index)
+            if search.best_x is None or (stop is not None and stop.is_set()):
+                break
+            # No plan from CP-SAT in this stage, but there is one from before (the greedy
+            # start): keep its value of this stage, and go on to the next.
+            values = search.evaluator.terms(search.best_x)
+            value = sum(w * values[t.name] for w, t in zip(stage.weights, stage.terms, strict=True))
+            model.add(stage.expr <= value)
+            reached.append((stage, value))
+            continue
+        x = solution_vector(solver.response_proto, phase.n)
+        search.offer(phase.fine_vector(x), index)
         value = round(solver.objective_value)
         if all_optimal:
             # The overall bound grows only while every earlier stage is proven optimal.
@@ -317,27 +528,37 @@ def solve(
             search.bound = bound
         # Later stages keep what this one reached, proven or not: priorities stay strict.
         model.add(stage.expr <= value)
-        if search.best_x is not None and not last:
-            _add_hint(model, variables, search.best_x)
+        reached.append((stage, value))
+        if not last and schedule[index + 1][0] is phase:
+            _add_hint(model, phase.data, phase.variables, x)
 
-    if not stages:
+    if not schedule:
         # Nothing to optimise (no requirement, no candidate): the empty plan is optimal.
-        search.offer(np.zeros(n, dtype=np.int64), 0)
+        search.offer(np.zeros(fine.n, dtype=np.int64), 0)
         search.bound = search.best_objective or 0
 
-    return _result(search, invalid, all_optimal, build_time, instance)
+    result = _result(search, invalid, all_optimal, build_time, instance, hint)
+    return result, full_weights[0] if full_weights else 1
 
 
 def _result(
-    search: _Search, invalid: bool, optimal: bool, build_time: float, instance: Instance
+    search: _Search,
+    invalid: bool,
+    optimal: bool,
+    build_time: float,
+    instance: Instance,
+    hint: Plan | None,
+    plan: Plan | None = None,
 ) -> Result:
+    """The result of the best plan found; ``plan`` is that plan when already per unit."""
     wall = time.perf_counter() - search.start
     warnings = tuple(instance_warnings(instance))
     if search.best_x is None or search.best_objective is None:
         status = SolveStatus.INVALID if invalid else SolveStatus.NO_SOLUTION
         return Result(status=status, wall_time=wall, build_time=build_time, warnings=warnings)
     data, x = search.data, search.best_x
-    plan = plan_from_vector(data, x)
+    if plan is None:
+        plan = plan_from_vector(data, x, hint)
     objective = search.best_objective
     bound = objective if optimal else min(search.bound, objective)
     return Result(
@@ -353,4 +574,116 @@ def _result(
         breakdown=search.evaluator.terms(x),
         activations=activations(data, plan),
         warnings=warnings,
+    )
+
+
+def _part_budgets(sizes: list[int], now: float, deadline: float) -> list[float]:
+    """Deadlines for parts solved in order, each given time in proportion to its size.
+
+    The deadlines are cumulative, so time a part leaves unused goes to the parts after it.
+    """
+    total = sum(sizes) or 1
+    deadlines, used = [], 0
+    for size in sizes:
+        used += size
+        deadlines.append(now + (deadline - now) * used / total)
+    return deadlines
+
+
+def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
+    """Solve independent parts one by one and put their plans side by side.
+
+    Parts are solved smallest first, each with time in proportion to its candidates (pass 2
+    gets what pass 1 leaves, as parts proven optimal early do not use their time). Until a
+    part is solved it holds its share of the greedy plan, so a plan for the whole instance
+    exists from the start and a stop returns it. With balance ranked above another term, parts
+    whose busiest unit works fewer shifts than the overall busiest are solved again with that
+    many shifts as their limit and balance left out, so that they can buy the later terms with
+    the slack (pass 2); the combined plan is then optimal when every part solve is.
+    """
+    began = time.perf_counter()
+    chosen = run.preset
+    data = build_data(instance, grouped=chosen.model == "grouped")
+    full_weights = strict_weights(term_uppers(data))
+    evaluator = Evaluator(data)
+    search = _Search(data, evaluator, full_weights, run.start, run.progress, run.incumbent)
+    build_time = time.perf_counter() - began
+    unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
+    part_of = {u: i for i, part in enumerate(parts) for u in part.units}
+    sizes = [0] * len(parts)
+    for candidate in data.candidates:
+        sizes[part_of[data.groups[candidate.group].members[0]]] += 1
+
+    plans: list[list[Assignment]] = [[] for _ in parts]
+    best: list[Plan] = []
+
+    def offer() -> None:
+        plan = Plan(assignments=tuple(a for assignments in plans for a in assignments))
+        before = search.best_objective
+        search.offer(hint_vector(data, plan), 0)
+        if search.best_objective != before:
+            best[:] = [plan]
+
+    if run.hint is None and chosen.warm_start:
+        for a in plan_from_vector(data, _greedy_start(data, search, lambda x: x)).assignments:
+            plans[part_of[unit_index[a.unit]]].append(a)
+        best[:] = [Plan(assignments=tuple(a for assignments in plans for a in assignments))]
+
+    results: list[Result | None] = [None] * len(parts)
+    first_weights = [1] * len(parts)
+    priorities = instance.rules.priorities
+    second_pass = ObjectiveTerm.BALANCE in priorities[:-1]
+
+    def solve_part(i: int, sub: Instance, deadline: float, hint: Plan | None) -> None:
+        sub_run = replace(
+            run,
+            deadline=deadline,
+            progress=None,
+            incumbent=None,
+            start=time.perf_counter(),
+            hint=hint,
+        )
+        result, first_weights[i] = _solve_whole(sub, sub_run)
+        if result.status.has_plan:
+            plans[i] = list(result.plan.assignments)
+            results[i] = result
+            offer()
+
+    for i, deadline in enumerate(_part_budgets(sizes, time.perf_counter(), run.deadline)):
+        if run.stop is not None and run.stop.is_set():
+            break
+        solve_part(i, part_instance(instance, parts[i]), deadline, run.hint)
+
+    done = all(r is not None for r in results) and not (run.stop is not None and run.stop.is_set())
+    if second_pass and done and best:
+        peak = evaluator.terms(hint_vector(data, best[0]))[ObjectiveTerm.BALANCE]
+        slack = [
+            i
+            for i, r in enumerate(results)
+            if r is not None and r.breakdown.get(ObjectiveTerm.BALANCE, 0) < peak
+        ]
+        now = time.perf_counter()
+        deadlines = _part_budgets([sizes[i] for i in slack], now, run.deadline)
+        for i, deadline in zip(slack, deadlines, strict=True):
+            if run.stop is not None and run.stop.is_set():
+                done = False
+                break
+            results[i] = None
+            solve_part(
+                i,
+                part_instance(instance, parts[i], balance_cap=peak),
+                deadline,
+                Plan(assignments=tuple(plans[i])),
+            )
+            done = done and results[i] is not None
+
+    optimal = done and all(r is not None and r.status is SolveStatus.OPTIMAL for r in results)
+    if not optimal and priorities[0] is not ObjectiveTerm.BALANCE:
+        # Each part's bound, in its own weights, bounds its first term: floor(bound / w0).
+        search.bound = full_weights[0] * sum(
+            (r.best_bound or 0) // w for r, w in zip(results, first_weights, strict=True) if r
+        )
+    build_time += sum(r.build_time for r in results if r is not None)
+    return _result(
+        search, False, optimal, build_time, instance, run.hint, best[0] if best else None
     )

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from ortools.sat.python import cp_model
+
 from solver.domain import ObjectiveTerm
-from solver.model.objective import Term, make_stages, strict_weights
+from solver.model.data import build_data
+from solver.model.objective import Term, make_stages, objective_terms, strict_weights, term_uppers
+from solver.model.variables import make_variables
+from tests.test_groups import CASES
 
 
 def test_each_weight_exceeds_everything_below_it() -> None:
@@ -36,3 +41,11 @@ def test_ranking_is_cut_into_stages_when_weights_would_overflow() -> None:
 def test_terms_that_cannot_vary_are_dropped() -> None:
     stages = make_stages([_term(ObjectiveTerm.SHORTFALL, 4), _term(ObjectiveTerm.TNI, 0)])
     assert [[t.name for t in s.terms] for s in stages] == [[ObjectiveTerm.SHORTFALL]]
+
+
+def test_term_uppers_without_a_model_match_the_model_terms() -> None:
+    for instance in CASES.values():
+        data = build_data(instance)
+        model = cp_model.CpModel()
+        terms = objective_terms(model, data, make_variables(model, data))
+        assert term_uppers(data) == [t.upper for t in terms]

@@ -71,11 +71,13 @@ def build_mip(data: ModelData) -> tuple[LinearModel, int]:
     n = len(data.candidates)
     for _ in range(n):
         m.column(0, 1)
-    headcount = [units[c.unit].headcount for c in data.candidates]
+    # The per-unit model: every group is one unit.
+    unit_of = [group.members[0] for group in data.groups]
+    headcount = [units[unit_of[c.group]].headcount for c in data.candidates]
 
     by_unit: dict[int, dict[int, list[int]]] = defaultdict(dict)
-    for (u, s), cands in data.by_unit_shift.items():
-        by_unit[u][s] = cands
+    for (g, s), cands in data.by_group_shift.items():
+        by_unit[unit_of[g]][s] = cands
 
     # One place per shift and rest: one row per unit and rest clique.
     cliques = rest_cliques(data)
@@ -125,7 +127,9 @@ def build_mip(data: ModelData) -> tuple[LinearModel, int]:
     # Objective terms, as in solver.model.objective.
     m.costs[ObjectiveTerm.SHORTFALL] = {col: data.slots[s].weight for s, col in short.items()}
     m.costs[ObjectiveTerm.TNI] = {
-        c: headcount[c] for c, cand in enumerate(data.candidates) if is_reserve(units[cand.unit])
+        c: headcount[c]
+        for c, cand in enumerate(data.candidates)
+        if is_reserve(units[unit_of[cand.group]])
     }
     m.costs[ObjectiveTerm.TRAVEL] = {
         c: cand.km for c, cand in enumerate(data.candidates) if cand.km
@@ -234,7 +238,7 @@ def run_highs(instance: Instance, *, time_limit: float, workers: int, seed: int)
     ``workers`` is not used: HiGHS's branch and bound runs on one thread.
     """
     start = time.perf_counter()
-    data = build_data(instance)
+    data = build_data(instance, grouped=False)
     model, n = build_mip(data)
     outcome = Outcome(status="no_solution", plan=None, build_time=0.0, first_solution_time=None)
     best = _solve_stages(data, model, n, (start, time_limit, seed), outcome)

@@ -2,6 +2,10 @@
 
 Availability, travel limit and force/type eligibility are enforced by construction: a candidate
 assignment that breaks one of them has no variable (see :mod:`solver.model.data`).
+
+Variables count units of a group (see :mod:`solver.model.groups`); each per-unit rule is written
+on the group's counts with its limit times the group size ``k``, which is exact for the groups
+that pooling allows. For a group of one (the per-unit model) the rows are the per-unit rules.
 """
 
 from __future__ import annotations
@@ -27,14 +31,14 @@ def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variabl
     _max_consecutive_days(model, data, variables)
 
 
-UnitShiftVars = dict[int, dict[int, list[cp_model.IntVar]]]
+GroupShiftVars = dict[int, dict[int, list[cp_model.IntVar]]]
 
 
-def _unit_shift_vars(data: ModelData, variables: Variables) -> UnitShiftVars:
-    """Assignment variables grouped by unit, then by shift."""
-    grouped: UnitShiftVars = defaultdict(dict)
-    for (unit, shift), indices in data.by_unit_shift.items():
-        grouped[unit][shift] = [variables.assign[c] for c in indices]
+def _group_shift_vars(data: ModelData, variables: Variables) -> GroupShiftVars:
+    """Assignment variables by group, then by shift."""
+    grouped: GroupShiftVars = defaultdict(dict)
+    for (group, shift), indices in data.by_group_shift.items():
+        grouped[group][shift] = [variables.assign[c] for c in indices]
     return grouped
 
 
@@ -62,30 +66,38 @@ def rest_cliques(data: ModelData) -> list[list[int]]:
 def _one_place_and_rest(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
     """A unit stands in at most one place per shift, and works no two shifts that conflict.
 
-    For each unit and each rest clique K (see :func:`rest_cliques`):
-    ``sum(assign[u, *, s] for s in K) <= 1``. As each shift is in a clique, this also keeps a
-    unit in one place per shift.
+    For each group g of k units and each rest clique K (see :func:`rest_cliques`):
+    ``sum(assign[g, *, s] for s in K) <= k``. As each shift is in a clique, this also keeps a
+    unit in one place per shift. For k = 1 the row is an at-most-one.
     """
     cliques = rest_cliques(data)
-    for shifts in _unit_shift_vars(data, variables).values():
+    for g, shifts in _group_shift_vars(data, variables).items():
+        size = data.groups[g].size
         for clique in cliques:
             literals = [x for s in clique for x in shifts.get(s, ())]
-            if len(literals) > 1:
+            if size == 1 and len(literals) > 1:
                 model.add_at_most_one(literals)
+            elif size > 1 and len(literals) > 1:
+                model.add(cp_model.LinearExpr.sum(literals) <= size)
 
 
 def _slot_headcount(data: ModelData, variables: Variables, slot: int) -> cp_model.LinearExpr:
-    units = data.instance.units
-    return sum(
-        units[data.candidates[c].unit].headcount * variables.assign[c] for c in data.by_slot[slot]
-    )  # type: ignore[return-value]
+    groups, candidates = data.groups, data.candidates
+    indices = data.by_slot[slot]
+    return cp_model.LinearExpr.weighted_sum(
+        [variables.assign[c] for c in indices],
+        [groups[candidates[c].group].headcount for c in indices],
+    )
 
 
 def _ring_capacity(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
     """The headcount in a ring in a shift is at most the ring's capacity."""
-    units = data.instance.units
+    groups = data.groups
     for index, slot in enumerate(data.slots):
-        most = sum(units[data.candidates[c].unit].headcount for c in data.by_slot[index])
+        most = sum(
+            groups[g].headcount * groups[g].size
+            for g in (data.candidates[c].group for c in data.by_slot[index])
+        )
         if most > slot.capacity:
             model.add(_slot_headcount(data, variables, index) <= slot.capacity)
 
@@ -101,29 +113,31 @@ def _coverage(model: cp_model.CpModel, data: ModelData, variables: Variables) ->
 
 
 def _max_shifts(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
-    """A unit works at most ``rules.max_shifts`` shifts over the horizon."""
+    """A unit works at most ``rules.max_shifts`` shifts over the horizon (k times that for k)."""
     limit = data.instance.rules.max_shifts
     if limit is None:
         return
-    for shifts in _unit_shift_vars(data, variables).values():
+    for g, shifts in _group_shift_vars(data, variables).items():
         if len(shifts) > limit:
-            model.add(sum(x for xs in shifts.values() for x in xs) <= limit)
+            xs = [x for xs in shifts.values() for x in xs]
+            model.add(cp_model.LinearExpr.sum(xs) <= limit * data.groups[g].size)
 
 
 def _max_shifts_per_24h(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
     """A unit starts at most ``rules.max_shifts_per_24h`` shifts in any 24 hours.
 
     Any 24-hour window holds no more shift starts than the window opening at one of them, so one
-    constraint per shift start suffices.
+    constraint per shift start suffices. A group of k units starts at most k times the limit.
     """
     limit = data.instance.rules.max_shifts_per_24h
     if limit is None:
         return
-    for shifts in _unit_shift_vars(data, variables).values():
+    for g, shifts in _group_shift_vars(data, variables).items():
         for window in data.windows_24h:
             present = [s for s in window if s in shifts]
             if len(present) > limit:
-                model.add(sum(x for s in present for x in shifts[s]) <= limit)
+                most = limit * data.groups[g].size
+                model.add(cp_model.LinearExpr.sum([x for s in present for x in shifts[s]]) <= most)
 
 
 def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
@@ -132,19 +146,23 @@ def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: V
     ``day_on[u, d]`` is forced up by any assignment of ``u`` to a shift starting on day ``d``
     (``sum(assign[u, d]) <= n * day_on[u, d]``, one row per unit and day rather than one
     implication per assignment); every run of ``max + 1`` consecutive days holds at most
-    ``max`` duty days.
+    ``max`` duty days. Only groups of one unit can need this row: pooling keeps every unit for
+    which the rule can bind on its own (see :mod:`solver.model.groups`).
     """
     limit = data.instance.rules.max_consecutive_days
     if limit is None or len(data.days) <= limit:
         return
-    for unit, shifts in _unit_shift_vars(data, variables).items():
+    for unit, shifts in _group_shift_vars(data, variables).items():
         by_day: dict[int, list[cp_model.IntVar]] = defaultdict(list)
         for s, xs in shifts.items():
             by_day[data.shift_day[s]].extend(xs)
         if len(by_day) <= limit:
             continue
+        group = data.groups[unit]
+        assert group.size == 1, "a pooled group must not need the consecutive-days rule"
+        unit_id = data.instance.units[group.members[0]].id
         for day, xs in by_day.items():
-            flag = model.new_bool_var(f"day_on(unit={data.instance.units[unit].id}, day={day})")
+            flag = model.new_bool_var(f"day_on(unit={unit_id}, day={day})")
             variables.day_on[unit, day] = flag
             model.add(sum(xs) <= len(xs) * flag)
         for first in range(len(data.days) - limit):

@@ -1,8 +1,13 @@
-"""What the model is built from: requirements per slot and the candidate assignments.
+"""What the model is built from: requirements per slot, groups of units and candidate assignments.
 
 Pruning happens here, before a variable exists: a unit is a candidate for a ring of a venue in a
 shift only when it is available then, its force and type are allowed in the ring, the venue is
 within its travel limit, and its headcount fits the ring's capacity.
+
+Units that the model cannot tell apart are pooled into a :class:`Group` (see
+:mod:`solver.model.groups`); a candidate belongs to a group, and its variable counts how many of
+the group's units stand in the slot. The per-unit model is the special case where every group
+holds one unit.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from solver.domain import Force, Instance, RiskLevel, Shift, Unit
+from solver.domain import Instance, RiskLevel, Shift, Unit
+from solver.model.groups import Group, group_units, is_reserve
+
+__all__ = ["Candidate", "Group", "ModelData", "Slot", "build_data", "is_reserve"]
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -27,11 +35,6 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 def required_headcount(base: int, multiplier: float) -> int:
     """Base minimum times the risk multiplier, rounded up (with a guard against float noise)."""
     return math.ceil(base * multiplier - 1e-9)
-
-
-def is_reserve(unit: Unit) -> bool:
-    """TNI and standby units are the reserve the police call on only when needed."""
-    return unit.force is Force.TNI or unit.standby
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,12 @@ class Slot:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A possible assignment: unit ``unit`` in slot ``slot``."""
+    """A possible assignment: units of group ``group`` in slot ``slot``."""
 
-    unit: int
+    group: int
     slot: int
     km: int
-    """Rounded travel distance from the unit's home to the venue."""
+    """Rounded travel distance from the units' home to the venue."""
 
 
 @dataclass
@@ -65,11 +68,12 @@ class ModelData:
 
     instance: Instance
     slots: list[Slot]
+    groups: list[Group]
     candidates: list[Candidate]
     by_slot: list[list[int]] = field(default_factory=list)
     """Candidate indices per slot."""
-    by_unit_shift: dict[tuple[int, int], list[int]] = field(default_factory=dict)
-    """Candidate indices per (unit, shift)."""
+    by_group_shift: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    """Candidate indices per (group, shift)."""
     shift_conflicts: list[tuple[int, int]] = field(default_factory=list)
     """Pairs of shifts one unit may not both work (overlap or too little rest)."""
     windows_24h: list[list[int]] = field(default_factory=list)
@@ -78,6 +82,10 @@ class ModelData:
     """Calendar days of the horizon, in order."""
     shift_day: list[int] = field(default_factory=list)
     """Index in :attr:`days` of each shift's start date."""
+
+    def group_of_unit(self) -> dict[int, int]:
+        """Group index of every unit that has a candidate."""
+        return {u: g for g, group in enumerate(self.groups) for u in group.members}
 
 
 def _available(unit: Unit, shift: Shift) -> bool:
@@ -88,8 +96,8 @@ def _available(unit: Unit, shift: Shift) -> bool:
     return True
 
 
-def build_data(instance: Instance) -> ModelData:
-    """Compute slots, pruned candidates and the shift relations the rules need."""
+def build_slots(instance: Instance) -> list[Slot]:
+    """One slot per venue, ring and shift, with its requirement and shortfall weight."""
     rules = instance.rules
     slots: list[Slot] = []
     for v, venue in enumerate(instance.venues):
@@ -109,11 +117,21 @@ def build_data(instance: Instance) -> ModelData:
                         weight=rules.risk_weights[risk] * rules.ring_weights[ring.number],
                     )
                 )
+    return slots
 
+
+UnitCandidates = list[tuple[int, int]]
+"""The (slot, km) pairs of one unit, in slot order."""
+
+
+def unit_candidates(instance: Instance, slots: list[Slot]) -> list[UnitCandidates]:
+    """For each unit, the slots it may stand in and the rounded distance to each."""
+    rules = instance.rules
     slot_index = {(slot.venue, slot.ring, slot.shift): i for i, slot in enumerate(slots)}
-
-    candidates: list[Candidate] = []
-    for u, unit in enumerate(instance.units):
+    result: list[UnitCandidates] = []
+    for unit in instance.units:
+        pairs: UnitCandidates = []
+        result.append(pairs)
         limit = unit.max_travel_km if unit.max_travel_km is not None else rules.max_travel_km
         open_shifts = [s for s, shift in enumerate(instance.shifts) if _available(unit, shift)]
         if not open_shifts:
@@ -134,18 +152,38 @@ def build_data(instance: Instance) -> ModelData:
                     continue
                 if unit.headcount > ring.capacity:
                     continue
-                candidates.extend(
-                    Candidate(unit=u, slot=slot_index[v, r, s], km=round(km)) for s in open_shifts
-                )
+                pairs.extend((slot_index[v, r, s], round(km)) for s in open_shifts)
+        pairs.sort()
+    return result
 
-    data = ModelData(instance=instance, slots=slots, candidates=candidates)
+
+def build_data(instance: Instance, *, grouped: bool = True, ignore_km: bool = False) -> ModelData:
+    """Compute slots, groups, pruned candidates and the shift relations the rules need.
+
+    With ``grouped`` false every unit is its own group (the per-unit model). With ``ignore_km``
+    units that differ only in their distances share a group, for the objective terms that do
+    not depend on distance; a candidate's ``km`` is then that of the group's first unit.
+    """
+    slots = build_slots(instance)
+    per_unit = unit_candidates(instance, slots)
+    days, shift_day = shift_days(instance)
+    slot_shift = [slot.shift for slot in slots]
+    groups = group_units(
+        instance, per_unit, slot_shift, shift_day, grouped=grouped, ignore_km=ignore_km
+    )
+    candidates = [
+        Candidate(group=g, slot=slot, km=km)
+        for g, group in enumerate(groups)
+        for slot, km in per_unit[group.members[0]]
+    ]
+    data = ModelData(instance=instance, slots=slots, groups=groups, candidates=candidates)
     data.by_slot = [[] for _ in slots]
     for c, candidate in enumerate(candidates):
         data.by_slot[candidate.slot].append(c)
-        key = (candidate.unit, slots[candidate.slot].shift)
-        data.by_unit_shift.setdefault(key, []).append(c)
+        key = (candidate.group, slots[candidate.slot].shift)
+        data.by_group_shift.setdefault(key, []).append(c)
     data.shift_conflicts, data.windows_24h = shift_relations(instance)
-    data.days, data.shift_day = shift_days(instance)
+    data.days, data.shift_day = days, shift_day
     return data
 
 

@@ -54,6 +54,18 @@ class BaselineIndex:
     """Candidates held to 1: baseline places in locked shifts that the instance still allows."""
 
 
+def unit_of_group(data: ModelData) -> list[int]:
+    """The unit of each group of a per-unit model (where every group is one unit)."""
+    if any(group.size != 1 for group in data.groups):
+        raise ValueError("re-planning against a baseline needs the per-unit model")
+    return [group.members[0] for group in data.groups]
+
+
+def _by_unit_shift(data: ModelData) -> dict[tuple[int, int], list[int]]:
+    unit_of = unit_of_group(data)
+    return {(unit_of[g], s): cands for (g, s), cands in data.by_group_shift.items()}
+
+
 def index_baseline(data: ModelData, baseline: Baseline) -> BaselineIndex:
     """Map the baseline plan onto the candidates; decide which locked places can be kept.
 
@@ -65,11 +77,12 @@ def index_baseline(data: ModelData, baseline: Baseline) -> BaselineIndex:
     units = {unit.id: u for u, unit in enumerate(instance.units)}
     shifts = {shift.id: s for s, shift in enumerate(instance.shifts)}
     venues = {venue.id: v for v, venue in enumerate(instance.venues)}
+    unit_of = unit_of_group(data)
     place: dict[tuple[int | None, ...], int] = {}
     for c, cand in enumerate(data.candidates):
         where = data.slots[cand.slot]
         number = instance.venues[where.venue].rings[where.ring].number
-        place[cand.unit, where.shift, where.venue, number] = c
+        place[unit_of[cand.group], where.shift, where.venue, number] = c
     kept: dict[tuple[int, int], int] = {}
     lost_pairs: set[tuple[int, int]] = set()
     lost = 0
@@ -89,10 +102,10 @@ def index_baseline(data: ModelData, baseline: Baseline) -> BaselineIndex:
             by_slot.setdefault(data.candidates[c].slot, []).append(c)
     keep: set[int] = set()
     for slot, cands in by_slot.items():
-        cands.sort(key=lambda c: instance.units[data.candidates[c].unit].id)
+        cands.sort(key=lambda c: instance.units[unit_of[data.candidates[c].group]].id)
         room = data.slots[slot].capacity
         for c in cands:
-            headcount = instance.units[data.candidates[c].unit].headcount
+            headcount = instance.units[unit_of[data.candidates[c].group]].headcount
             if headcount <= room:
                 keep.add(c)
                 room -= headcount
@@ -110,7 +123,7 @@ def disruption_coefficients(
 ) -> tuple[int, npt.NDArray[np.int64]]:
     """``(constant, coefficients)`` with ``moved = constant + coefficients . assign``."""
     coef = np.zeros(len(data.candidates), dtype=np.int64)
-    for (u, s), cands in data.by_unit_shift.items():
+    for (u, s), cands in _by_unit_shift(data).items():
         base = index.kept.get((u, s))
         if base is not None:
             coef[base] = -1
@@ -124,7 +137,7 @@ def disruption_term(data: ModelData, variables: Variables, index: BaselineIndex)
     constant, coef = disruption_coefficients(data, index)
     expr = constant + sum(int(k) * variables.assign[c] for c, k in enumerate(coef) if k)
     idle_pairs = sum(
-        1 for key in data.by_unit_shift if key not in index.kept and key not in index.lost_pairs
+        1 for key in _by_unit_shift(data) if key not in index.kept and key not in index.lost_pairs
     )
     return Term(ObjectiveTerm.DISRUPTION, expr, constant + idle_pairs)
 
@@ -135,7 +148,7 @@ def add_locks(
     """In a locked shift a unit keeps its baseline place (where allowed) and takes no other."""
     if not index.locked:
         return
-    for (_u, s), cands in data.by_unit_shift.items():
+    for (_g, s), cands in data.by_group_shift.items():
         if s not in index.locked:
             continue
         for c in cands:

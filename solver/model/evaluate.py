@@ -10,23 +10,28 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.domain import ObjectiveTerm
-from solver.model.data import ModelData, is_reserve
+from solver.model.data import ModelData
 
 
 class Evaluator:
-    """Computes every objective term from the 0/1 vector of candidate assignments."""
+    """Computes every objective term from the vector of candidate counts.
+
+    The busiest unit of a group of ``k`` whose counts sum to ``n`` works ``ceil(n / k)`` shifts
+    (the round-robin rosters of :mod:`solver.model.groups`).
+    """
 
     def __init__(self, data: ModelData) -> None:
-        units = data.instance.units
+        groups = data.groups
         cands = data.candidates
         n_slots = len(data.slots)
         self.n_slots = n_slots
-        self.n_units = len(units)
-        self.headcount = np.array([units[c.unit].headcount for c in cands], dtype=np.int64)
+        self.n_groups = len(groups)
+        self.headcount = np.array([groups[c.group].headcount for c in cands], dtype=np.int64)
         self.km = np.array([c.km for c in cands], dtype=np.int64)
-        self.reserve = np.array([is_reserve(units[c.unit]) for c in cands], dtype=bool)
+        self.reserve = np.array([groups[c.group].reserve for c in cands], dtype=bool)
         self.slot = np.array([c.slot for c in cands], dtype=np.int64)
-        self.unit = np.array([c.unit for c in cands], dtype=np.int64)
+        self.group = np.array([c.group for c in cands], dtype=np.int64)
+        self.size = np.array([g.size for g in groups], dtype=np.int64)
         self.required = np.array([s.required for s in data.slots], dtype=np.int64)
         self.weight = np.array([s.weight for s in data.slots], dtype=np.int64)
 
@@ -41,7 +46,8 @@ class Evaluator:
         assigned = self.assigned(x)
         short = np.maximum(0, self.required - assigned)
         over = np.maximum(0, assigned - self.required)
-        loads = np.bincount(self.unit, weights=x, minlength=self.n_units)
+        loads = np.bincount(self.group, weights=x, minlength=self.n_groups).astype(np.int64)
+        loads = -(-loads // self.size) if self.n_groups else loads
         return {
             ObjectiveTerm.SHORTFALL: int((short * self.weight).sum()),
             ObjectiveTerm.TNI: int((x * self.headcount * self.reserve).sum()),

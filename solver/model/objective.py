@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
-from solver.model.data import ModelData, is_reserve
+from solver.model.data import ModelData
 from solver.model.variables import Variables
 
 MAX_STAGE_RANGE = 2**50
@@ -50,51 +50,77 @@ class Stage:
 
 def _shortfall(data: ModelData, variables: Variables) -> Term:
     """Missing headcount, each person weighted by risk and ring of the slot."""
-    expr = sum(data.slots[s].weight * v for s, v in variables.shortfall.items())
-    upper = sum(data.slots[s].weight * data.slots[s].required for s in variables.shortfall)
-    return Term(ObjectiveTerm.SHORTFALL, expr, upper)
+    shortfall = variables.shortfall
+    expr = cp_model.LinearExpr.weighted_sum(
+        list(shortfall.values()), [data.slots[s].weight for s in shortfall]
+    )
+    return Term(ObjectiveTerm.SHORTFALL, expr, _shortfall_upper(data))
+
+
+def _shortfall_upper(data: ModelData) -> int:
+    return sum(slot.weight * slot.required for slot in data.slots)
 
 
 def _tni(data: ModelData, variables: Variables) -> Term:
     """Headcount-shifts of reserve (TNI or standby) units."""
-    units = data.instance.units
-    expr = []
-    shifts_of: dict[int, set[int]] = {}
-    for c, candidate in enumerate(data.candidates):
-        unit = units[candidate.unit]
-        if is_reserve(unit):
-            expr.append(unit.headcount * variables.assign[c])
-            shifts_of.setdefault(candidate.unit, set()).add(data.slots[candidate.slot].shift)
-    upper = sum(units[u].headcount * len(shifts) for u, shifts in shifts_of.items())
-    return Term(ObjectiveTerm.TNI, sum(expr), upper)
+    groups = data.groups
+    reserve = [c for c, cand in enumerate(data.candidates) if groups[cand.group].reserve]
+    expr = cp_model.LinearExpr.weighted_sum(
+        [variables.assign[c] for c in reserve],
+        [groups[data.candidates[c].group].headcount for c in reserve],
+    )
+    return Term(ObjectiveTerm.TNI, expr, _tni_upper(data))
+
+
+def _tni_upper(data: ModelData) -> int:
+    groups = data.groups
+    return sum(
+        groups[g].headcount * groups[g].size
+        for g, _shift in data.by_group_shift
+        if groups[g].reserve
+    )
 
 
 def _travel(data: ModelData, variables: Variables) -> Term:
     """Kilometres from home base to venue, summed over unit-shifts."""
-    expr = sum(c.km * variables.assign[i] for i, c in enumerate(data.candidates) if c.km)
-    upper = sum(
-        max(data.candidates[c].km for c in indices) for indices in data.by_unit_shift.values()
+    moved = [i for i, c in enumerate(data.candidates) if c.km]
+    expr = cp_model.LinearExpr.weighted_sum(
+        [variables.assign[i] for i in moved], [data.candidates[i].km for i in moved]
     )
-    return Term(ObjectiveTerm.TRAVEL, expr, upper)
+    return Term(ObjectiveTerm.TRAVEL, expr, _travel_upper(data))
+
+
+def _travel_upper(data: ModelData) -> int:
+    return sum(
+        data.groups[g].size * max(data.candidates[c].km for c in indices)
+        for (g, _shift), indices in data.by_group_shift.items()
+    )
 
 
 def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> Term:
-    """The largest number of shifts any unit works."""
-    per_unit: dict[int, list[cp_model.IntVar]] = {}
-    for (unit, _shift), indices in data.by_unit_shift.items():
-        per_unit.setdefault(unit, []).extend(variables.assign[c] for c in indices)
-    shifts_of: dict[int, int] = {}
-    for unit, _shift in data.by_unit_shift:
-        shifts_of[unit] = shifts_of.get(unit, 0) + 1
-    upper = max(shifts_of.values(), default=0)
-    limit = data.instance.rules.max_shifts
-    if limit is not None:
-        upper = min(upper, limit)
+    """The largest number of shifts any unit works.
+
+    A group of k units whose counts sum to n has a busiest unit with ``ceil(n / k)`` shifts
+    (see :mod:`solver.model.groups`), hence ``n <= k * peak``.
+    """
+    per_group: dict[int, list[cp_model.IntVar]] = {}
+    for (group, _shift), indices in data.by_group_shift.items():
+        per_group.setdefault(group, []).extend(variables.assign[c] for c in indices)
+    upper = _balance_upper(data)
     peak = model.new_int_var(0, upper, "peak_shifts_per_unit")
-    for xs in per_unit.values():
-        model.add(sum(xs) <= peak)
+    for group, xs in per_group.items():
+        model.add(cp_model.LinearExpr.sum(xs) <= data.groups[group].size * peak)
     variables.peak = peak
     return Term(ObjectiveTerm.BALANCE, peak, upper)
+
+
+def _balance_upper(data: ModelData) -> int:
+    shifts_of: dict[int, int] = {}
+    for group, _shift in data.by_group_shift:
+        shifts_of[group] = shifts_of.get(group, 0) + 1
+    upper = max(shifts_of.values(), default=0)
+    limit = data.instance.rules.max_shifts
+    return upper if limit is None else min(upper, limit)
 
 
 def _overstaffing(data: ModelData, variables: Variables) -> Term:
@@ -103,17 +129,25 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     Per slot it is ``assigned + shortfall - required``, which equals ``max(0, assigned -
     required)`` once the shortfall is minimal and is never negative.
     """
-    units = data.instance.units
-    assigned = sum(
-        units[c.unit].headcount * variables.assign[i] for i, c in enumerate(data.candidates)
+    groups = data.groups
+    assigned = cp_model.LinearExpr.weighted_sum(
+        variables.assign, [groups[c.group].headcount for c in data.candidates]
     )
     required = sum(data.slots[s].required for s in variables.shortfall)
-    expr = assigned + sum(variables.shortfall.values()) - required
+    expr = assigned + cp_model.LinearExpr.sum(list(variables.shortfall.values())) - required
+    return Term(ObjectiveTerm.OVERSTAFFING, expr, _overstaffing_upper(data))
+
+
+def _overstaffing_upper(data: ModelData) -> int:
+    groups = data.groups
     upper = 0
     for index, slot in enumerate(data.slots):
-        reach = sum(units[data.candidates[c].unit].headcount for c in data.by_slot[index])
+        reach = sum(
+            groups[g].headcount * groups[g].size
+            for g in (data.candidates[c].group for c in data.by_slot[index])
+        )
         upper += min(slot.capacity, reach)
-    return Term(ObjectiveTerm.OVERSTAFFING, expr, upper)
+    return upper
 
 
 def objective_terms(
@@ -144,6 +178,18 @@ def objective_terms(
         else:
             terms.append(Term(name, 0, 0))
     return terms
+
+
+def term_uppers(data: ModelData) -> list[int]:
+    """The most each term of ``rules.priorities`` can be, most important first, without a model."""
+    uppers = {
+        ObjectiveTerm.SHORTFALL: _shortfall_upper,
+        ObjectiveTerm.TNI: _tni_upper,
+        ObjectiveTerm.TRAVEL: _travel_upper,
+        ObjectiveTerm.BALANCE: _balance_upper,
+        ObjectiveTerm.OVERSTAFFING: _overstaffing_upper,
+    }
+    return [uppers[name](data) for name in data.instance.rules.priorities]
 
 
 def strict_weights(uppers: list[int]) -> list[int]:

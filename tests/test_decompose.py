@@ -1,0 +1,111 @@
+"""Independent parts: found from travel reach and eligibility, solved apart, same optimum."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from solver import ObjectiveTerm, SolveStatus, check_plan, solve
+from solver.decompose import independent_parts
+from tests.factory import make, ring, shifts, solve_checked, unit, venue
+
+EAST = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
+NORTH = {"lat": -5.55, "lon": 107.44}  # about 110 km north of HOME
+EAST_HOME: dict[str, Any] = {"region": "pwk", "location": EAST}
+
+
+def _two_regions() -> list[Any]:
+    venues = [
+        venue("west", rings=[ring(1, 6, 2), ring(2, 8, 3)], risk="high"),
+        venue("east", location=EAST, rings=[ring(1, 6, 2), ring(2, 8, 3)]),
+        venue("north", location=NORTH),  # nobody can reach it
+    ]
+    units = [
+        *(unit(f"w{i}", headcount=1 + i % 2) for i in range(4)),
+        *(unit(f"e{i}", headcount=1 + i % 3, home=EAST_HOME) for i in range(4)),
+    ]
+    return [venues, units]
+
+
+def test_parts_split_where_no_unit_can_travel_across() -> None:
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(3), {"max_travel_km": 50})
+    parts = independent_parts(instance)
+    named = sorted(
+        (
+            tuple(instance.venues[v].id for v in part.venues),
+            tuple(instance.units[u].id for u in part.units),
+        )
+        for part in parts
+    )
+    assert named == [
+        (("east",), ("e0", "e1", "e2", "e3")),
+        (("north",), ()),
+        (("west",), ("w0", "w1", "w2", "w3")),
+    ]
+
+
+def test_one_unit_that_reaches_both_regions_joins_them() -> None:
+    venues, units = _two_regions()
+    units.append(unit("mobile", home=EAST_HOME, max_travel_km=130))
+    instance = make(venues, units, shifts(3), {"max_travel_km": 50})
+    assert sorted(len(p.venues) for p in independent_parts(instance)) == [1, 2]
+
+
+def test_decomposed_solve_matches_the_whole_model() -> None:
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(4), {"max_travel_km": 50, "min_rest_hours": 8})
+    whole = solve_checked(instance, preset="whole")
+    parts = solve_checked(instance)
+    assert whole.status is SolveStatus.OPTIMAL and parts.status is SolveStatus.OPTIMAL
+    assert parts.objective == whole.objective
+    assert parts.breakdown == whole.breakdown
+    assert any(row.venue == "north" and row.shortfall == 1 for row in parts.coverage)
+
+
+def test_part_with_slack_under_the_busiest_unit_uses_it_for_later_terms() -> None:
+    # West needs both its units in both shifts, so the busiest unit works 2. East alone would
+    # keep its busiest unit at 1 by sending the pair for one shift (1 overstaffed); with the
+    # overall peak of 2 its single officer covers both shifts instead.
+    venues = [
+        venue("west", rings=[ring(1, capacity=2, minimum=1), ring(2, capacity=1, minimum=1)]),
+        venue("east", location=EAST),
+    ]
+    units = [
+        unit("w-pair", headcount=2),
+        unit("w-one"),
+        unit("e-one", home=EAST_HOME),
+        unit("e-pair", headcount=2, home=EAST_HOME),
+    ]
+    instance = make(venues, units, shifts(2), {"max_travel_km": 50, "min_rest_hours": 0})
+    assert len(independent_parts(instance)) == 2
+    whole = solve_checked(instance, preset="whole")
+    # Cold: no greedy plan to fall back on, the parts' own plans must be right.
+    parts = solve_checked(instance, preset="cold")
+    assert parts.status is SolveStatus.OPTIMAL
+    assert parts.objective == whole.objective
+    assert parts.total_shortfall == 0
+    assert parts.breakdown[ObjectiveTerm.BALANCE] == 2
+    assert parts.breakdown[ObjectiveTerm.OVERSTAFFING] == 2
+
+
+def test_stop_before_a_decomposed_solve_returns_the_greedy_plan() -> None:
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(4), {"max_travel_km": 50})
+    stop = threading.Event()
+    stop.set()
+    result = solve(instance, time_limit=60, workers=2, stop=stop)
+    assert result.status is SolveStatus.FEASIBLE
+    assert check_plan(instance, result.plan).ok
+    assert {a.venue for a in result.plan.assignments} == {"west", "east"}
+
+
+def test_hint_reaches_every_part() -> None:
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(1), {"max_travel_km": 50})
+    cold = solve_checked(instance)
+    warm = solve_checked(instance, hint=cold.plan)
+    assert warm.status is SolveStatus.OPTIMAL
+    assert warm.objective == cold.objective
+    # Pooled units take the hinted rosters: the very same plan comes back.
+    assert warm.plan == cold.plan
