@@ -68,8 +68,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if missing:
         print(f"ringplan: no such instance file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    if args.scales:
-        instances += make_instances(out, args.scales, args.variants, args.instance_seeds)
+    scales = args.scales if args.scales is not None else ([] if instances else ["district", "city"])
+    if scales:
+        instances += make_instances(out, scales, args.variants, args.instance_seeds)
     records = run_bench(
         instances,
         solvers,
@@ -95,7 +96,13 @@ def register_bench(sub: Any) -> None:
     from benchmarks.solvers import DEFAULT_SOLVERS
 
     p = sub.add_parser("bench", help="benchmark ringplan against the baselines")
-    p.add_argument("--scales", nargs="*", choices=list(SCALES), default=["district", "city"])
+    p.add_argument(
+        "--scales",
+        nargs="*",
+        choices=list(SCALES),
+        default=None,
+        help="generated instances to run (default district city, none when --instance is given)",
+    )
     p.add_argument(
         "--variants", nargs="+", choices=[v.value for v in Variant], default=["tight", "loose"]
     )

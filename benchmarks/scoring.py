@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from solver import Instance, ObjectiveTerm, Plan
-from solver.model.data import ModelData, build_data
+from solver import Instance, ObjectiveTerm, Plan, check_plan
+from solver.model.data import ModelData, build_data, great_circle_km, is_reserve
 from solver.model.evaluate import Evaluator
 from solver.model.objective import objective_terms, strict_weights
 from solver.model.variables import make_variables
@@ -62,3 +62,36 @@ def score_plan(instance: Instance, plan: Plan, data: ModelData | None = None) ->
     terms = Evaluator(data).terms(hint_vector(data, plan))
     objective = sum(weights[t] * terms[t] for t in weights)
     return Score(objective=objective, terms=terms, weights=weights)
+
+
+def plan_terms(instance: Instance, plan: Plan) -> dict[ObjectiveTerm, int]:
+    """Each objective term of ``plan``, computed from the plan and the checker's coverage alone.
+
+    Needs no model data, so it works on instances whose candidate list would not fit in memory;
+    on a plan that keeps every hard rule it agrees with ringplan's evaluator.
+    """
+    rules = instance.rules
+    report = check_plan(instance, plan)
+    venues = {venue.id: venue for venue in instance.venues}
+    units = {unit.id: unit for unit in instance.units}
+    shortfall = over = 0
+    for (venue_id, ring, shift), row in report.coverage.items():
+        risk = venues[venue_id].risk_at(shift)
+        shortfall += row.shortfall * rules.risk_weights[risk] * rules.ring_weights[ring]
+        over += max(0, row.assigned - row.required)
+    tni = travel = 0
+    shifts_of: dict[str, int] = {}
+    for a in plan.assignments:
+        unit, venue = units[a.unit], venues[a.venue]
+        if is_reserve(unit):
+            tni += unit.headcount
+        home = unit.home.location
+        travel += round(great_circle_km(home.lat, home.lon, venue.location.lat, venue.location.lon))
+        shifts_of[a.unit] = shifts_of.get(a.unit, 0) + 1
+    return {
+        ObjectiveTerm.SHORTFALL: shortfall,
+        ObjectiveTerm.TNI: tni,
+        ObjectiveTerm.TRAVEL: travel,
+        ObjectiveTerm.BALANCE: max(shifts_of.values(), default=0),
+        ObjectiveTerm.OVERSTAFFING: over,
+    }

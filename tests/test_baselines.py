@@ -8,7 +8,7 @@ from benchmarks.baselines.greedy import plan_greedy
 from benchmarks.baselines.highs_mip import run_highs
 from benchmarks.baselines.naive_cpsat import run_naive_cpsat
 from benchmarks.generator import generate
-from benchmarks.scoring import score_plan
+from benchmarks.scoring import plan_terms, score_plan
 from solver import Instance, Plan, SolveStatus, check_plan
 from tests.factory import make, ring, shifts, solve_checked, unit, venue
 
@@ -99,3 +99,10 @@ def test_score_of_ringplans_plan_is_ringplans_objective() -> None:
     score = score_plan(instance, result.plan)
     assert score.objective == result.objective
     assert score.terms == result.breakdown
+
+
+@pytest.mark.parametrize("variant", ["tight", "loose"])
+def test_plan_terms_agree_with_ringplans_evaluator(variant: str) -> None:
+    instance = generate("district", 2, variant)
+    plan = plan_greedy(instance)
+    assert plan_terms(instance, plan) == score_plan(instance, plan).terms

@@ -86,3 +86,12 @@ def test_bench_report_without_records_is_an_input_error(
 ) -> None:
     assert main(["bench", "--report", "--out", str(tmp_path)]) == 2
     assert "no records" in capsys.readouterr().err
+
+
+def test_bench_on_an_instance_file_runs_that_instance_alone(tmp_path: Path) -> None:
+    (path,) = make_instances(tmp_path / "given", ["district"], ["tight"], [3])
+    out = tmp_path / "out"
+    args = ["bench", "--instance", str(path), "--solvers", "greedy", "--time-limit", "1"]
+    assert main([*args, "--out", str(out), "--no-plots", "--quiet"]) == 0
+    rows = (out / "runs.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 2 and rows[1].startswith("district-tight-3,greedy,")

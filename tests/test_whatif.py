@@ -6,6 +6,9 @@ import threading
 from datetime import datetime
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from solver import (
     Assignment,
     Instance,
@@ -21,6 +24,7 @@ from solver.whatif import (
     MoveKind,
     ReplanOptions,
     Scenario,
+    SetRing,
     SetRisk,
     UnitUnavailable,
     WhatIfBatchRequest,
@@ -279,3 +283,26 @@ def test_whatif_stopped_before_any_plan_answers_no_solution_and_an_empty_diff() 
     assert response.result.status is SolveStatus.NO_SOLUTION
     assert response.diff.is_empty and response.violations == ()
     assert "no_solution" in response.summary()
+
+
+def test_ring_shrunk_in_a_started_shift_releases_the_excess_as_forced_moves() -> None:
+    instance = make([venue("a", rings=[ring(capacity=3, minimum=3)])],
+                    [unit("u0"), unit("u1"), unit("u2")], shifts(2), NO_REST)  # fmt: skip
+    plan = _plan(*[(f"u{i}", "a", 1, s) for i in range(3) for s in ("s0", "s1")])
+    now = datetime(2024, 2, 14, 7, tzinfo=WIB)
+    change = SetRing(venue="a", ring=1, capacity=2)
+    response = _answer(instance, plan, [change], now=now)
+    # s0 is locked: u0 and u1 stay, u2 (the greatest id) no longer fits and is released.
+    forced = [(m.unit, m.shift) for m in response.diff.moves if m.forced]
+    assert forced == [("u2", "s0")]
+    assert response.diff.forced == 1 and response.diff.released == 2
+    placed_now = {(a.unit, a.shift) for a in response.plan.assignments}
+    assert {(u, s) for u, s in placed_now if s == "s0"} == {("u0", "s0"), ("u1", "s0")}
+    # s1 is free to change: any two of the three stay, one is released (not forced).
+    assert len([1 for _u, s in placed_now if s == "s1"]) == 2
+
+
+def test_replan_options_reject_an_unknown_preset_by_name() -> None:
+    with pytest.raises(ValidationError) as caught:
+        ReplanOptions(preset="turbo")
+    assert "preset" in str(caught.value) and "unknown preset 'turbo'" in str(caught.value)

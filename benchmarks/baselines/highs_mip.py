@@ -157,6 +157,14 @@ def _solve_stages(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("random_seed", seed)
+
+    def on_improving(*_: object) -> None:
+        # Every incumbent of any stage keeps every rule, so the first one is a complete plan.
+        if outcome.first_solution_time is None:
+            outcome.first_solution_time = time.perf_counter() - start
+
+    h.setCallback(on_improving, None)
+    h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
     ncols = len(model.lower)
     h.addVars(ncols, np.array(model.lower), np.array(model.upper))
     h.changeColsIntegrality(

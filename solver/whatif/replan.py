@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, Field, field_validator
 from solver.checker import check_plan
 from solver.domain import Frozen, Instance, Plan
 from solver.model.disruption import Baseline
+from solver.presets import preset
 from solver.result import Progress, Result, SolveStatus
 from solver.solve import solve
 from solver.validation import InstanceError, PathPart, Problem
@@ -50,6 +51,12 @@ class ReplanOptions(Frozen):
     deterministic_time: float | None = Field(default=None, gt=0)
     """Reproducible mode: CP-SAT deterministic time per priority stage; default
     :attr:`time_limit`."""
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str) -> str:
+        preset(name)  # raises ValueError naming the known presets
+        return name
 
 
 class WhatIfRequest(Frozen):
