@@ -7,7 +7,8 @@ status codes; only OK is expected, and RESOURCE_EXHAUSTED for solves beyond the 
 Every plan that comes back is re-checked with the independent checker.
 
 Run it with ``python -m benchmarks.load --clients 8 32`` (a server is started for the run, in
-its own process) or against a running server with ``--target HOST:PORT``.
+its own process; ``--secure`` makes it serve TLS and require a bearer token) or against a
+running plaintext server with ``--target HOST:PORT``.
 """
 
 from __future__ import annotations
@@ -223,7 +224,11 @@ async def _client(
 async def _warm_up(channel: grpc.aio.Channel, instance: Instance, time_limit: float) -> None:
     """One solve per solve slot, so that the first measured solves do not load the solver."""
     stub = api_grpc.RingplanServiceStub(channel)
-    slots = (await stub.GetInfo(api.GetInfoRequest(), timeout=30)).limits.max_concurrent_solves
+    try:
+        info = await stub.GetInfo(api.GetInfoRequest(), timeout=30)
+    except grpc.aio.AioRpcError:
+        return  # the calls under load will show why
+    slots = info.limits.max_concurrent_solves
     request = api.SolveRequest(
         instance=instance_to_proto(instance),
         options=api.SolveOptions(time_limit_seconds=time_limit, workers=1),
@@ -231,6 +236,19 @@ async def _warm_up(channel: grpc.aio.Channel, instance: Instance, time_limit: fl
     await asyncio.gather(
         *(stub.Solve(request, timeout=60) for _ in range(slots)), return_exceptions=True
     )
+
+
+def _channel(target: str, root_certificates: bytes | None, token: str | None) -> grpc.aio.Channel:
+    if root_certificates is None:
+        if token is not None:
+            raise ValueError("the load runner sends a token over TLS only")
+        return grpc.aio.insecure_channel(target)
+    credentials = grpc.ssl_channel_credentials(root_certificates)
+    if token is not None:
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token)
+        )
+    return grpc.aio.secure_channel(target, credentials)
 
 
 async def run_load(
@@ -241,13 +259,15 @@ async def run_load(
     time_limit: float = 0.2,
     budget: float = 120.0,
     seed: int = 0,
+    root_certificates: bytes | None = None,
+    token: str | None = None,
 ) -> LoadReport:
     """Run ``clients`` concurrent clients making ``calls`` calls each against ``target``.
 
     Parameters
     ----------
     target
-        ``host:port`` of a plaintext ringplan server.
+        ``host:port`` of a ringplan server.
     clients, calls
         Concurrent clients, each on its own channel, and calls per client.
     time_limit
@@ -256,11 +276,13 @@ async def run_load(
         The whole run is cancelled after this many seconds (:class:`TimeoutError`).
     seed
         Seeds the choice of calls, so that runs are comparable.
+    root_certificates, token
+        With a CA (PEM), the clients speak TLS, and send ``token`` as a bearer token if given.
     """
     instance = small_instance()
     stats = {name: MethodStats() for name in MIX}
     report = LoadReport(clients, clients * calls, 0.0, stats)
-    channels = [grpc.aio.insecure_channel(target) for _ in range(clients)]
+    channels = [_channel(target, root_certificates, token) for _ in range(clients)]
     try:
         for channel in channels:
             await asyncio.wait_for(channel.channel_ready(), timeout=10)
@@ -279,9 +301,12 @@ async def run_load(
 
 
 @contextmanager
-def spawned_server(max_concurrent_solves: int = 2) -> Iterator[tuple[str, int]]:
-    """``ringplan serve`` on a free loopback port in its own process: (target, pid)."""
-    command = [sys.executable, "-m", "ringplan", "serve", "--port", "0"]
+def spawned_server(
+    max_concurrent_solves: int = 2, extra: Sequence[str] = ()
+) -> Iterator[tuple[str, int]]:
+    """``ringplan serve`` on a free loopback port in its own process, with ``extra`` flags:
+    (target, pid)."""
+    command = [sys.executable, "-m", "ringplan", "serve", "--port", "0", *extra]
     command += ["--max-concurrent-solves", str(max_concurrent_solves)]
     state = tempfile.TemporaryDirectory(prefix="ringplan-load-")
     env = {**os.environ, "RINGPLAN_DRAIN": "0", "RINGPLAN_DEFAULT_WORKERS": "1"}
@@ -299,6 +324,34 @@ def spawned_server(max_concurrent_solves: int = 2) -> Iterator[tuple[str, int]]:
         process.terminate()
         process.wait(timeout=30)
         state.cleanup()
+
+
+@dataclass(frozen=True)
+class Secured:
+    """A TLS certificate (from a throw-away CA) and a bearer token for a server under load."""
+
+    serve_flags: tuple[str, ...]
+    root_certificates: bytes
+    token: str
+
+
+def secured(folder: str) -> Secured:
+    """Write a certificate for 127.0.0.1 made by ``trustme`` (a dev dependency) and a tokens
+    file into ``folder``."""
+    import secrets
+
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key, tokens = (os.path.join(folder, n) for n in ("server.pem", "server.key", "tokens"))
+    leaf.cert_chain_pems[0].write_to_path(cert)
+    leaf.private_key_pem.write_to_path(key)
+    token = secrets.token_urlsafe(24)
+    with open(tokens, "w", encoding="utf-8") as out:
+        out.write(f"{token} load\n")
+    flags = ("--tls-cert", cert, "--tls-key", key, "--tokens-file", tokens)
+    return Secured(flags, bytes(ca.cert_pem.bytes()), token)
 
 
 def _table(rows: Sequence[dict[str, object]]) -> str:
@@ -329,10 +382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per run at most")
     parser.add_argument("--max-concurrent-solves", type=int, default=2)
     parser.add_argument("--target", help="a running plaintext server instead of a new one")
+    parser.add_argument(
+        "--secure", action="store_true", help="serve TLS and require a bearer token (trustme)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON rows, not a table")
     args = parser.parse_args(argv)
 
-    def measure(target: str) -> list[LoadReport]:
+    def measure(target: str, security: Secured | None = None) -> list[LoadReport]:
         return [
             asyncio.run(
                 run_load(
@@ -341,6 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     calls=args.calls,
                     time_limit=args.time_limit,
                     budget=args.budget,
+                    root_certificates=security.root_certificates if security else None,
+                    token=security.token if security else None,
                 )
             )
             for n in args.clients
@@ -348,6 +406,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.target:
         reports = measure(args.target)
+    elif args.secure:
+        with tempfile.TemporaryDirectory(prefix="ringplan-pki-") as folder:
+            security = secured(folder)
+            with spawned_server(args.max_concurrent_solves, security.serve_flags) as (target, _):
+                reports = measure(target, security)
     else:
         with spawned_server(args.max_concurrent_solves) as (target, _):
             reports = measure(target)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from benchmarks.load import EXPECTED, MIX, run_load, spawned_server
+from benchmarks.load import EXPECTED, MIX, run_load, secured, spawned_server
 
 
 @pytest.fixture(scope="module")
@@ -35,3 +36,28 @@ def test_concurrent_clients_get_only_expected_codes_and_valid_plans(
     rows = {row["method"]: row for row in report.rows()}
     assert rows["all"]["calls"] == clients * calls
     assert 0 < report.methods["Health"].percentile(0.5) <= report.methods["Health"].percentile(0.99)
+
+
+def test_load_over_tls_with_a_token_gets_only_expected_codes(tmp_path: Path) -> None:
+    security = secured(str(tmp_path))
+    with spawned_server(1, security.serve_flags) as (target, _):
+        report = asyncio.run(
+            run_load(
+                target,
+                clients=8,
+                calls=4,
+                root_certificates=security.root_certificates,
+                token=security.token,
+            )
+        )
+        # The same clients without the token: only health answers.
+        anonymous = asyncio.run(
+            run_load(target, clients=4, calls=4, root_certificates=security.root_certificates)
+        )
+    assert report.unexpected == {}
+    assert report.plans_checked == report.methods["Solve"].codes.get("OK", 0)
+    assert sum(len(s.latencies) for s in report.methods.values()) == 32
+    for name, stats in anonymous.methods.items():
+        if stats.codes:
+            assert set(stats.codes) == ({"OK"} if name == "Health" else {"UNAUTHENTICATED"})
+    assert anonymous.methods["Validate"].codes["UNAUTHENTICATED"] > 0
