@@ -6,7 +6,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from pydantic import ValidationError
@@ -124,6 +124,30 @@ def _located(
     return violations_from(located, "")
 
 
+M = TypeVar("M", WhatIfRequest, WhatIfBatchRequest)
+
+
+def _checked(
+    model: type[M],
+    check: Callable[[M], object],
+    data: dict[str, Any],
+    violations: list[FieldViolation],
+    path: Callable[[tuple[PathPart, ...]], tuple[PathPart, ...]],
+) -> M:
+    """The validated request once its wire-level ``violations`` are none and ``check``
+    finds nothing; otherwise INVALID_ARGUMENT with every problem, located by ``path``."""
+    if not violations:
+        try:
+            request = model.model_validate(data)
+            check(request)
+            return request
+        except ValidationError as error:
+            violations += _located(problems_from_validation_error(error), path)
+        except InstanceError as error:
+            violations += _located(error.problems, path)
+    raise invalid_argument(violations)
+
+
 def _base(
     message: Any, remaining: float | None, config: ServerConfig, rounds: int
 ) -> tuple[dict[str, Any], list[FieldViolation], float, _Reader]:
@@ -163,16 +187,7 @@ def read_whatif(
     def path(p: tuple[PathPart, ...]) -> tuple[PathPart, ...]:
         return oneof_path(p, message.changes)
 
-    if not violations:
-        try:
-            request = WhatIfRequest.model_validate(data)
-            check_request(request)
-        except ValidationError as error:
-            violations += _located(problems_from_validation_error(error), path)
-        except InstanceError as error:
-            violations += _located(error.problems, path)
-    if violations:
-        raise invalid_argument(violations)
+    request = _checked(WhatIfRequest, check_request, data, violations, path)
     return WhatIfTask(request=request, time_limit=budget)
 
 
@@ -198,14 +213,5 @@ def read_batch(
             return (*p[:2], *oneof_path(p[2:], message.scenarios[index].changes))
         return p
 
-    if not violations:
-        try:
-            request = WhatIfBatchRequest.model_validate(data)
-            check_batch(request)
-        except ValidationError as error:
-            violations += _located(problems_from_validation_error(error), path)
-        except InstanceError as error:
-            violations += _located(error.problems, path)
-    if violations:
-        raise invalid_argument(violations)
-    return WhatIfBatchTask(request=request, time_limit=budget)
+    batch = _checked(WhatIfBatchRequest, check_batch, data, violations, path)
+    return WhatIfBatchTask(request=batch, time_limit=budget)
