@@ -193,10 +193,12 @@ def baseline_stages(terms: list[Term]) -> list[Stage]:
     """Stages for a re-plan: disruption is a stage of its own, between the terms above it
     (shortfall) and those below.
 
-    The terms above are searched without the disruption weights, which on the bundled city
-    finds markedly less shortfall in the same time; disruption is then minimised with that
-    shortfall held, which is the dedicated min-moves model and is quickly proven. The order
-    stays strict: each stage keeps what the stages before it reached.
+    The terms above are searched without the disruption weights (on the bundled city a stage
+    of shortfall alone finds less shortfall in the same time than one weighted over every
+    term); disruption is then minimised with that shortfall held, which is the dedicated
+    min-moves model. The order stays strict: each stage keeps what the stages before it
+    reached. The weak side: the first stage may wander from the baseline, and the disruption
+    stage gets only the solver's usual share of the time that is left to undo it.
     """
     names = [t.name for t in terms]
     if ObjectiveTerm.DISRUPTION not in names:
