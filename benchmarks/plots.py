@@ -46,7 +46,10 @@ def plot_objective(records: Sequence[dict[str, Any]], path: Path, title: str) ->
     ax.set_ylabel("objective (strict priorities, lower is better)")
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no plan in the budget", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -2,12 +2,16 @@
 
 - ``ringplan`` or ``ringplan:PRESET``: :func:`solver.solve` with a preset of
   :data:`solver.presets.PRESETS`;
+- ``ringplan+greedy`` (or ``ringplan+greedy:PRESET``): the same, warm-started from the greedy
+  plan (through ``solve``'s ``hint``); the greedy's time counts against the budget;
 - ``greedy``: :mod:`benchmarks.baselines.greedy`;
 - ``highs``: :mod:`benchmarks.baselines.highs_mip`;
 - ``naive-cpsat``: :mod:`benchmarks.baselines.naive_cpsat`.
 """
 
 from __future__ import annotations
+
+import time
 
 from benchmarks.baselines import Outcome
 from solver import Instance, Progress, solve
@@ -22,37 +26,54 @@ DEFAULT_SOLVERS = ("ringplan", *BASELINES)
 
 def check_solver_name(name: str) -> str:
     """``name`` if it names a planner; raises ``ValueError`` listing the known ones otherwise."""
-    if name in BASELINES or name == "ringplan":
+    if name in BASELINES or name in ("ringplan", "ringplan+greedy"):
         return name
-    if name.startswith("ringplan:") and name.split(":", 1)[1] in PRESETS:
+    head, _, preset = name.partition(":")
+    if head in ("ringplan", "ringplan+greedy") and preset in PRESETS:
         return name
-    known = ", ".join(["ringplan", *(f"ringplan:{p}" for p in PRESETS), *BASELINES])
+    known = ", ".join(
+        ["ringplan", "ringplan+greedy", *(f"ringplan:{p}" for p in PRESETS), *BASELINES]
+    )
     raise ValueError(f"unknown solver '{name}' (known: {known})")
 
 
 def _run_ringplan(
-    instance: Instance, preset: str, time_limit: float, workers: int, seed: int
+    instance: Instance,
+    preset: str,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    warm: bool = False,
 ) -> Outcome:
     trace: list[tuple[float, int, int | None]] = []
+    start = time.perf_counter()
+    hint = None
+    if warm:
+        from benchmarks.baselines.greedy import plan_greedy
+
+        hint = plan_greedy(instance)
+    offset = time.perf_counter() - start
 
     def record(progress: Progress) -> None:
-        trace.append((progress.elapsed, progress.objective, progress.best_bound))
+        trace.append((offset + progress.elapsed, progress.objective, progress.best_bound))
 
     result = solve(
         instance,
-        time_limit=time_limit,
+        time_limit=max(0.1, time_limit - offset),
         workers=workers,
         preset=preset,
         seed=seed,
+        hint=hint,
         progress=record,
     )
     if result.objective is not None:
-        trace.append((result.wall_time, result.objective, result.best_bound))
+        trace.append((offset + result.wall_time, result.objective, result.best_bound))
+    first = result.first_solution_time
     return Outcome(
         status=result.status.value,
         plan=result.plan if result.status.has_plan else None,
         build_time=result.build_time,
-        first_solution_time=result.first_solution_time,
+        first_solution_time=None if first is None else offset + first,
         trace=sorted(trace),
         objective=result.objective,
         best_bound=result.best_bound,
@@ -65,8 +86,9 @@ def run_solver(
     """Run the planner ``name`` on ``instance`` within ``time_limit`` seconds."""
     check_solver_name(name)
     if name.startswith("ringplan"):
-        preset = name.split(":", 1)[1] if ":" in name else "default"
-        return _run_ringplan(instance, preset, time_limit, workers, seed)
+        head, _, preset = name.partition(":")
+        warm = head == "ringplan+greedy"
+        return _run_ringplan(instance, preset or "default", time_limit, workers, seed, warm)
     if name == "greedy":
         from benchmarks.baselines.greedy import run_greedy
 

@@ -9,6 +9,7 @@ from benchmarks.baselines.highs_mip import run_highs
 from benchmarks.baselines.naive_cpsat import run_naive_cpsat
 from benchmarks.generator import generate
 from benchmarks.scoring import plan_terms, score_plan
+from benchmarks.solvers import run_solver
 from solver import Instance, Plan, SolveStatus, check_plan
 from tests.factory import make, ring, shifts, solve_checked, unit, venue
 
@@ -106,3 +107,11 @@ def test_plan_terms_agree_with_ringplans_evaluator(variant: str) -> None:
     instance = generate("district", 2, variant)
     plan = plan_greedy(instance)
     assert plan_terms(instance, plan) == score_plan(instance, plan).terms
+
+
+def test_ringplan_warm_started_from_the_greedy_plan_is_no_worse_than_it() -> None:
+    instance = generate("district", 0, "tight")
+    outcome = run_solver("ringplan+greedy", instance, time_limit=10, workers=2, seed=0)
+    assert outcome.plan is not None and check_plan(instance, outcome.plan).ok
+    greedy = score_plan(instance, plan_greedy(instance)).objective
+    assert score_plan(instance, outcome.plan).objective <= greedy
