@@ -217,6 +217,13 @@ class RingplanClient:
     def _deadline(self, timeout: float | None) -> float | None:
         return timeout if timeout is not None else self._timeout
 
+    def _call(self, method: Callable[..., Any], request: Any, timeout: float | None = None) -> Any:
+        """A unary call with this client's deadline; a refusal raises :class:`RingplanError`."""
+        try:
+            return method(request, timeout=self._deadline(timeout))
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from None
+
     def solve(
         self,
         instance: Instance | pb.Instance,
@@ -232,11 +239,7 @@ class RingplanClient:
         request = api.SolveRequest(
             instance=_message(instance), options=_options(time_limit, workers, preset, seed, hint)
         )
-        try:
-            response = self._stub.Solve(request, timeout=self._deadline(timeout))
-        except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
-        return result_from_proto(response.result)
+        return result_from_proto(self._call(self._stub.Solve, request, timeout).result)
 
     def solve_stream(
         self,
@@ -258,12 +261,7 @@ class RingplanClient:
 
     def validate(self, instance: Instance | pb.Instance) -> Validation:
         """Every problem of ``instance`` at once."""
-        try:
-            response = self._stub.Validate(
-                api.ValidateRequest(instance=_message(instance)), timeout=self._timeout
-            )
-        except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
+        response = self._call(self._stub.Validate, api.ValidateRequest(instance=_message(instance)))
         return Validation(
             valid=response.valid,
             problems=tuple(FieldViolation(p.field, p.description) for p in response.problems),
@@ -272,10 +270,7 @@ class RingplanClient:
 
     def info(self) -> ServerInfo:
         """Versions, limits and the number of running solves."""
-        try:
-            response = self._stub.GetInfo(api.GetInfoRequest(), timeout=self._timeout)
-        except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
+        response = self._call(self._stub.GetInfo, api.GetInfoRequest())
         return ServerInfo(
             server_version=response.server_version,
             solver_version=response.solver_version,
@@ -283,12 +278,6 @@ class RingplanClient:
             active_solves=response.active_solves,
             presets=tuple(response.presets),
         )
-
-    def _call(self, method: Callable[..., Any], request: Any) -> Any:
-        try:
-            return method(request, timeout=self._timeout)
-        except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
 
     def submit_job(
         self,
@@ -382,11 +371,7 @@ class RingplanClient:
             changes=[change_to_proto(c) for c in changes],
             **self._whatif_parts(instance, plan, now, options),
         )
-        try:
-            response = self._stub.WhatIf(request, timeout=self._deadline(timeout))
-        except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
-        return answer_from_proto(response.answer)
+        return answer_from_proto(self._call(self._stub.WhatIf, request, timeout).answer)
 
     def whatif_stream(
         self,
@@ -432,10 +417,7 @@ class RingplanClient:
             max_parallel=max_parallel,
             **self._whatif_parts(instance, plan, now, options),
         )
-        try:
-            response = self._stub.WhatIfBatch(request, timeout=self._deadline(timeout))
-        except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
+        response = self._call(self._stub.WhatIfBatch, request, timeout)
         return BatchAnswer(
             answers=tuple(answer_from_proto(a) for a in response.answers),
             table_text=response.table_text,
@@ -445,12 +427,9 @@ class RingplanClient:
 
     def health(self, service: str = SERVICE_NAME, timeout: float = 5.0) -> str:
         """The health status name (``SERVING``, ``NOT_SERVING``, ...)."""
-        try:
-            response = self._health.Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=timeout
-            )
-        except grpc.RpcError as error:
-            raise error_from_rpc(error) from None
+        response = self._call(
+            self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout
+        )
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
 
