@@ -276,7 +276,10 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
     def WatchJob(
         self, request: api.WatchJobRequest, context: grpc.ServicerContext
     ) -> Iterator[api.WatchJobResponse]:
-        for record in self._jobs.watch(self._tenant_of(context), request.job_id):
+        gone = threading.Event()
+        if not context.add_callback(lambda: self._jobs.leave_watch(gone)):
+            return  # the caller has already gone
+        for record in self._jobs.watch(self._tenant_of(context), request.job_id, gone):
             yield api.WatchJobResponse(job=job_to_proto(record, with_result=True))
 
     @edge

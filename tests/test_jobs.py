@@ -345,3 +345,28 @@ def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Pat
     assert restarted.attempts == 2
     assert "warm-started from its last plan" in restarted.reason
     assert [finals[q.id].attempts for q in queued] == [1, 1]
+
+
+def test_watchers_that_leave_free_their_threads_while_the_job_waits(tmp_path: Path) -> None:
+    # One slot, held by a long job; a second job waits. Watchers of the waiting job give up
+    # after 0.3 s: the server must not keep a thread for each of them.
+    config = ServerConfig(
+        port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
+    )
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        city = load_instance(CITY)
+        running, _ = client.submit_job(city, time_limit=20)
+        waiting, _ = client.submit_job(city, time_limit=20)
+        while client.get_job(running.id).state is not JobState.RUNNING:
+            time.sleep(0.02)
+        for _ in range(25):  # more than the server's spare handler threads
+            with pytest.raises(RingplanError) as caught:
+                list(client.watch_job(waiting.id, timeout=0.3))
+            assert caught.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
+        time.sleep(0.2)
+        start = time.perf_counter()
+        assert client.info().active_solves == 1
+        assert client.health() == "SERVING"
+        assert time.perf_counter() - start < 2.0
+        client.cancel_job(running.id)
+        client.cancel_job(waiting.id)

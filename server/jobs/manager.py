@@ -119,10 +119,10 @@ class JobManager:
     def cancel(self, tenant: str, job_id: str) -> JobRecord:
         """Cancel a queued job at once, a running one within a quarter second."""
         self.get(tenant, job_id)
-        record = self._store.request_cancel(job_id)
-        assert record is not None
         with self._changed:
+            record = self._store.request_cancel(job_id)
             ticket = self._running.get(job_id)
+        assert record is not None
         if ticket is not None:
             ticket.cancel.set()
         self._bump()
@@ -149,10 +149,17 @@ class JobManager:
         records = records[:limit]
         return records, str(records[-1].seq) if more else ""
 
-    def watch(self, tenant: str, job_id: str) -> Iterator[JobRecord]:
-        """The job now and after every change, until it reaches a final state."""
+    def watch(
+        self, tenant: str, job_id: str, gone: threading.Event | None = None
+    ) -> Iterator[JobRecord]:
+        """The job now and after every change, until it reaches a final state.
+
+        ``gone`` is set when the watcher has left (cancel, deadline): the watch then ends at
+        once instead of holding its thread until the job next changes.
+        """
+        gone = gone or threading.Event()
         last: JobRecord | None = None
-        while True:
+        while not gone.is_set():
             with self._changed:
                 version = self._version
             record = self.get(tenant, job_id)
@@ -163,46 +170,72 @@ class JobManager:
                 return
             if self._stopping.is_set():
                 raise ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
-            self._wait(version)
+            self._wait(version, gone)
 
     # -- running -------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
-            # Look before taking a slot: holding one while looking would refuse direct solves.
-            if not self._store.has_queued():
-                self._wait()
-                continue
             try:
-                ticket = self._admission.enter()
-            except Overloaded:
-                self._wait()
-                continue
+                if not self._dispatch_one():
+                    self._wait()
             except ShuttingDown:
                 return
-            record = self._store.claim_next()
-            if record is None:
-                self._admission.leave(ticket)
+            except Exception:  # a store error must not end dispatching for good
+                logger.exception("job dispatch failed; trying again")
                 self._wait()
-                continue
-            with self._changed:
-                self._running[record.id] = ticket
-                self._version += 1
-                self._changed.notify_all()
-            thread = threading.Thread(
-                target=self._run, args=(record, ticket), name=f"job-{record.id[:8]}"
-            )
-            self._threads.add(thread)
-            thread.start()
 
-    def _wait(self, version: int | None = None) -> None:
-        """Sleep until the next change after ``version`` (default: now), or a short while."""
+    def _dispatch_one(self) -> bool:
+        """Start the oldest queued job if a slot is free; ``False`` when there was nothing to
+        start."""
+        # Look before taking a slot: holding one while looking would refuse direct solves.
+        if not self._store.has_queued():
+            return False
+        try:
+            ticket = self._admission.enter()
+        except Overloaded:
+            return False
+        try:
+            # Claimed and registered under one lock, so that a cancel or a stop in between
+            # always finds the job's ticket.
+            with self._changed:
+                record = self._store.claim_next()
+                if record is not None:
+                    self._running[record.id] = ticket
+                    self._version += 1
+                    self._changed.notify_all()
+        except BaseException:
+            self._admission.leave(ticket)
+            raise
+        if record is None:
+            self._admission.leave(ticket)
+            return False
+        thread = threading.Thread(
+            target=self._run, args=(record, ticket), name=f"job-{record.id[:8]}"
+        )
+        self._threads.add(thread)
+        thread.start()
+        return True
+
+    def _wait(self, version: int | None = None, gone: threading.Event | None = None) -> None:
+        """Sleep until the next change after ``version`` (default: now), a watcher leaving,
+        or a short while."""
         with self._changed:
             if version is None:
                 version = self._version
             self._changed.wait_for(
-                lambda: self._version != version or self._stopping.is_set(), IDLE_WAIT
+                lambda: (
+                    self._version != version
+                    or self._stopping.is_set()
+                    or (gone is not None and gone.is_set())
+                ),
+                IDLE_WAIT,
             )
+
+    def leave_watch(self, gone: threading.Event) -> None:
+        """A watcher has gone: wake its watch so that it ends now."""
+        gone.set()
+        self._bump()
 
     def _run(self, record: JobRecord, ticket: Ticket) -> None:
         job_id = record.id
@@ -245,7 +278,8 @@ class JobManager:
             )
 
         result = self._pool.run(job, on_progress, ticket, on_incumbent)
-        if ticket.cancel.is_set():
+        current = self._store.get(record.id)
+        if ticket.cancel.is_set() or (current is not None and current.cancel_requested):
             raise SolveCancelled
         self._store.finish(
             record.id, JobState.SUCCEEDED, result=result_to_proto(result).SerializeToString()
