@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from ringplan.v1 import instance_pb2 as pb
 from ringplan.v1 import ringplan_service_pb2 as api
+from ringplan.v1 import whatif_pb2 as wpb
 from server.config import ServerConfig
 from server.convert import instance_from_proto, plan_from_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument, violations_from
@@ -75,16 +76,8 @@ def granted_time_limit(
     return limit if limit > 0 else None
 
 
-def read_job(
-    instance_msg: pb.Instance,
-    options: api.SolveOptions,
-    remaining: float | None,
-    config: ServerConfig,
-) -> Job:
-    """Everything a solve needs, validated; every bad field is reported at once.
-
-    ``remaining`` is the time left before the call's deadline (``None``: no deadline).
-    """
+def option_violations(options: api.SolveOptions | wpb.WhatIfOptions) -> list[FieldViolation]:
+    """Problems of the options every solve shares: time limit, seed, workers, preset."""
     violations: list[FieldViolation] = []
     if not options.time_limit_seconds >= 0:  # NaN too
         violations.append(
@@ -100,6 +93,21 @@ def read_job(
         violations.append(
             FieldViolation("options.preset", f"unknown preset '{preset}' (known: {known})")
         )
+    return violations
+
+
+def read_job(
+    instance_msg: pb.Instance,
+    options: api.SolveOptions,
+    remaining: float | None,
+    config: ServerConfig,
+) -> Job:
+    """Everything a solve needs, validated; every bad field is reported at once.
+
+    ``remaining`` is the time left before the call's deadline (``None``: no deadline).
+    """
+    violations = option_violations(options)
+    preset = options.preset or "default"
     hint = None
     if options.HasField("hint"):
         try:

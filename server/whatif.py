@@ -16,9 +16,8 @@ from ringplan.v1 import whatif_pb2 as wpb
 from server.config import ServerConfig
 from server.convert import _Reader, change_data, oneof_path, plan_from_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument, violations_from
-from server.requests import granted_time_limit, read_instance
+from server.requests import granted_time_limit, option_violations, read_instance
 from solver import InstanceError, Plan, Problem, Progress
-from solver.presets import PRESETS
 from solver.validation import PathPart, problems_from_validation_error
 from solver.whatif import (
     WhatIfBatchRequest,
@@ -76,20 +75,12 @@ def _options(
     violations: list[FieldViolation],
 ) -> tuple[dict[str, Any], float]:
     """ReplanOptions data and the wall-clock budget of the whole task."""
-    if message.time_limit_seconds < 0:
-        violations.append(FieldViolation("options.time_limit_seconds", "must not be negative"))
-    if message.workers < 0:
-        violations.append(FieldViolation("options.workers", "must not be negative"))
-    if message.deterministic_time_seconds < 0:
+    violations += option_violations(message)
+    if not message.deterministic_time_seconds >= 0:  # NaN too
         violations.append(
-            FieldViolation("options.deterministic_time_seconds", "must not be negative")
+            FieldViolation("options.deterministic_time_seconds", "must be a number, not negative")
         )
     preset = message.preset or "default"
-    if preset not in PRESETS:
-        known = ", ".join(sorted(PRESETS))
-        violations.append(
-            FieldViolation("options.preset", f"unknown preset '{preset}' (known: {known})")
-        )
     granted = granted_time_limit(max(0.0, message.time_limit_seconds), remaining, config)
     if granted is None:
         raise ServiceError(

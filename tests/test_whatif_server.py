@@ -170,3 +170,14 @@ def test_whatif_deadline_shorter_than_the_margin_is_refused_at_once(
     with pytest.raises(RingplanError) as caught:
         client.whatif(instance, plan, [SetRisk(venue="kpu", risk="high")], timeout=0.2)
     assert caught.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_whatif_options_out_of_range_are_field_violations(client: RingplanClient) -> None:
+    instance, plan = baseline()
+    bad = ReplanOptions(time_limit=5, seed=2**40)
+    with pytest.raises(RingplanError) as caught:
+        client.whatif(instance, plan, [SetRisk(venue="kpu", risk="high")], options=bad)
+    assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in caught.value.violations] == ["options.seed"]
+    # The worker that would have run it is still there: the next re-plan works.
+    assert client.whatif(instance, plan, [], options=OPTIONS).diff.is_empty
