@@ -52,6 +52,7 @@ class RingplanServer:
         security = server_security(config)
         self.admission = Admission(config.max_concurrent_solves)
         self.health = health.HealthServicer()
+        self.store = JobStore(config.jobs_db)  # first: a store in use stops here, cheaply
         self.pool = WorkerPool(
             config.max_concurrent_solves,
             WorkerLimits(memory_mb=config.worker_memory_mb or None, nice=config.worker_nice),
@@ -66,7 +67,6 @@ class RingplanServer:
             options=[*channel_options(config), ("grpc.so_reuseport", 0)],
             interceptors=security.interceptors,
         )
-        self.store = JobStore(config.jobs_db)
         self.jobs = JobManager(self.store, self.pool, self.admission, config)
         api_grpc.add_RingplanServiceServicer_to_server(
             RingplanServicer(config, self.admission, self.pool, self.jobs, tenant_of=tenant_of),

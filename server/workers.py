@@ -18,6 +18,8 @@ import resource
 import signal
 import threading
 import time
+import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -148,8 +150,8 @@ def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> 
             send(("result", result))
         except MemoryError:
             send(("error", "the solve ran out of memory"))
-        except Exception as error:  # reported to the server, which fails the job
-            send(("error", f"the solve failed: {type(error).__name__}: {error}"))
+        except Exception:  # the server logs it and fails the job with a reference
+            send(("crash", traceback.format_exc()))
 
 
 class Worker:
@@ -205,6 +207,10 @@ class Worker:
                         incumbent(payload)
                 elif kind == "result":
                     return cast(T, payload)
+                elif kind == "crash":
+                    reference = uuid.uuid4().hex[:12]
+                    logger.error("solve failed (reference %s):\n%s", reference, payload)
+                    raise SolveFailed(f"internal error in the solve (reference {reference})")
                 else:
                     raise SolveFailed(str(payload))
             elif not self.process.is_alive():

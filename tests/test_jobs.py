@@ -370,3 +370,12 @@ def test_watchers_that_leave_free_their_threads_while_the_job_waits(tmp_path: Pa
         assert time.perf_counter() - start < 2.0
         client.cancel_job(running.id)
         client.cancel_job(waiting.id)
+
+
+def test_a_second_server_cannot_open_a_store_in_use(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    first = JobStore(path)
+    with pytest.raises(OSError, match="in use by another server"):
+        JobStore(path)
+    first.close()
+    JobStore(path).close()  # free again once the first has closed it

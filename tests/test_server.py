@@ -438,3 +438,8 @@ def test_a_solve_over_the_memory_cap_fails_with_the_reason_and_the_server_keeps_
         assert "memory" in caught.value.message
         assert client.health() == "SERVING"
         assert client.info().active_solves == 0
+
+
+def test_a_second_server_on_the_same_job_store_is_refused(server: Any) -> None:
+    with pytest.raises(OSError, match="in use by another server"):
+        create_server(ServerConfig(port=0, jobs_db=server.config.jobs_db))

@@ -8,6 +8,7 @@ the store; the service decides their encoding.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 import time
@@ -111,6 +112,14 @@ class JobStore:
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One server per store: a second one would queue again the jobs the first is running.
+        # The kernel drops the lock when its process dies, so kill -9 leaves the store usable.
+        self._lock_file = open(f"{self.path}.lock", "a+")  # noqa: SIM115 (held until close)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise OSError(f"the job store {self.path} is in use by another server") from None
         self._clock = clock
         self._fault = fault
         self._lock = threading.Lock()
@@ -122,9 +131,10 @@ class JobStore:
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database and let another server open it."""
         with self._lock:
             self._db.close()
+        self._lock_file.close()
 
     def _point(self, name: str) -> None:
         if self._fault is not None:
