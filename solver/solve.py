@@ -24,7 +24,7 @@ from solver.model.disruption import (
     with_disruption_ranked,
 )
 from solver.model.evaluate import Evaluator
-from solver.model.greedy import SlotOrder, greedy_counts
+from solver.model.greedy import SlotOrder, greedy_counts, plan_counts
 from solver.model.groups import needs_own_group
 from solver.model.objective import (
     Stage,
@@ -455,6 +455,8 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     build_time = time.perf_counter() - began
     first = schedule[0][0] if schedule else fine
     if hint is not None:
+        # What of the hint keeps every rule is a plan already: the first one, and a fallback.
+        search.offer(plan_counts(data, hint), 0)
         _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
     elif chosen.warm_start:
         # Greedy plans keep every rule: the first is the first plan, the best is the hint.
@@ -624,10 +626,18 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
         if search.best_objective != before:
             best[:] = [plan]
 
-    if run.hint is None and chosen.warm_start:
-        for a in plan_from_vector(data, _greedy_start(data, search, lambda x: x)).assignments:
+    start_plan = None
+    if run.hint is not None:
+        # Each part holds its share of the hint (what of it keeps every rule) until solved.
+        start_plan = plan_from_vector(data, plan_counts(data, run.hint), run.hint)
+    elif chosen.warm_start:
+        start_plan = plan_from_vector(data, _greedy_start(data, search, lambda x: x))
+    if start_plan is not None:
+        for a in start_plan.assignments:
             plans[part_of[unit_index[a.unit]]].append(a)
         best[:] = [Plan(assignments=tuple(a for assignments in plans for a in assignments))]
+        if run.hint is not None:
+            offer()
 
     results: list[Result | None] = [None] * len(parts)
     first_weights = [1] * len(parts)

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from solver import ObjectiveTerm, Plan, SolveStatus, check_plan, solve
+from solver import Assignment, ObjectiveTerm, Plan, SolveStatus, check_plan, solve
 from tests.factory import make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -258,3 +258,42 @@ def test_incumbent_callback_hands_over_plans_the_checker_accepts() -> None:
     assert plans, "no incumbent was handed over"
     assert all(check_plan(instance, plan).ok for plan in plans)
     assert result.plan.assignments
+
+
+def test_a_hint_is_a_plan_from_the_start_even_if_the_search_is_stopped_at_once() -> None:
+    instance = make(
+        [venue("a", rings=[ring(1, 2, 2)]), venue("b", rings=[ring(1, 2, 2)])],
+        [unit(f"u{i}") for i in range(4)],
+        shifts(2),
+        {"min_rest_hours": 0},
+    )
+    hint = Plan(
+        assignments=tuple(
+            Assignment(unit=f"u{i}", venue="a" if i < 2 else "b", ring=1, shift=s)
+            for i in range(4)
+            for s in ("s0", "s1")
+        )
+    )
+    stop = threading.Event()
+    stop.set()
+    for preset in ("default", "unit"):
+        result = solve_checked(instance, hint=hint, stop=stop, preset=preset)
+        assert result.status is SolveStatus.FEASIBLE
+        assert set(result.plan.assignments) == set(hint.assignments)
+        assert result.total_shortfall == 0
+
+
+def test_the_parts_of_a_hint_that_break_rules_are_left_out_of_the_first_plan() -> None:
+    instance = make([venue(rings=[ring(1, 1, 1)])], [unit("u0"), unit("u1")], shifts(2))
+    # Both units in a ring that holds one, and u0 twice without rest: only u0 in s0 can stay.
+    hint = Plan(
+        assignments=(
+            Assignment(unit="u0", venue="kpu", ring=1, shift="s0"),
+            Assignment(unit="u1", venue="kpu", ring=1, shift="s0"),
+            Assignment(unit="u0", venue="kpu", ring=1, shift="s1"),
+        )
+    )
+    stop = threading.Event()
+    stop.set()
+    result = solve_checked(instance, hint=hint, stop=stop, preset="unit")
+    assert placed(result) == {("u0", "kpu", 1, "s0")}

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from solver.domain import Plan
 from solver.model.data import ModelData
 
 
@@ -34,6 +35,53 @@ def _longest_run(days: set[int]) -> int:
 SlotOrder = Literal["weight", "day", "time"]
 
 
+class _Duty:
+    """What each unit works so far, and whether one more shift keeps every duty rule (one
+    place per shift, rest, most shifts, shifts per 24 hours, consecutive days)."""
+
+    def __init__(self, data: ModelData) -> None:
+        self.data = data
+        rules = data.instance.rules
+        self.rules = rules
+        n_shifts = len(data.instance.shifts)
+        self.conflict = [1 << s for s in range(n_shifts)]
+        for a, b in data.shift_conflicts:
+            self.conflict[a] |= 1 << b
+            self.conflict[b] |= 1 << a
+        self.window_mask = [sum(1 << s for s in window) for window in data.windows_24h]
+        self.windows_of: list[list[int]] = [[] for _ in range(n_shifts)]
+        for a, window in enumerate(data.windows_24h):
+            for s in window:
+                self.windows_of[s].append(a)
+        self.worked: dict[int, int] = {}
+        self.load: dict[int, int] = {}
+        self.days: dict[int, set[int]] = {}
+
+    def free(self, u: int, shift: int) -> bool:
+        """Whether unit ``u`` may also work ``shift``."""
+        rules, mask = self.rules, self.worked.get(u, 0)
+        if mask & self.conflict[shift]:
+            return False
+        if rules.max_shifts is not None and self.load.get(u, 0) >= rules.max_shifts:
+            return False
+        if rules.max_shifts_per_24h is not None:
+            for a in self.windows_of[shift]:
+                if (mask & self.window_mask[a]).bit_count() >= rules.max_shifts_per_24h:
+                    return False
+        limit = rules.max_consecutive_days
+        if limit is not None:
+            on = self.days.get(u, set()) | {self.data.shift_day[shift]}
+            if _longest_run(on) > limit:
+                return False
+        return True
+
+    def take(self, u: int, shift: int) -> None:
+        """Unit ``u`` works ``shift``."""
+        self.worked[u] = self.worked.get(u, 0) | 1 << shift
+        self.load[u] = self.load.get(u, 0) + 1
+        self.days.setdefault(u, set()).add(self.data.shift_day[shift])
+
+
 def greedy_counts(
     data: ModelData, *, police_first: bool = True, order: SlotOrder = "weight"
 ) -> npt.NDArray[np.int64]:
@@ -44,17 +92,7 @@ def greedy_counts(
     heaviest first within a shift).
     """
     instance = data.instance
-    rules = instance.rules
     n_shifts = len(instance.shifts)
-    conflict = [1 << s for s in range(n_shifts)]
-    for a, b in data.shift_conflicts:
-        conflict[a] |= 1 << b
-        conflict[b] |= 1 << a
-    window_mask = [sum(1 << s for s in window) for window in data.windows_24h]
-    windows_of: list[list[int]] = [[] for _ in range(n_shifts)]
-    for a, window in enumerate(data.windows_24h):
-        for s in window:
-            windows_of[s].append(a)
     by_start = sorted(range(n_shifts), key=lambda s: (instance.shifts[s].start, s))
     position = {s: p for p, s in enumerate(by_start)}
 
@@ -62,27 +100,9 @@ def greedy_counts(
     reach = [0] * len(data.groups)
     for candidate in data.candidates:
         reach[candidate.group] += 1
-    worked: dict[int, int] = {}
-    load: dict[int, int] = {}
-    days: dict[int, set[int]] = {}
+    duty = _Duty(data)
+    load = duty.load
     x = np.zeros(len(data.candidates), dtype=np.int64)
-
-    def free(u: int, shift: int) -> bool:
-        mask = worked.get(u, 0)
-        if mask & conflict[shift]:
-            return False
-        if rules.max_shifts is not None and load.get(u, 0) >= rules.max_shifts:
-            return False
-        if rules.max_shifts_per_24h is not None:
-            for a in windows_of[shift]:
-                if (mask & window_mask[a]).bit_count() >= rules.max_shifts_per_24h:
-                    return False
-        limit = rules.max_consecutive_days
-        if limit is not None:
-            on = days.get(u, set()) | {data.shift_day[shift]}
-            if _longest_run(on) > limit:
-                return False
-        return True
 
     def rank(s: int) -> tuple[int, ...]:
         slot = data.slots[s]
@@ -103,7 +123,7 @@ def greedy_counts(
             best: tuple[tuple[int, ...], int, int] | None = None
             for c, u in options:
                 headcount = units[u].headcount
-                if headcount > room or not free(u, slot.shift):
+                if headcount > room or not duty.free(u, slot.shift):
                     continue
                 reserve = int(data.groups[data.candidates[c].group].reserve)
                 if police_first:
@@ -128,10 +148,47 @@ def greedy_counts(
                 break
             _key, c, u = best
             x[c] += 1
-            worked[u] = worked.get(u, 0) | 1 << slot.shift
-            load[u] = load.get(u, 0) + 1
-            days.setdefault(u, set()).add(data.shift_day[slot.shift])
+            duty.take(u, slot.shift)
             need -= units[u].headcount
             room -= units[u].headcount
             options = [(c2, u2) for c2, u2 in options if u2 != u]
+    return x
+
+
+def plan_counts(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
+    """Candidate counts of the largest part of ``plan`` that keeps every rule.
+
+    Assignments are taken in time order (then venue, ring and unit id), each kept when it is a
+    candidate, its ring has room and its unit is free under the duty rules; so a hint or a plan
+    in force that a change made partly impossible still yields a valid plan to start from.
+    """
+    instance = data.instance
+    duty = _Duty(data)
+    units = {unit.id: u for u, unit in enumerate(instance.units)}
+    group_of = data.group_of_unit()
+    index: dict[tuple[int, str, int, str], int] = {}
+    for c, cand in enumerate(data.candidates):
+        slot = data.slots[cand.slot]
+        venue = instance.venues[slot.venue]
+        key = (cand.group, venue.id, venue.rings[slot.ring].number, instance.shifts[slot.shift].id)
+        index[key] = c
+    position = {s.id: (s.start, i) for i, s in enumerate(instance.shifts)}
+    room = [slot.capacity for slot in data.slots]
+    x = np.zeros(len(data.candidates), dtype=np.int64)
+    rows = sorted(
+        (a for a in plan.assignments if a.shift in position and a.unit in units),
+        key=lambda a: (position[a.shift], a.venue, a.ring, a.unit),
+    )
+    for a in rows:
+        u = units[a.unit]
+        found = index.get((group_of.get(u, -1), a.venue, a.ring, a.shift))
+        if found is None:
+            continue
+        s = data.candidates[found].slot
+        headcount = instance.units[u].headcount
+        if headcount > room[s] or not duty.free(u, data.slots[s].shift):
+            continue
+        duty.take(u, data.slots[s].shift)
+        room[s] -= headcount
+        x[found] += 1
     return x
