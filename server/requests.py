@@ -3,6 +3,8 @@ the server grants a solve."""
 
 from __future__ import annotations
 
+import time
+
 import grpc
 from pydantic import ValidationError
 
@@ -104,8 +106,10 @@ def read_job(
 ) -> Job:
     """Everything a solve needs, validated; every bad field is reported at once.
 
-    ``remaining`` is the time left before the call's deadline (``None``: no deadline).
+    ``remaining`` is the time left before the call's deadline when the call began (``None``:
+    no deadline); the time spent reading the request is taken off it.
     """
+    began = time.monotonic()
     violations = option_violations(options)
     preset = options.preset or "default"
     hint = None
@@ -122,7 +126,8 @@ def read_job(
         violations = [*error.violations, *violations]
     if violations or instance is None:
         raise invalid_argument(violations)
-    limit = granted_time_limit(options.time_limit_seconds, remaining, config)
+    left = None if remaining is None else remaining - (time.monotonic() - began)
+    limit = granted_time_limit(options.time_limit_seconds, left, config)
     if limit is None:
         raise ServiceError(
             grpc.StatusCode.DEADLINE_EXCEEDED,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -143,6 +144,7 @@ def _base(
     message: Any, remaining: float | None, config: ServerConfig, rounds: int
 ) -> tuple[dict[str, Any], list[FieldViolation], float, _Reader]:
     """What a single and a batch request share: instance, plan, now, options."""
+    began = time.monotonic()
     violations: list[FieldViolation] = []
     data: dict[str, Any] = {}
     try:
@@ -155,7 +157,8 @@ def _base(
         violations += violations_from(problems_from_validation_error(error), "plan")
     if message.now:
         data["now"] = message.now
-    data["options"], budget = _options(message.options, remaining, config, rounds, violations)
+    left = None if remaining is None else remaining - (time.monotonic() - began)
+    data["options"], budget = _options(message.options, left, config, rounds, violations)
     return data, violations, budget, _Reader()
 
 

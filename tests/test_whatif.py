@@ -272,7 +272,9 @@ def test_disruption_ranked_without_a_baseline_is_zero() -> None:
     assert result.total_shortfall == 0 and result.status is SolveStatus.OPTIMAL
 
 
-def test_whatif_stopped_before_any_plan_answers_no_solution_and_an_empty_diff() -> None:
+def test_whatif_stopped_before_the_search_answers_the_plan_in_force_less_what_is_impossible() -> (
+    None
+):
     instance, plan = _two_venues()
     stop = threading.Event()
     stop.set()
@@ -280,9 +282,13 @@ def test_whatif_stopped_before_any_plan_answers_no_solution_and_an_empty_diff() 
         instance=instance, plan=plan, changes=(CloseVenue(venue="b"),), options=FAST
     )
     response = whatif(request, stop=stop)
-    assert response.result.status is SolveStatus.NO_SOLUTION
-    assert response.diff.is_empty and response.violations == ()
-    assert "no_solution" in response.summary()
+    # No search ran: the answer is the plan in force with venue b's places released.
+    assert response.result.status is SolveStatus.FEASIBLE
+    kept = {a for a in plan.assignments if a.venue != "b"}
+    assert set(response.plan.assignments) == kept and len(kept) == 2
+    assert response.diff.released == 2 and response.diff.moved == response.diff.assigned == 0
+    assert response.violations == ()
+    assert "feasible" in response.summary()
 
 
 def test_ring_shrunk_in_a_started_shift_releases_the_excess_as_forced_moves() -> None:
