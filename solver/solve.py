@@ -68,6 +68,8 @@ class _Search:
     progress: ProgressCallback | None
     incumbent: IncumbentCallback | None = None
     incumbent_at: float = -math.inf
+    handed: int | None = None
+    """Objective of the plan last handed to ``incumbent``."""
     best_x: npt.NDArray[np.int64] | None = None
     best_objective: int | None = None
     bound: int = 0
@@ -100,10 +102,18 @@ class _Search:
                     stage=stage,
                 )
             )
-        now = time.perf_counter()
-        if self.incumbent is not None and now - self.incumbent_at >= INCUMBENT_INTERVAL:
-            self.incumbent_at = now
-            self.incumbent(plan_from_vector(self.data, x))
+        if time.perf_counter() - self.incumbent_at >= INCUMBENT_INTERVAL:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """Give the ``incumbent`` callback the best plan so far, unless it has it already
+        (called when a plan improves, at most once per interval, and at the end of a stage)."""
+        with self.lock:
+            x, objective = self.best_x, self.best_objective
+        if self.incumbent is None or x is None or objective == self.handed:
+            return
+        self.handed, self.incumbent_at = objective, time.perf_counter()
+        self.incumbent(plan_from_vector(self.data, x))
 
 
 def solution_vector(response: object, n: int) -> npt.NDArray[np.int64]:
@@ -531,6 +541,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         # Later stages keep what this one reached, proven or not: priorities stay strict.
         model.add(stage.expr <= value)
         reached.append((stage, value))
+        search.hand_over()
         if not last and schedule[index + 1][0] is phase:
             _add_hint(model, phase.data, phase.variables, x)
 
@@ -539,6 +550,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         search.offer(np.zeros(fine.n, dtype=np.int64), 0)
         search.bound = search.best_objective or 0
 
+    search.hand_over()
     result = _result(search, invalid, all_optimal, build_time, instance, hint)
     return result, full_weights[0] if full_weights else 1
 
@@ -694,6 +706,7 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
             (r.best_bound or 0) // w for r, w in zip(results, first_weights, strict=True) if r
         )
     build_time += sum(r.build_time for r in results if r is not None)
+    search.hand_over()
     return _result(
         search, False, optimal, build_time, instance, run.hint, best[0] if best else None
     )

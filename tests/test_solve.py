@@ -258,6 +258,8 @@ def test_incumbent_callback_hands_over_plans_the_checker_accepts() -> None:
     assert plans, "no incumbent was handed over"
     assert all(check_plan(instance, plan).ok for plan in plans)
     assert result.plan.assignments
+    # The last plan handed over is the final one, however soon after the one before it came.
+    assert set(plans[-1].assignments) == set(result.plan.assignments)
 
 
 def test_a_hint_is_a_plan_from_the_start_even_if_the_search_is_stopped_at_once() -> None:
