@@ -282,9 +282,9 @@ class WorkerPool:
             self._busy.add(worker)
         return worker
 
-    def _give_back(self, worker: Worker, used: Worker | None = None) -> None:
+    def _give_back(self, worker: Worker) -> None:
         with self._lock:
-            self._busy.discard(used or worker)
+            self._busy.discard(worker)
             if not self._closed:
                 self._idle.append(worker)
                 return
@@ -305,7 +305,11 @@ class WorkerPool:
             if isinstance(error, SolveFailed):
                 logger.warning("solver process failed (%s); starting a new one", error)
             worker.kill()
-            self._give_back(Worker(self._context, self._limits), used=worker)
+            with self._lock:
+                self._busy.discard(worker)
+                replace = not self._closed
+            if replace:  # a closed pool starts no new process
+                self._give_back(Worker(self._context, self._limits))
             raise
         self._give_back(worker)
         return result
