@@ -20,7 +20,9 @@ from solver.model.data import ModelData, build_data
 from solver.model.disruption import (
     Baseline,
     add_baseline,
+    baseline_history,
     baseline_stages,
+    index_baseline,
     with_disruption_ranked,
 )
 from solver.model.evaluate import Evaluator
@@ -278,8 +280,9 @@ def solve(
     baseline
         Re-plan against this plan in force: the disruption term (moved unit-shifts) is ranked
         right after shortfall, the baseline's locked shifts keep their assignments, and the
-        baseline is the warm start unless ``hint`` is given. Disruption tells units apart, so
-        a re-plan uses the per-unit model as one whole, whatever the preset says.
+        baseline is the warm start unless ``hint`` is given. A re-plan is solved as one whole;
+        with the grouped model, only units that share their baseline places are pooled, which
+        keeps the disruption exact on counts (:mod:`solver.model.disruption`).
     sat_parameters
         Further ``SatParameters`` fields over the preset's, such as
         ``{"max_deterministic_time": 5.0}``.
@@ -302,7 +305,7 @@ def solve(
     if baseline is not None:
         instance = with_disruption_ranked(instance)
         hint = baseline.plan if hint is None else hint
-        chosen = replace(chosen, model="unit", decompose=False, warm_start=False)
+        chosen = replace(chosen, decompose=False, warm_start=False)
     run = _Run(
         chosen, parameters, start, start + time_limit, hint, progress, stop, incumbent, baseline
     )
@@ -380,6 +383,43 @@ def _greedy_start(
     return best[1]
 
 
+def _baseline_start(
+    data: ModelData, search: _Search, baseline: Baseline
+) -> npt.NDArray[np.int64] | None:
+    """Offer the plan in force topped up by the greedy plans of :data:`GREEDY_PORTFOLIO`.
+
+    Each keeps every baseline place that the changed instance still allows (in ring and unit
+    id order, as the locks do), then fills what is still missing outside the locked shifts, so
+    the first plan comes at once and moves no unit. Returns the best one's counts, or ``None``
+    when none of them holds the locks (a locked place the top-up could not keep).
+    """
+    index = index_baseline(data, baseline)
+    units = data.instance.units
+    start = sorted(
+        ((u, c) for u, _s, c in index.placements),
+        key=lambda pair: (data.candidates[pair[1]].slot, units[pair[0]].id),
+    )
+    locked = [
+        c for (_g, s), cands in data.by_group_shift.items() if s in index.locked for c in cands
+    ]
+    best: tuple[int, npt.NDArray[np.int64]] | None = None
+    for police_first, order in GREEDY_PORTFOLIO:
+        x = greedy_counts(
+            data,
+            police_first=police_first,
+            order=order,
+            start=start,
+            closed_shifts=index.locked,
+        )
+        if any(int(x[c]) != index.keep.get(c, 0) for c in locked):
+            continue
+        search.offer(x, 0)
+        total = search.total(x)
+        if best is None or total < best[0]:
+            best = (total, x)
+    return None if best is None else best[1]
+
+
 COARSE_SHARE = 0.5
 """The coarse model is used only when it has at most this share of the fine model's
 candidates; otherwise building it costs more than it saves."""
@@ -433,10 +473,11 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
     hint, progress, stop = run.hint, run.progress, run.stop
     grouped = chosen.model == "grouped"
-    fine = _phase(build_data(instance, grouped=grouped), run.baseline)
+    history = None if run.baseline is None else baseline_history(instance, run.baseline)
+    fine = _phase(build_data(instance, grouped=grouped, history=history), run.baseline)
     leading = _leading_terms_without_travel(instance.rules.priorities)
     coarse: _Phase | None = None
-    may_pool = grouped and leading > 0
+    may_pool = grouped and leading > 0 and run.baseline is None
     if may_pool and _coarse_size(fine.data) <= COARSE_SHARE * len(fine.data.candidates):
         coarse = _phase(build_data(instance, ignore_km=True))
         coarse.fine = fine.data
@@ -454,7 +495,13 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     search = _Search(data, fine.evaluator, full_weights, start, progress, run.incumbent)
     build_time = time.perf_counter() - began
     first = schedule[0][0] if schedule else fine
-    if hint is not None:
+    topped = None
+    stopped = stop is not None and stop.is_set()
+    if run.baseline is not None and hint is run.baseline.plan and not stopped:
+        topped = _baseline_start(first.data, search, run.baseline)
+    if topped is not None:
+        _add_hint(first.model, first.data, first.variables, topped)
+    elif hint is not None:
         _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
     elif chosen.warm_start:
         # Greedy plans keep every rule: the first is the first plan, the best is the hint.

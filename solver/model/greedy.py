@@ -15,6 +15,7 @@ valid for the grouped model too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -35,13 +36,20 @@ SlotOrder = Literal["weight", "day", "time"]
 
 
 def greedy_counts(
-    data: ModelData, *, police_first: bool = True, order: SlotOrder = "weight"
+    data: ModelData,
+    *,
+    police_first: bool = True,
+    order: SlotOrder = "weight",
+    start: Sequence[tuple[int, int]] = (),
+    closed_shifts: frozenset[int] = frozenset(),
 ) -> npt.NDArray[np.int64]:
     """Candidate counts of a greedy plan (see the module docstring).
 
     ``order`` is the order slots are filled in: ``weight`` (heaviest shortfall weight first,
     then time), ``day`` (day by day, heaviest first within a day) or ``time`` (shift by shift,
-    heaviest first within a shift).
+    heaviest first within a shift). ``start`` holds ``(unit, candidate)`` placements made
+    first, in order, each kept only where the ring's capacity and the unit's duty rules allow
+    (a plan in force, which the greedy then tops up); no unit is added in ``closed_shifts``.
     """
     instance = data.instance
     rules = instance.rules
@@ -92,10 +100,32 @@ def greedy_counts(
             return (position[slot.shift], -slot.weight, s)
         return (-slot.weight, position[slot.shift], s)
 
-    slots = sorted((s for s, slot in enumerate(data.slots) if slot.required > 0), key=rank)
+    def place(c: int, u: int, shift: int) -> None:
+        x[c] += 1
+        worked[u] = worked.get(u, 0) | 1 << shift
+        load[u] = load.get(u, 0) + 1
+        days.setdefault(u, set()).add(data.shift_day[shift])
+
+    placed: dict[int, int] = {}
+    for u, c in start:
+        s = data.candidates[c].slot
+        headcount = units[u].headcount
+        shift = data.slots[s].shift
+        if placed.get(s, 0) + headcount <= data.slots[s].capacity and free(u, shift):
+            place(c, u, shift)
+            placed[s] = placed.get(s, 0) + headcount
+
+    slots = sorted(
+        (
+            s
+            for s, slot in enumerate(data.slots)
+            if slot.required > placed.get(s, 0) and slot.shift not in closed_shifts
+        ),
+        key=rank,
+    )
     for s in slots:
         slot = data.slots[s]
-        need, room = slot.required, slot.capacity
+        need, room = slot.required - placed.get(s, 0), slot.capacity - placed.get(s, 0)
         options = [
             (c, u) for c in data.by_slot[s] for u in data.groups[data.candidates[c].group].members
         ]
@@ -127,10 +157,7 @@ def greedy_counts(
             if best is None:
                 break
             _key, c, u = best
-            x[c] += 1
-            worked[u] = worked.get(u, 0) | 1 << slot.shift
-            load[u] = load.get(u, 0) + 1
-            days.setdefault(u, set()).add(data.shift_day[slot.shift])
+            place(c, u, slot.shift)
             need -= units[u].headcount
             room -= units[u].headcount
             options = [(c2, u2) for c2, u2 in options if u2 != u]
