@@ -19,9 +19,12 @@ from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
 from solver.model.disruption import (
     Baseline,
+    BaselineEvaluator,
+    BaselineIndex,
     add_baseline,
     baseline_history,
     baseline_stages,
+    disruption_upper,
     index_baseline,
     with_disruption_ranked,
 )
@@ -384,7 +387,7 @@ def _greedy_start(
 
 
 def _baseline_start(
-    data: ModelData, search: _Search, baseline: Baseline
+    data: ModelData, search: _Search, index: BaselineIndex
 ) -> npt.NDArray[np.int64] | None:
     """Offer the plan in force topped up by the greedy plans of :data:`GREEDY_PORTFOLIO`.
 
@@ -393,7 +396,6 @@ def _baseline_start(
     the first plan comes at once and moves no unit. Returns the best one's counts, or ``None``
     when none of them holds the locks (a locked place the top-up could not keep).
     """
-    index = index_baseline(data, baseline)
     units = data.instance.units
     start = sorted(
         ((u, c) for u, _s, c in index.placements),
@@ -474,7 +476,21 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     hint, progress, stop = run.hint, run.progress, run.stop
     grouped = chosen.model == "grouped"
     history = None if run.baseline is None else baseline_history(instance, run.baseline)
-    fine = _phase(build_data(instance, grouped=grouped, history=history), run.baseline)
+    fine_data = build_data(instance, grouped=grouped, history=history)
+    early: _Search | None = None
+    topped = None
+    if run.baseline is not None and hint is run.baseline.plan and not (stop and stop.is_set()):
+        # The plan in force, topped up, is offered before the CP-SAT model is built.
+        placed = index_baseline(fine_data, run.baseline)
+        uppers = term_uppers(
+            fine_data, {ObjectiveTerm.DISRUPTION: disruption_upper(fine_data, placed)}
+        )
+        evaluator = BaselineEvaluator(fine_data, placed)
+        early = _Search(
+            fine_data, evaluator, strict_weights(uppers), start, progress, run.incumbent
+        )
+        topped = _baseline_start(fine_data, early, placed)
+    fine = _phase(fine_data, run.baseline)
     leading = _leading_terms_without_travel(instance.rules.priorities)
     coarse: _Phase | None = None
     may_pool = grouped and leading > 0 and run.baseline is None
@@ -492,13 +508,14 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     else:
         schedule = [(fine, st) for st in make_stages(terms, chosen.stage_range)]
     data = fine.data
-    search = _Search(data, fine.evaluator, full_weights, start, progress, run.incumbent)
+    if early is not None and early.full_weights == full_weights:
+        search = early
+    else:
+        search = _Search(data, fine.evaluator, full_weights, start, progress, run.incumbent)
+        if topped is not None:
+            search.offer(topped, 0)
     build_time = time.perf_counter() - began
     first = schedule[0][0] if schedule else fine
-    topped = None
-    stopped = stop is not None and stop.is_set()
-    if run.baseline is not None and hint is run.baseline.plan and not stopped:
-        topped = _baseline_start(first.data, search, run.baseline)
     if topped is not None:
         _add_hint(first.model, first.data, first.variables, topped)
     elif hint is not None:

@@ -173,12 +173,18 @@ def disruption_term(data: ModelData, variables: Variables, index: BaselineIndex)
     """Unit-shifts whose place differs from the baseline."""
     constant, coef = disruption_coefficients(data, index)
     expr = constant + sum(int(k) * variables.assign[c] for c, k in enumerate(coef) if k)
+    return Term(ObjectiveTerm.DISRUPTION, expr, disruption_upper(data, index))
+
+
+def disruption_upper(data: ModelData, index: BaselineIndex) -> int:
+    """The most unit-shifts a re-plan can move: every baseline place, every idle unit-shift."""
+    constant, _coef = disruption_coefficients(data, index)
     idle = sum(
         data.groups[g].size
         for g, s in data.by_group_shift
         if (g, s) not in index.kept and (g, s) not in index.lost_pairs
     )
-    return Term(ObjectiveTerm.DISRUPTION, expr, constant + idle)
+    return constant + idle
 
 
 def add_locks(
