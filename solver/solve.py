@@ -19,8 +19,13 @@ from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data
 from solver.model.disruption import (
     Baseline,
+    BaselineEvaluator,
+    BaselineIndex,
     add_baseline,
+    baseline_history,
     baseline_stages,
+    disruption_upper,
+    index_baseline,
     with_disruption_ranked,
 )
 from solver.model.evaluate import Evaluator
@@ -288,8 +293,9 @@ def solve(
     baseline
         Re-plan against this plan in force: the disruption term (moved unit-shifts) is ranked
         right after shortfall, the baseline's locked shifts keep their assignments, and the
-        baseline is the warm start unless ``hint`` is given. Disruption tells units apart, so
-        a re-plan uses the per-unit model as one whole, whatever the preset says.
+        baseline is the warm start unless ``hint`` is given. A re-plan is solved as one whole;
+        with the grouped model, only units that share their baseline places are pooled, which
+        keeps the disruption exact on counts (:mod:`solver.model.disruption`).
     sat_parameters
         Further ``SatParameters`` fields over the preset's, such as
         ``{"max_deterministic_time": 5.0}``.
@@ -312,7 +318,7 @@ def solve(
     if baseline is not None:
         instance = with_disruption_ranked(instance)
         hint = baseline.plan if hint is None else hint
-        chosen = replace(chosen, model="unit", decompose=False, warm_start=False)
+        chosen = replace(chosen, decompose=False, warm_start=False)
     run = _Run(
         chosen, parameters, start, start + time_limit, hint, progress, stop, incumbent, baseline
     )
@@ -390,6 +396,42 @@ def _greedy_start(
     return best[1]
 
 
+def _baseline_start(
+    data: ModelData, search: _Search, index: BaselineIndex
+) -> npt.NDArray[np.int64] | None:
+    """Offer the plan in force topped up by the greedy plans of :data:`GREEDY_PORTFOLIO`.
+
+    Each keeps every baseline place that the changed instance still allows (in ring and unit
+    id order, as the locks do), then fills what is still missing outside the locked shifts, so
+    the first plan comes at once and moves no unit. Returns the best one's counts, or ``None``
+    when none of them holds the locks (a locked place the top-up could not keep).
+    """
+    units = data.instance.units
+    start = sorted(
+        ((u, c) for u, _s, c in index.placements),
+        key=lambda pair: (data.candidates[pair[1]].slot, units[pair[0]].id),
+    )
+    locked = [
+        c for (_g, s), cands in data.by_group_shift.items() if s in index.locked for c in cands
+    ]
+    best: tuple[int, npt.NDArray[np.int64]] | None = None
+    for police_first, order in GREEDY_PORTFOLIO:
+        x = greedy_counts(
+            data,
+            police_first=police_first,
+            order=order,
+            start=start,
+            closed_shifts=index.locked,
+        )
+        if any(int(x[c]) != index.keep.get(c, 0) for c in locked):
+            continue
+        search.offer(x, 0)
+        total = search.total(x)
+        if best is None or total < best[0]:
+            best = (total, x)
+    return None if best is None else best[1]
+
+
 COARSE_SHARE = 0.5
 """The coarse model is used only when it has at most this share of the fine model's
 candidates; otherwise building it costs more than it saves."""
@@ -443,10 +485,25 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
     hint, progress, stop = run.hint, run.progress, run.stop
     grouped = chosen.model == "grouped"
-    fine = _phase(build_data(instance, grouped=grouped), run.baseline)
+    history = None if run.baseline is None else baseline_history(instance, run.baseline)
+    fine_data = build_data(instance, grouped=grouped, history=history)
+    early: _Search | None = None
+    topped = None
+    if run.baseline is not None and hint is run.baseline.plan and not (stop and stop.is_set()):
+        # The plan in force, topped up, is offered before the CP-SAT model is built.
+        placed = index_baseline(fine_data, run.baseline)
+        uppers = term_uppers(
+            fine_data, {ObjectiveTerm.DISRUPTION: disruption_upper(fine_data, placed)}
+        )
+        evaluator = BaselineEvaluator(fine_data, placed)
+        early = _Search(
+            fine_data, evaluator, strict_weights(uppers), start, progress, run.incumbent
+        )
+        topped = _baseline_start(fine_data, early, placed)
+    fine = _phase(fine_data, run.baseline)
     leading = _leading_terms_without_travel(instance.rules.priorities)
     coarse: _Phase | None = None
-    may_pool = grouped and leading > 0
+    may_pool = grouped and leading > 0 and run.baseline is None
     if may_pool and _coarse_size(fine.data) <= COARSE_SHARE * len(fine.data.candidates):
         coarse = _phase(build_data(instance, ignore_km=True))
         coarse.fine = fine.data
@@ -461,10 +518,17 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     else:
         schedule = [(fine, st) for st in make_stages(terms, chosen.stage_range)]
     data = fine.data
-    search = _Search(data, fine.evaluator, full_weights, start, progress, run.incumbent)
+    if early is not None and early.full_weights == full_weights:
+        search = early
+    else:
+        search = _Search(data, fine.evaluator, full_weights, start, progress, run.incumbent)
+        if topped is not None:
+            search.offer(topped, 0)
     build_time = time.perf_counter() - began
     first = schedule[0][0] if schedule else fine
-    if hint is not None:
+    if topped is not None:
+        _add_hint(first.model, first.data, first.variables, topped)
+    elif hint is not None:
         # What of the hint keeps every rule is a plan already: the first one, and a fallback.
         search.offer(plan_counts(data, hint), 0)
         _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))

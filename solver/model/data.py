@@ -13,6 +13,7 @@ holds one unit.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -157,19 +158,32 @@ def unit_candidates(instance: Instance, slots: list[Slot]) -> list[UnitCandidate
     return result
 
 
-def build_data(instance: Instance, *, grouped: bool = True, ignore_km: bool = False) -> ModelData:
+def build_data(
+    instance: Instance,
+    *,
+    grouped: bool = True,
+    ignore_km: bool = False,
+    history: Sequence[object] | None = None,
+) -> ModelData:
     """Compute slots, groups, pruned candidates and the shift relations the rules need.
 
     With ``grouped`` false every unit is its own group (the per-unit model). With ``ignore_km``
     units that differ only in their distances share a group, for the objective terms that do
-    not depend on distance; a candidate's ``km`` is then that of the group's first unit.
+    not depend on distance; a candidate's ``km`` is then that of the group's first unit. With
+    ``history`` (one key per unit) only units with equal keys share a group.
     """
     slots = build_slots(instance)
     per_unit = unit_candidates(instance, slots)
     days, shift_day = shift_days(instance)
     slot_shift = [slot.shift for slot in slots]
     groups = group_units(
-        instance, per_unit, slot_shift, shift_day, grouped=grouped, ignore_km=ignore_km
+        instance,
+        per_unit,
+        slot_shift,
+        shift_day,
+        grouped=grouped,
+        ignore_km=ignore_km,
+        history=history,
     )
     candidates = [
         Candidate(group=g, slot=slot, km=km)

@@ -9,6 +9,12 @@ the count is linear in the assignment booleans:
   longer available);
 - where the baseline leaves ``u`` idle in ``s``: ``moved = sum(assign[c] for c of (u, s))``.
 
+The grouped model pools only units that share their baseline places (:func:`baseline_history`),
+so the same holds for counts: a group of ``k`` units in slot ``b`` moves ``k - count[b]``, an
+idle group moves as many units as it places, and the rosters of the group may go to its members
+in any order without changing the disruption. Pooling stays exact for every other rule, as the
+groups are only split further.
+
 Shifts that have already started are *locked*: every other place of a unit in a locked shift is
 forbidden, and its baseline place is kept wherever the changed instance still allows it. A
 baseline place it no longer allows (the venue closed, the unit left, the ring shrank) is
@@ -43,103 +49,142 @@ class BaselineIndex:
     """The baseline plan over the candidates of a model."""
 
     kept: dict[tuple[int, int], int]
-    """``(unit, shift) -> candidate`` of every baseline assignment that is still a candidate."""
+    """``(group, shift) -> candidate`` of every baseline place that is still a candidate."""
     lost: int
     """Baseline assignments that are no longer candidates (always moved)."""
     lost_pairs: frozenset[tuple[int, int]]
-    """``(unit, shift)`` of the lost assignments whose unit and shift still exist."""
+    """``(group, shift)`` of the lost assignments whose group and shift still exist."""
     locked: frozenset[int]
     """Indices of the locked shifts."""
-    keep: frozenset[int]
-    """Candidates held to 1: baseline places in locked shifts that the instance still allows."""
+    placements: tuple[tuple[int, int, int], ...]
+    """``(unit, shift, candidate)`` of every baseline assignment that is still a candidate."""
+    keep: dict[int, int]
+    """Candidate -> units held there: baseline places in locked shifts that the instance still
+    allows (every other candidate of a locked shift is held to 0)."""
 
 
-def unit_of_group(data: ModelData) -> list[int]:
-    """The unit of each group of a per-unit model (where every group is one unit)."""
-    if any(group.size != 1 for group in data.groups):
-        raise ValueError("re-planning against a baseline needs the per-unit model")
-    return [group.members[0] for group in data.groups]
+History = tuple[tuple[Id, Id, int], ...]
+"""A unit's places in a plan: ``(shift, venue, ring)`` in order."""
 
 
-def _by_unit_shift(data: ModelData) -> dict[tuple[int, int], list[int]]:
-    unit_of = unit_of_group(data)
-    return {(unit_of[g], s): cands for (g, s), cands in data.by_group_shift.items()}
+def baseline_history(instance: Instance, baseline: Baseline) -> list[History]:
+    """For each unit, its places in the plan in force: ``(shift, venue, ring)``, sorted.
+
+    Pooling only units with the same history (see :func:`solver.model.groups.group_units`)
+    gives every member of a group the same baseline, so that the disruption is linear in the
+    group's counts and the same whichever member gets which roster.
+    """
+    places: dict[Id, list[tuple[Id, Id, int]]] = {}
+    for a in baseline.plan.assignments:
+        places.setdefault(a.unit, []).append((a.shift, a.venue, a.ring))
+    return [tuple(sorted(places.get(unit.id, ()))) for unit in instance.units]
+
+
+def _check_pooling(data: ModelData, baseline: Baseline) -> None:
+    history = baseline_history(data.instance, baseline)
+    for group in data.groups:
+        if any(history[u] != history[group.members[0]] for u in group.members):
+            raise ValueError(
+                "re-planning against a baseline needs groups whose units share their baseline "
+                "places: build the model data with history=baseline_history(...)"
+            )
 
 
 def index_baseline(data: ModelData, baseline: Baseline) -> BaselineIndex:
     """Map the baseline plan onto the candidates; decide which locked places can be kept.
 
-    A locked baseline place is kept unless it is no longer a candidate, or the locked
-    headcount in its ring exceeds the ring's (lowered) capacity; then the units with the
-    greatest ids are released until the rest fits.
+    Every member of a group has the same baseline places (the model data is built with
+    :func:`baseline_history`), so a group either stands in one slot of a shift with all its
+    units or is idle there. A locked baseline place is kept unless it is no longer a
+    candidate, or the locked headcount in its ring exceeds the ring's (lowered) capacity; then
+    the units with the greatest ids are released until the rest fits.
     """
+    _check_pooling(data, baseline)
     instance = data.instance
     units = {unit.id: u for u, unit in enumerate(instance.units)}
     shifts = {shift.id: s for s, shift in enumerate(instance.shifts)}
     venues = {venue.id: v for v, venue in enumerate(instance.venues)}
-    unit_of = unit_of_group(data)
+    group_of = data.group_of_unit()
     place: dict[tuple[int | None, ...], int] = {}
     for c, cand in enumerate(data.candidates):
         where = data.slots[cand.slot]
         number = instance.venues[where.venue].rings[where.ring].number
-        place[unit_of[cand.group], where.shift, where.venue, number] = c
+        place[cand.group, where.shift, where.venue, number] = c
     kept: dict[tuple[int, int], int] = {}
+    kept_units: list[tuple[int, int, int]] = []
     lost_pairs: set[tuple[int, int]] = set()
     lost = 0
     for a in baseline.plan.assignments:
         u, s, v = units.get(a.unit), shifts.get(a.shift), venues.get(a.venue)
-        found = place.get((u, s, v, a.ring))
-        if found is not None and u is not None and s is not None:
-            kept[u, s] = found
+        g = group_of.get(u) if u is not None else None
+        found = place.get((g, s, v, a.ring))
+        if found is not None and g is not None and s is not None and u is not None:
+            kept[g, s] = found
+            kept_units.append((u, s, found))
             continue
         lost += 1
-        if u is not None and s is not None:
-            lost_pairs.add((u, s))
+        if g is not None and s is not None:
+            lost_pairs.add((g, s))
     locked = frozenset(shifts[s] for s in baseline.locked_shifts if s in shifts)
-    by_slot: dict[int, list[int]] = {}
-    for (_u, s), c in kept.items():
+    by_slot: dict[int, list[tuple[int, int]]] = {}
+    for u, s, c in kept_units:
         if s in locked:
-            by_slot.setdefault(data.candidates[c].slot, []).append(c)
-    keep: set[int] = set()
-    for slot, cands in by_slot.items():
-        cands.sort(key=lambda c: instance.units[unit_of[data.candidates[c].group]].id)
+            by_slot.setdefault(data.candidates[c].slot, []).append((u, c))
+    keep: dict[int, int] = {}
+    for slot, pairs in by_slot.items():
+        pairs.sort(key=lambda pair: instance.units[pair[0]].id)
         room = data.slots[slot].capacity
-        for c in cands:
-            headcount = instance.units[unit_of[data.candidates[c].group]].headcount
+        for u, c in pairs:
+            headcount = instance.units[u].headcount
             if headcount <= room:
-                keep.add(c)
+                keep[c] = keep.get(c, 0) + 1
                 room -= headcount
     return BaselineIndex(
         kept=kept,
         lost=lost,
         lost_pairs=frozenset(lost_pairs),
         locked=locked,
-        keep=frozenset(keep),
+        placements=tuple(kept_units),
+        keep=keep,
     )
 
 
 def disruption_coefficients(
     data: ModelData, index: BaselineIndex
 ) -> tuple[int, npt.NDArray[np.int64]]:
-    """``(constant, coefficients)`` with ``moved = constant + coefficients . assign``."""
+    """``(constant, coefficients)`` with ``moved = constant + coefficients . assign``.
+
+    A group of ``k`` units that stands in slot ``b`` of a shift in the baseline moves
+    ``k - count[b]`` unit-shifts there; one that is idle moves as many as it now places.
+    """
     coef = np.zeros(len(data.candidates), dtype=np.int64)
-    for (u, s), cands in _by_unit_shift(data).items():
-        base = index.kept.get((u, s))
+    constant = index.lost
+    for (g, s), cands in data.by_group_shift.items():
+        base = index.kept.get((g, s))
         if base is not None:
             coef[base] = -1
-        elif (u, s) not in index.lost_pairs:
+            constant += data.groups[g].size
+        elif (g, s) not in index.lost_pairs:
             coef[cands] = 1
-    return len(index.kept) + index.lost, coef
+    return constant, coef
 
 
 def disruption_term(data: ModelData, variables: Variables, index: BaselineIndex) -> Term:
     """Unit-shifts whose place differs from the baseline."""
     constant, coef = disruption_coefficients(data, index)
     expr = constant + sum(int(k) * variables.assign[c] for c, k in enumerate(coef) if k)
-    idle_pairs = sum(
-        1 for key in _by_unit_shift(data) if key not in index.kept and key not in index.lost_pairs
+    return Term(ObjectiveTerm.DISRUPTION, expr, disruption_upper(data, index))
+
+
+def disruption_upper(data: ModelData, index: BaselineIndex) -> int:
+    """The most unit-shifts a re-plan can move: every baseline place, every idle unit-shift."""
+    constant, _coef = disruption_coefficients(data, index)
+    idle = sum(
+        data.groups[g].size
+        for g, s in data.by_group_shift
+        if (g, s) not in index.kept and (g, s) not in index.lost_pairs
     )
-    return Term(ObjectiveTerm.DISRUPTION, expr, constant + idle_pairs)
+    return constant + idle
 
 
 def add_locks(
@@ -152,7 +197,7 @@ def add_locks(
         if s not in index.locked:
             continue
         for c in cands:
-            model.add(variables.assign[c] == (1 if c in index.keep else 0))
+            model.add(variables.assign[c] == index.keep.get(c, 0))
 
 
 class BaselineEvaluator(Evaluator):

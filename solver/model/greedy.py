@@ -15,6 +15,7 @@ valid for the grouped model too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -83,13 +84,20 @@ class _Duty:
 
 
 def greedy_counts(
-    data: ModelData, *, police_first: bool = True, order: SlotOrder = "weight"
+    data: ModelData,
+    *,
+    police_first: bool = True,
+    order: SlotOrder = "weight",
+    start: Sequence[tuple[int, int]] = (),
+    closed_shifts: frozenset[int] = frozenset(),
 ) -> npt.NDArray[np.int64]:
     """Candidate counts of a greedy plan (see the module docstring).
 
     ``order`` is the order slots are filled in: ``weight`` (heaviest shortfall weight first,
     then time), ``day`` (day by day, heaviest first within a day) or ``time`` (shift by shift,
-    heaviest first within a shift).
+    heaviest first within a shift). ``start`` holds ``(unit, candidate)`` placements made
+    first, in order, each kept only where the ring's capacity and the unit's duty rules allow
+    (a plan in force, which the greedy then tops up); no unit is added in ``closed_shifts``.
     """
     instance = data.instance
     n_shifts = len(instance.shifts)
@@ -112,10 +120,30 @@ def greedy_counts(
             return (position[slot.shift], -slot.weight, s)
         return (-slot.weight, position[slot.shift], s)
 
-    slots = sorted((s for s, slot in enumerate(data.slots) if slot.required > 0), key=rank)
+    def place(c: int, u: int, shift: int) -> None:
+        x[c] += 1
+        duty.take(u, shift)
+
+    placed: dict[int, int] = {}
+    for u, c in start:
+        s = data.candidates[c].slot
+        headcount = units[u].headcount
+        shift = data.slots[s].shift
+        if placed.get(s, 0) + headcount <= data.slots[s].capacity and duty.free(u, shift):
+            place(c, u, shift)
+            placed[s] = placed.get(s, 0) + headcount
+
+    slots = sorted(
+        (
+            s
+            for s, slot in enumerate(data.slots)
+            if slot.required > placed.get(s, 0) and slot.shift not in closed_shifts
+        ),
+        key=rank,
+    )
     for s in slots:
         slot = data.slots[s]
-        need, room = slot.required, slot.capacity
+        need, room = slot.required - placed.get(s, 0), slot.capacity - placed.get(s, 0)
         options = [
             (c, u) for c in data.by_slot[s] for u in data.groups[data.candidates[c].group].members
         ]
@@ -147,8 +175,7 @@ def greedy_counts(
             if best is None:
                 break
             _key, c, u = best
-            x[c] += 1
-            duty.take(u, slot.shift)
+            place(c, u, slot.shift)
             need -= units[u].headcount
             room -= units[u].headcount
             options = [(c2, u2) for c2, u2 in options if u2 != u]
@@ -163,7 +190,6 @@ def plan_counts(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
     in force that a change made partly impossible still yields a valid plan to start from.
     """
     instance = data.instance
-    duty = _Duty(data)
     units = {unit.id: u for u, unit in enumerate(instance.units)}
     group_of = data.group_of_unit()
     index: dict[tuple[int, str, int, str], int] = {}
@@ -173,22 +199,15 @@ def plan_counts(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
         key = (cand.group, venue.id, venue.rings[slot.ring].number, instance.shifts[slot.shift].id)
         index[key] = c
     position = {s.id: (s.start, i) for i, s in enumerate(instance.shifts)}
-    room = [slot.capacity for slot in data.slots]
-    x = np.zeros(len(data.candidates), dtype=np.int64)
     rows = sorted(
         (a for a in plan.assignments if a.shift in position and a.unit in units),
         key=lambda a: (position[a.shift], a.venue, a.ring, a.unit),
     )
+    start = []
     for a in rows:
         u = units[a.unit]
         found = index.get((group_of.get(u, -1), a.venue, a.ring, a.shift))
-        if found is None:
-            continue
-        s = data.candidates[found].slot
-        headcount = instance.units[u].headcount
-        if headcount > room[s] or not duty.free(u, data.slots[s].shift):
-            continue
-        duty.take(u, data.slots[s].shift)
-        room[s] -= headcount
-        x[found] += 1
-    return x
+        if found is not None:
+            start.append((u, found))
+    # Every shift closed: the plan's own placements, and nothing added.
+    return greedy_counts(data, start=start, closed_shifts=frozenset(range(len(instance.shifts))))

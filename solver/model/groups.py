@@ -98,6 +98,7 @@ def group_units(
     *,
     grouped: bool = True,
     ignore_km: bool = False,
+    history: Sequence[object] | None = None,
 ) -> list[Group]:
     """Pool interchangeable units; units without any candidate are left out.
 
@@ -115,6 +116,10 @@ def group_units(
         When false, every unit gets a group of its own (the per-unit model).
     ignore_km
         Pool units whose candidate slots agree even where their distances differ.
+    history
+        For each unit, a key that pooled units must share as well: with a plan in force, the
+        unit's places in it, so that every member of a group has the same baseline and the
+        disruption of a re-plan is linear in the counts (see :mod:`solver.model.disruption`).
 
     Returns
     -------
@@ -129,7 +134,8 @@ def group_units(
         unit = instance.units[u]
         alone = not grouped or needs_own_group(instance, pairs, slot_shift, shift_day)
         signature = tuple(slot for slot, _km in pairs) if ignore_km else tuple(pairs)
-        key: object = ("unit", u) if alone else (unit.headcount, is_reserve(unit), signature)
+        past = history[u] if history is not None else None
+        key: object = ("unit", u) if alone else (unit.headcount, is_reserve(unit), signature, past)
         pools[key].append(u)
     groups = [
         Group(

@@ -180,8 +180,12 @@ def objective_terms(
     return terms
 
 
-def term_uppers(data: ModelData) -> list[int]:
-    """The most each term of ``rules.priorities`` can be, most important first, without a model."""
+def term_uppers(data: ModelData, extra: Mapping[ObjectiveTerm, int] | None = None) -> list[int]:
+    """The most each term of ``rules.priorities`` can be, most important first, without a model.
+
+    ``extra`` gives the upper bounds of terms built elsewhere (the disruption of a re-plan).
+    """
+    known = extra or {}
     uppers = {
         ObjectiveTerm.SHORTFALL: _shortfall_upper,
         ObjectiveTerm.TNI: _tni_upper,
@@ -189,7 +193,10 @@ def term_uppers(data: ModelData) -> list[int]:
         ObjectiveTerm.BALANCE: _balance_upper,
         ObjectiveTerm.OVERSTAFFING: _overstaffing_upper,
     }
-    return [uppers[name](data) for name in data.instance.rules.priorities]
+    return [
+        known[name] if name in known else uppers[name](data)
+        for name in data.instance.rules.priorities
+    ]
 
 
 def strict_weights(uppers: list[int]) -> list[int]:
