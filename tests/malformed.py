@@ -218,3 +218,28 @@ def options(draw: st.DrawFn) -> api.SolveOptions:
         assert isinstance(hint, pb.Plan)
         result.hint.CopyFrom(hint)
     return result
+
+
+@st.composite
+def whatif_requests(draw: st.DrawFn) -> api.WhatIfRequest:
+    """A malformed (or, by chance, valid) what-if request on the base instance: its plan in
+    force, changes and options are mutated; valid options keep any re-plan short."""
+    from ringplan.v1 import whatif_pb2 as wpb
+
+    instance = base_instance()
+    request = api.WhatIfRequest(
+        instance=instance,
+        plan=pb.Plan(),
+        changes=[
+            wpb.Change(
+                set_risk=wpb.SetRisk(venue=instance.venues[0].id, risk=pb.RISK_LEVEL_VERY_HIGH)
+            )
+        ],
+        options=wpb.WhatIfOptions(time_limit_seconds=0.2),
+    )
+    ids = _identifiers(request)
+    for _ in range(draw(st.integers(1, 4))):
+        draw(mutate(request, ids))
+    if request.options.time_limit_seconds > 0.5:
+        request.options.time_limit_seconds = 0.2  # keep a valid re-plan short
+    return request

@@ -25,7 +25,7 @@ from server.client import RingplanClient, error_from_rpc
 from server.convert import instance_from_proto, plan_from_proto
 from solver import check_plan
 from solver.presets import PRESETS
-from tests.malformed import base_instance, instances, options
+from tests.malformed import base_instance, instances, options, whatif_requests
 
 EXAMPLES = int(os.environ.get("RINGPLAN_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
@@ -164,3 +164,39 @@ def test_malformed_requests_get_field_violations_and_the_server_is_unchanged(
         result = client.solve(instance, time_limit=2)
     assert result.status == "optimal"
     assert check_plan(instance_from_proto(instance), result.plan).ok
+
+
+def test_malformed_whatif_requests_get_field_violations_and_the_server_is_unchanged(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, target = served
+    pid = process.pid
+    outcomes: Counter[str] = Counter()
+    prefixes = ("instance", "plan", "changes", "now", "options")
+
+    with grpc.insecure_channel(target) as channel:
+        stub = api_grpc.RingplanServiceStub(channel)
+
+        @settings(FUZZ, max_examples=max(20, EXAMPLES // 3))
+        @given(request=whatif_requests())
+        def run(request: api.WhatIfRequest) -> None:
+            try:
+                answer = stub.WhatIf(request, timeout=TIMEOUT)
+            except grpc.RpcError as rpc_error:
+                error = error_from_rpc(rpc_error)
+                assert error.code is grpc.StatusCode.INVALID_ARGUMENT, error
+                assert error.violations, error
+                assert all(v.field.startswith(prefixes) for v in error.violations), error
+                outcomes["INVALID_ARGUMENT"] += 1
+                return
+            assert not answer.answer.violations, answer.answer.violations
+            outcomes["OK"] += 1
+
+        run()
+
+    print(f"\nwhat-if fuzz: outcomes {dict(sorted(outcomes.items()))}")
+    assert outcomes["INVALID_ARGUMENT"] > 0
+    assert process.poll() is None and process.pid == pid
+    with RingplanClient(target, timeout=TIMEOUT) as client:
+        assert client.health() == "SERVING"
+        assert client.info().active_solves == 0
