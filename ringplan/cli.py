@@ -189,7 +189,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    schemas = {"instance": Instance.model_json_schema(), "result": Result.model_json_schema()}
+    schemas = {
+        "instance": Instance.model_json_schema(),
+        "plan": Plan.model_json_schema(),
+        "result": Result.model_json_schema(),
+    }
     chosen = schemas if args.which == "all" else schemas[args.which]
     print(json.dumps(chosen, indent=1))
     return EXIT_OK
@@ -326,8 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("plan", help="plan JSON, or a result written by solve --out")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of the instance and the result")
-    p.add_argument("which", nargs="?", choices=("all", "instance", "result"), default="all")
+    p = sub.add_parser(
+        "schema", help="print the JSON Schema of the instance, the plan and the result"
+    )
+    p.add_argument("which", nargs="?", choices=("all", "instance", "plan", "result"), default="all")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser(

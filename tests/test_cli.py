@@ -109,12 +109,15 @@ def test_validate_accepts_a_good_instance(instance_file: Path) -> None:
     assert "valid (1 venues, 6 units, 3 shifts)" in run.stdout
 
 
-def test_schema_prints_instance_and_result_schemas() -> None:
+def test_schema_prints_instance_plan_and_result_schemas() -> None:
     run = ringplan("schema")
     assert run.returncode == 0
     schemas = json.loads(run.stdout)
     assert "units" in schemas["instance"]["properties"]
+    assert "assignments" in schemas["plan"]["properties"]
     assert "plan" in schemas["result"]["properties"]
+    plan_only = json.loads(ringplan("schema", "plan").stdout)
+    assert plan_only == schemas["plan"]
 
 
 def test_solve_through_a_server_writes_a_result_the_checker_accepts(
