@@ -6,7 +6,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -220,15 +220,9 @@ def hint_vector(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
     In the grouped model a hint becomes counts: how many of each group's units the plan puts in
     each slot.
     """
-    instance = data.instance
     group_of = data.group_of_unit()
-    unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
-    index = {}
-    for c, cand in enumerate(data.candidates):
-        slot = data.slots[cand.slot]
-        venue = instance.venues[slot.venue]
-        key = (cand.group, venue.id, venue.rings[slot.ring].number, instance.shifts[slot.shift].id)
-        index[key] = c
+    unit_index = {unit.id: u for u, unit in enumerate(data.instance.units)}
+    index = data.candidate_index()
     x = np.zeros(len(data.candidates), dtype=np.int64)
     for a in plan.assignments:
         u = unit_index.get(a.unit)
@@ -381,19 +375,26 @@ scale."""
 def _greedy_start(
     data: ModelData,
     search: _Search,
-    to_fine: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]],
-) -> npt.NDArray[np.int64]:
-    """Offer the greedy plans of :data:`GREEDY_PORTFOLIO`; return the best one's counts."""
+    to_fine: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] = lambda x: x,
+    start: Sequence[tuple[int, int]] = (),
+    closed_shifts: frozenset[int] = frozenset(),
+    accept: Callable[[npt.NDArray[np.int64]], bool] = lambda x: True,
+) -> npt.NDArray[np.int64] | None:
+    """Offer the greedy plans of :data:`GREEDY_PORTFOLIO` (each from ``start``, adding no unit
+    in ``closed_shifts``) that ``accept`` takes; return the best one's counts, if any."""
     best: tuple[int, npt.NDArray[np.int64]] | None = None
     for police_first, order in GREEDY_PORTFOLIO:
-        x = greedy_counts(data, police_first=police_first, order=order)
+        x = greedy_counts(
+            data, police_first=police_first, order=order, start=start, closed_shifts=closed_shifts
+        )
+        if not accept(x):
+            continue
         fine = to_fine(x)
         search.offer(fine, 0)  # at once: the first plan comes after one greedy pass
         total = search.total(fine)
         if best is None or total < best[0]:
             best = (total, x)
-    assert best is not None
-    return best[1]
+    return None if best is None else best[1]
 
 
 def _baseline_start(
@@ -414,22 +415,11 @@ def _baseline_start(
     locked = [
         c for (_g, s), cands in data.by_group_shift.items() if s in index.locked for c in cands
     ]
-    best: tuple[int, npt.NDArray[np.int64]] | None = None
-    for police_first, order in GREEDY_PORTFOLIO:
-        x = greedy_counts(
-            data,
-            police_first=police_first,
-            order=order,
-            start=start,
-            closed_shifts=index.locked,
-        )
-        if any(int(x[c]) != index.keep.get(c, 0) for c in locked):
-            continue
-        search.offer(x, 0)
-        total = search.total(x)
-        if best is None or total < best[0]:
-            best = (total, x)
-    return None if best is None else best[1]
+
+    def holds_locks(x: npt.NDArray[np.int64]) -> bool:
+        return all(int(x[c]) == index.keep.get(c, 0) for c in locked)
+
+    return _greedy_start(data, search, start=start, closed_shifts=index.locked, accept=holds_locks)
 
 
 COARSE_SHARE = 0.5
@@ -535,6 +525,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     elif chosen.warm_start:
         # Greedy plans keep every rule: the first is the first plan, the best is the hint.
         x0 = _greedy_start(first.data, search, first.fine_vector)
+        assert x0 is not None  # every greedy plan is accepted
         _add_hint(first.model, first.data, first.variables, x0)
     logger.info(
         "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)%s",
@@ -707,7 +698,9 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
         # Each part holds its share of the hint (what of it keeps every rule) until solved.
         start_plan = plan_from_vector(data, plan_counts(data, run.hint), run.hint)
     elif chosen.warm_start:
-        start_plan = plan_from_vector(data, _greedy_start(data, search, lambda x: x))
+        greedy = _greedy_start(data, search)
+        assert greedy is not None  # every greedy plan is accepted
+        start_plan = plan_from_vector(data, greedy)
     if start_plan is not None:
         for a in start_plan.assignments:
             plans[part_of[unit_index[a.unit]]].append(a)

@@ -88,6 +88,18 @@ class ModelData:
         """Group index of every unit that has a candidate."""
         return {u: g for g, group in enumerate(self.groups) for u in group.members}
 
+    def candidate_index(self) -> dict[tuple[int, str, int, str], int]:
+        """``(group, venue id, ring number, shift id) -> candidate``: where a plan's
+        assignments stand in the model."""
+        instance = self.instance
+        index = {}
+        for c, cand in enumerate(self.candidates):
+            slot = self.slots[cand.slot]
+            venue = instance.venues[slot.venue]
+            ring = venue.rings[slot.ring].number
+            index[cand.group, venue.id, ring, instance.shifts[slot.shift].id] = c
+        return index
+
 
 def _available(unit: Unit, shift: Shift) -> bool:
     if unit.available_shifts is not None and shift.id not in unit.available_shifts:

@@ -192,12 +192,7 @@ def plan_counts(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
     instance = data.instance
     units = {unit.id: u for u, unit in enumerate(instance.units)}
     group_of = data.group_of_unit()
-    index: dict[tuple[int, str, int, str], int] = {}
-    for c, cand in enumerate(data.candidates):
-        slot = data.slots[cand.slot]
-        venue = instance.venues[slot.venue]
-        key = (cand.group, venue.id, venue.rings[slot.ring].number, instance.shifts[slot.shift].id)
-        index[key] = c
+    index = data.candidate_index()
     position = {s.id: (s.start, i) for i, s in enumerate(instance.shifts)}
     rows = sorted(
         (a for a in plan.assignments if a.shift in position and a.unit in units),
