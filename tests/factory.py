@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta, timezone
+from subprocess import DEVNULL, PIPE, Popen
 from typing import Any
 
 from solver import Instance, Result, check_plan, parse_instance, solve
@@ -130,3 +132,22 @@ def busy_instance(venues: int = 16, units: int = 100, shift_count: int = 6) -> I
         for i in range(units)
     ]
     return make(venue_list, unit_list, shifts(shift_count))
+
+
+def start_serve(*args: str, env: dict[str, str] | None = None) -> tuple[Popen[str], str]:
+    """``ringplan serve ARGS`` in a process of its own; returns it and the address it serves
+    on, once it says so. The server's log (stderr) is discarded; stdout stays readable."""
+    process = Popen(
+        [sys.executable, "-m", "ringplan", "serve", *args],
+        stdout=PIPE,
+        stderr=DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("ringplan serving on "):
+        process.kill()
+        process.wait()
+        raise AssertionError(f"ringplan serve did not start: {line!r}")
+    return process, line.split()[-1]

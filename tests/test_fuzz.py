@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 
@@ -25,6 +24,7 @@ from server.client import RingplanClient, error_from_rpc
 from server.convert import instance_from_proto, plan_from_proto
 from solver import check_plan
 from solver.presets import PRESETS
+from tests.factory import start_serve
 from tests.malformed import base_instance, instances, options, whatif_requests
 
 EXAMPLES = int(os.environ.get("RINGPLAN_FUZZ_EXAMPLES", "150"))
@@ -46,16 +46,11 @@ def served(
     """``ringplan serve`` in its own process; a valid solve gets at most 2 s."""
     env = {**os.environ, "RINGPLAN_DRAIN": "0", "RINGPLAN_OVERRUN_GRACE": "5"}
     env["RINGPLAN_JOBS_DB"] = str(tmp_path_factory.mktemp("fuzz") / "jobs.sqlite3")
-    command = [sys.executable, "-m", "ringplan", "serve", "--port", "0"]
-    command += ["--max-concurrent-solves", "1", "--max-time-limit", "2"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    process, target = start_serve(
+        "--port", "0", "--max-concurrent-solves", "1", "--max-time-limit", "2", env=env
     )
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("ringplan serving on"), line
-        yield process, line.split()[-1]
+        yield process, target
     finally:
         process.terminate()
         process.wait(timeout=20)

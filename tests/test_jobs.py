@@ -23,7 +23,7 @@ from server.jobs.manager import JobManager
 from server.jobs.store import JobRecord, JobState, JobStore
 from server.workers import WorkerLimits, WorkerPool
 from solver import Instance, check_plan, load_instance
-from tests.factory import make, ring, shifts, unit, venue
+from tests.factory import make, ring, shifts, start_serve, unit, venue
 
 CITY = "ringplan/examples/city.json"
 
@@ -305,21 +305,8 @@ def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Pat
         "RINGPLAN_DRAIN": "0",
     }
 
-    def start() -> tuple[subprocess.Popen[str], str]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ringplan", "serve"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("ringplan serving on"), line
-        return process, line.split()[-1]
-
     city = load_instance(CITY)
-    process, target = start()
+    process, target = start_serve(env=env)
     try:
         with RingplanClient(target) as client:
             first, _ = client.submit_job(city, request_id="a", time_limit=4)
@@ -330,7 +317,7 @@ def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Pat
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 
-        process, target = start()
+        process, target = start_serve(env=env)
         with RingplanClient(target) as client:
             finals = {job.id: _final(client, job.id, 120) for job in [first, *queued]}
             jobs, _ = client.list_jobs()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -29,7 +27,7 @@ from server.config import ServerConfig
 from server.jobs.store import JobState
 from server.security import BearerToken
 from solver import check_plan
-from tests.factory import make, ring, shifts, unit, venue
+from tests.factory import make, ring, shifts, start_serve, unit, venue
 
 _STORES = itertools.count()
 
@@ -405,10 +403,6 @@ def test_cli_solves_over_mutual_tls_with_a_token(
     pki: Pki, tokens_file: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     serve = [
-        sys.executable,
-        "-m",
-        "ringplan",
-        "serve",
         "--port",
         "0",
         "--tls-cert",
@@ -420,12 +414,8 @@ def test_cli_solves_over_mutual_tls_with_a_token(
         "--tokens-file",
         tokens_file,
     ]
-    process = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process, target = start_serve(*serve)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("ringplan serving on"), process.stderr
-        target = line.split()[-1]
         ca = tmp_path / "ca.pem"
         ca.write_bytes(pki.server_root)
         cert, key = tmp_path / "client.pem", tmp_path / "client.key"

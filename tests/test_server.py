@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
 from server.convert import instance_from_proto, instance_to_proto
 from solver import Assignment, Instance, Plan, Progress, Result, check_plan, load_instance, solve
-from tests.factory import busy_instance, make, ring, shifts, unit, venue
+from tests.factory import busy_instance, make, ring, shifts, start_serve, unit, venue
 
 CONFIG = ServerConfig(host="127.0.0.1", port=0, max_concurrent_solves=2, drain=0.2, grace=5.0)
 
@@ -374,18 +372,10 @@ def test_shutdown_flips_health_refuses_new_solves_and_lets_in_flight_finish() ->
 
 def test_serve_command_stops_cleanly_on_sigterm() -> None:
     env = {**os.environ, "RINGPLAN_PORT": "0", "RINGPLAN_DRAIN": "0.1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ringplan", "serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    process, target = start_serve(env=env)
     try:
+        assert target.startswith("127.0.0.1:")
         assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("ringplan serving on 127.0.0.1:"), line
-        target = line.split()[-1]
         with RingplanClient(target) as client:
             assert client.health() == "SERVING"
             assert checked(tiny(), client.solve(tiny(), time_limit=5)).status == "optimal"
