@@ -37,6 +37,9 @@ class Preset:
     warm_start: bool = True
     """Without a caller's hint, start from the greedy plan of :mod:`solver.model.greedy`: it is
     the first plan reported, and CP-SAT's hint."""
+    neighbourhood_above: int | None = 100_000
+    """After the coarse stages, a fine model with more candidates than this is searched only in
+    the neighbourhood of the best plan (its results are plans, not proofs); ``None``: never."""
 
 
 _MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
@@ -47,6 +50,18 @@ PRESETS: dict[str, Preset] = {
     "whole": Preset(_MAX_LP, decompose=False),
     "cold": Preset(_MAX_LP, warm_start=False),
     "unit-cold": Preset(_MAX_LP, model="unit", decompose=False, warm_start=False),
+    "exact": Preset(
+        # The fine model whole, however large: slower on the capital scale, but what it proves
+        # holds for the instance.
+        _MAX_LP,
+        neighbourhood_above=None,
+    ),
+    "neighbourhood": Preset(
+        # The fine stages always in the neighbourhood of the best plan: quick improvements of
+        # travel, balance and overstaffing, never a proof of them.
+        _MAX_LP,
+        neighbourhood_above=0,
+    ),
     "reproducible": Preset(
         # One interleaved search with a fixed seed returns the same plan on every run.
         {**_MAX_LP, "interleave_search": True, "random_seed": 0}

@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model
 from solver.decompose import Part, independent_parts, part_instance
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.model.constraints import add_constraints
-from solver.model.data import ModelData, build_data
+from solver.model.data import ModelData, build_data, restrict
 from solver.model.disruption import (
     Baseline,
     BaselineEvaluator,
@@ -138,9 +138,10 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self._prefix, self._multiplier = prefix, multiplier
 
     def on_solution_callback(self) -> None:
-        stage_bound = math.ceil(self.best_objective_bound - 1e-6)
-        bound = self._prefix + stage_bound * self._multiplier
-        self._search.bound = max(self._search.bound, bound)
+        if self._phase.kept is None:  # a neighbourhood's bound is no bound of the instance
+            stage_bound = math.ceil(self.best_objective_bound - 1e-6)
+            bound = self._prefix + stage_bound * self._multiplier
+            self._search.bound = max(self._search.bound, bound)
         x = self._phase.fine_vector(solution_vector(self.response_proto, self._phase.n))
         self._search.offer(x, self._stage)
 
@@ -348,7 +349,11 @@ class _Phase:
     terms: list[Term]
     evaluator: Evaluator
     fine: ModelData | None = None
-    """The model data plans are judged on, when this phase pools more coarsely."""
+    """The model data plans are judged on, when this phase pools more coarsely or holds only
+    some of its candidates."""
+    kept: npt.NDArray[np.int64] | None = None
+    """For a neighbourhood of the fine model: the fine index of each of its candidates. What
+    such a phase proves holds for the neighbourhood only, not for the instance."""
 
     @property
     def n(self) -> int:
@@ -358,7 +363,15 @@ class _Phase:
         """``x`` as counts of the fine model (the same vector when this phase is fine)."""
         if self.fine is None:
             return x
+        if self.kept is not None:
+            full = np.zeros(len(self.fine.candidates), dtype=np.int64)
+            full[self.kept] = x
+            return full
         return hint_vector(self.fine, plan_from_vector(self.data, x))
+
+    def own_vector(self, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Counts of the fine model as this phase's own (for a fine phase or a neighbourhood)."""
+        return x if self.kept is None else x[self.kept]
 
 
 GREEDY_PORTFOLIO: tuple[tuple[bool, SlotOrder], ...] = (
@@ -471,6 +484,9 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     their distances are interchangeable for them: with the grouped model, those terms are
     solved first on a coarser pooling (units with the same headcount, reserve status and
     candidate slots), and the rest on the fine one, which keeps what the coarse stages reached.
+    The fine CP-SAT model is then built only when the coarse stages are done, so the search
+    starts on the small model at once, and the first plan (a greedy one) comes before either
+    model is built.
     """
     began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
     hint, progress, stop = run.hint, run.progress, run.stop
@@ -485,87 +501,139 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         uppers = term_uppers(
             fine_data, {ObjectiveTerm.DISRUPTION: disruption_upper(fine_data, placed)}
         )
-        evaluator = BaselineEvaluator(fine_data, placed)
         early = _Search(
-            fine_data, evaluator, strict_weights(uppers), start, progress, run.incumbent
+            fine_data,
+            BaselineEvaluator(fine_data, placed),
+            strict_weights(uppers),
+            start,
+            progress,
+            run.incumbent,
         )
         topped = _baseline_start(fine_data, early, placed)
-    fine = _phase(fine_data, run.baseline)
     leading = _leading_terms_without_travel(instance.rules.priorities)
-    coarse: _Phase | None = None
     may_pool = grouped and leading > 0 and run.baseline is None
-    if may_pool and _coarse_size(fine.data) <= COARSE_SHARE * len(fine.data.candidates):
-        coarse = _phase(build_data(instance, ignore_km=True))
-        coarse.fine = fine.data
-    terms = fine.terms
-    full_weights = strict_weights([t.upper for t in terms])
-    order = [t.name for t in terms]
-    if coarse is not None:
-        schedule = [(coarse, st) for st in make_stages(coarse.terms[:leading], chosen.stage_range)]
-        schedule += [(fine, st) for st in make_stages(terms[leading:], chosen.stage_range)]
-    elif run.baseline is not None:
-        schedule = [(fine, st) for st in baseline_stages(terms)]
+    coarse_data: ModelData | None = None
+    if may_pool and _coarse_size(fine_data) <= COARSE_SHARE * len(fine_data.candidates):
+        coarse_data = build_data(instance, ignore_km=True, like=fine_data)
+    fine: _Phase | None = None
+    evaluator: Evaluator
+    if coarse_data is None:
+        fine = _phase(fine_data, run.baseline)
+        full_weights = strict_weights([t.upper for t in fine.terms])
+        search = early if early is not None and early.full_weights == full_weights else None
+        evaluator = fine.evaluator
     else:
-        schedule = [(fine, st) for st in make_stages(terms, chosen.stage_range)]
-    data = fine.data
-    if early is not None and early.full_weights == full_weights:
-        search = early
-    else:
-        search = _Search(data, fine.evaluator, full_weights, start, progress, run.incumbent)
+        full_weights = strict_weights(term_uppers(fine_data))
+        search, evaluator = None, Evaluator(fine_data)
+    if search is None:
+        search = _Search(fine_data, evaluator, full_weights, start, progress, run.incumbent)
         if topped is not None:
             search.offer(topped, 0)
-    build_time = time.perf_counter() - began
-    first = schedule[0][0] if schedule else fine
-    if topped is not None:
-        _add_hint(first.model, first.data, first.variables, topped)
-    elif hint is not None:
-        # What of the hint keeps every rule is a plan already: the first one, and a fallback.
-        search.offer(plan_counts(data, hint), 0)
-        _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
-    elif chosen.warm_start:
+    x0 = None
+    if topped is None and hint is None and chosen.warm_start:
         # Greedy plans keep every rule: the first is the first plan, the best is the hint.
-        x0 = _greedy_start(first.data, search, first.fine_vector)
+        if coarse_data is None:
+            x0 = _greedy_start(fine_data, search)
+        else:
+            x0 = _greedy_start(coarse_data, search, lambda x: _to_fine(coarse_data, fine_data, x))
         assert x0 is not None  # every greedy plan is accepted
-        _add_hint(first.model, first.data, first.variables, x0)
+    coarse: _Phase | None = None
+    if coarse_data is not None:
+        coarse = _phase(coarse_data)
+        coarse.fine = fine_data
+    order = list(instance.rules.priorities)
+    if coarse is not None:
+        # The fine stages join the schedule once the fine model is built (see below).
+        schedule = [(coarse, st) for st in make_stages(coarse.terms[:leading], chosen.stage_range)]
+    else:
+        assert fine is not None
+        if run.baseline is not None:
+            schedule = [(fine, st) for st in baseline_stages(fine.terms)]
+        else:
+            schedule = [(fine, st) for st in make_stages(fine.terms, chosen.stage_range)]
+        order = [t.name for t in fine.terms]
+    build_time = time.perf_counter() - began
+    first = schedule[0][0] if schedule else (coarse or fine)
+    if first is not None:
+        if topped is not None:
+            _add_hint(first.model, first.data, first.variables, topped)
+        elif hint is not None:
+            # What of the hint keeps every rule is a plan already: the first one, and a fallback.
+            search.offer(plan_counts(fine_data, hint), 0)
+            _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
+        elif x0 is not None:
+            _add_hint(first.model, first.data, first.variables, x0)
     logger.info(
-        "model built in %.2f s: %d candidates, %d groups of %d units, %d slots, %d stage(s)%s",
+        "model built in %.2f s: %d candidates, %d groups of %d units, %d slots%s",
         build_time,
-        fine.n,
-        len(data.groups),
-        sum(g.size for g in data.groups),
-        len(data.slots),
-        len(schedule),
+        len(fine_data.candidates),
+        len(fine_data.groups),
+        sum(g.size for g in fine_data.groups),
+        len(fine_data.slots),
         f", {coarse.n} candidates in the coarse model" if coarse is not None else "",
     )
 
     deadline = run.deadline
-    all_optimal = bool(schedule)
+    all_optimal = True
     bound = 0
     invalid = False
     reached: list[tuple[Stage, int]] = []
-    for index, (phase, stage) in enumerate(schedule):
+    index = 0
+    while index < len(schedule) or fine is None:
         remaining = deadline - time.perf_counter()
         if remaining <= 0 or (stop is not None and stop.is_set()):
             all_optimal = False
             break
-        if phase is fine and coarse is not None and index > 0 and schedule[index - 1][0] is coarse:
-            # Hand over: the fine model keeps what the coarse stages reached, and starts from
-            # the best plan so far.
+        if index == len(schedule):
+            # The coarse stages are done: build the fine model, which keeps what they
+            # reached, starts from the best plan so far and solves the terms from travel on.
+            assert coarse_data is not None
+            fine = _fine_phase(fine_data, coarse_data, search.best_x, chosen.neighbourhood_above)
+            logger.info(
+                "fine model built at %.2f s: %d candidates",
+                time.perf_counter() - start,
+                fine.n,
+            )
             by_name = {t.name: t for t in fine.terms}
             for done, value in reached:
                 same = Stage(tuple(by_name[t.name] for t in done.terms), done.weights)
                 fine.model.add(same.expr <= value)
             if search.best_x is not None:
-                _add_hint(fine.model, fine.data, fine.variables, search.best_x)
+                _add_hint(fine.model, fine.data, fine.variables, fine.own_vector(search.best_x))
+            schedule += [(fine, st) for st in make_stages(fine.terms[leading:], chosen.stage_range)]
+            continue
+        phase, stage = schedule[index]
         multiplier = _stage_multiplier(stage, order, full_weights)
+        if search.best_x is not None and _stage_value(search, stage) == 0:
+            # Every term is at least 0, so a plan at 0 is optimal for the stage: no search.
+            index += 1
+            phase.model.add(stage.expr <= 0)
+            reached.append((stage, 0))
+            logger.info("stage %d (%s) is 0 in the best plan: optimal", index, _names(stage))
+            continue
         model = phase.model
         model.minimize(stage.expr)
         callback = _Callback(
             search, phase, index, bound if all_optimal else search.bound, multiplier
         )
-        last = index + 1 == len(schedule)
+        last = index + 1 == len(schedule) and fine is not None
         budget = remaining if last else remaining * FIRST_STAGE_SHARE
         solver, status = _run_stage(model, callback, parameters, budget, stop)
+        index += 1
+        logger.info(
+            "stage %d (%s, %s model) ended at %.2f s: %s, value %s, bound %s",
+            index,
+            _names(stage),
+            "coarse" if phase is coarse else "fine",
+            time.perf_counter() - start,
+            solver.status_name(status),
+            round(solver.objective_value)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            else "-",
+            round(solver.best_objective_bound)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            else "-",
+        )
         if status == cp_model.MODEL_INVALID:
             logger.error("CP-SAT rejected the model: %s", model.validate())
             invalid = True
@@ -577,14 +645,15 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
                 break
             # No plan from CP-SAT in this stage, but there is one from before (the greedy
             # start): keep its value of this stage, and go on to the next.
-            values = search.evaluator.terms(search.best_x)
-            value = sum(w * values[t.name] for w, t in zip(stage.weights, stage.terms, strict=True))
+            value = _stage_value(search, stage)
             model.add(stage.expr <= value)
             reached.append((stage, value))
             continue
         x = solution_vector(solver.response_proto, phase.n)
-        search.offer(phase.fine_vector(x), index)
+        search.offer(phase.fine_vector(x), index - 1)
         value = round(solver.objective_value)
+        if phase.kept is not None:
+            all_optimal = False  # optimal in the neighbourhood only
         if all_optimal:
             # The overall bound grows only while every earlier stage is proven optimal.
             if status == cp_model.OPTIMAL:
@@ -597,10 +666,10 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         model.add(stage.expr <= value)
         reached.append((stage, value))
         search.hand_over()
-        if not last and schedule[index + 1][0] is phase:
+        if index < len(schedule) and schedule[index][0] is phase:
             _add_hint(model, phase.data, phase.variables, x)
 
-    if not schedule:
+    if not schedule and fine is not None:
         # Nothing to optimise (no requirement, no candidate): the empty plan is optimal.
         search.offer(np.zeros(fine.n, dtype=np.int64), 0)
         search.bound = search.best_objective or 0
@@ -608,6 +677,46 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     search.hand_over()
     result = _result(search, invalid, all_optimal, build_time, instance, hint)
     return result, full_weights[0] if full_weights else 1
+
+
+def _fine_phase(
+    data: ModelData, coarse: ModelData, best: npt.NDArray[np.int64] | None, above: int | None
+) -> _Phase:
+    """The fine model for the terms from travel on, once the coarse stages are done.
+
+    When the fine model is large (more than ``above`` candidates, the preset's
+    ``neighbourhood_above``) CP-SAT
+    spends the budget presolving it (on the capital scale, 355,000 candidates: 20 s of presolve
+    and no plan). Then only the neighbourhood of the best plan is built: each unit may stand in
+    the slots where its coarse group stands in that plan, so units of one coarse group can trade
+    places (which is what travel, balance and overstaffing need), and the coarse counts the
+    stages above reached stay within reach. Its results are plans, not proofs.
+    """
+    if best is None or above is None or len(data.candidates) <= above:
+        return _phase(data)
+    coarse_of = coarse.group_of_unit()
+    key = [coarse_of.get(group.members[0], -1) for group in data.groups]
+    used = {(key[data.candidates[c].group], data.candidates[c].slot) for c in np.flatnonzero(best)}
+    kept = [c for c, cand in enumerate(data.candidates) if (key[cand.group], cand.slot) in used]
+    phase = _phase(restrict(data, kept))
+    phase.fine, phase.kept = data, np.array(kept, dtype=np.int64)
+    return phase
+
+
+def _stage_value(search: _Search, stage: Stage) -> int:
+    """The stage's objective for the best plan so far."""
+    assert search.best_x is not None
+    values = search.evaluator.terms(search.best_x)
+    return sum(w * values[t.name] for w, t in zip(stage.weights, stage.terms, strict=True))
+
+
+def _names(stage: Stage) -> str:
+    return ", ".join(t.name.value for t in stage.terms)
+
+
+def _to_fine(coarse: ModelData, fine: ModelData, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Counts of the coarse model as counts of the fine one (units handed out by roster)."""
+    return hint_vector(fine, plan_from_vector(coarse, x))
 
 
 def _result(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from solver import Instance, ObjectiveTerm, Plan, SolveStatus
-from solver.model.data import build_data
+from solver.model.data import build_data, restrict
 from tests.factory import WIB, make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -177,3 +177,37 @@ def test_nearest_units_are_sent_after_the_coarse_stages() -> None:
     assert result.status is SolveStatus.OPTIMAL
     assert {a.unit for a in result.plan.assignments} == {"near0", "near1"}
     assert result.breakdown[ObjectiveTerm.TRAVEL] == 0
+
+
+def _near_and_far() -> Instance:
+    units = [*_pool("near", 2), *_pool("far", 2, home={"region": "pwk", "location": FAR})]
+    return make([venue(rings=[ring(1, 4, 2)])], units, shifts(1), {"max_travel_km": 150})
+
+
+def test_neighbourhood_search_keeps_the_coarse_optimum_but_proves_nothing_more() -> None:
+    # The fine stages searched around the best plan find the near pair too, but a
+    # neighbourhood's optimum is no proof: the status stays feasible. The whole fine model
+    # proves the same plan optimal.
+    near = solve_checked(_near_and_far(), preset="neighbourhood")
+    whole = solve_checked(_near_and_far(), preset="exact")
+    assert near.status is SolveStatus.FEASIBLE
+    assert whole.status is SolveStatus.OPTIMAL
+    for result in (near, whole):
+        assert result.total_shortfall == 0
+        assert result.breakdown[ObjectiveTerm.TRAVEL] == 0
+        assert {a.unit for a in result.plan.assignments} == {"near0", "near1"}
+    assert near.best_bound is not None and near.objective is not None
+    assert whole.objective is not None
+    assert near.best_bound < near.objective <= whole.objective
+
+
+def test_restricted_model_data_keeps_the_chosen_candidates_and_their_indices() -> None:
+    data = build_data(_near_and_far())
+    keep = [c for c, cand in enumerate(data.candidates) if cand.group == 1]
+    sub = restrict(data, keep)
+    assert sub.candidates == [data.candidates[c] for c in keep]
+    assert sub.slots is data.slots and sub.groups is data.groups
+    for slot, indices in enumerate(sub.by_slot):
+        assert all(sub.candidates[c].slot == slot for c in indices)
+    assert sum(len(i) for i in sub.by_slot) == len(keep)
+    assert {group for group, _shift in sub.by_group_shift} == {1}

@@ -25,12 +25,17 @@ from solver.domain import Plan
 from solver.model.data import ModelData
 
 
-def _longest_run(days: set[int]) -> int:
-    longest = run = 0
-    for day in sorted(days):
-        run = run + 1 if day - 1 in days else 1
-        longest = max(longest, run)
-    return longest
+def _has_run_longer(days: int, limit: int) -> bool:
+    """Whether the day bitmask ``days`` holds more than ``limit`` days in a row.
+
+    After ``k`` steps of ``days &= days >> 1`` a bit is left where a run of ``k + 1`` days
+    starts, so a bit left after ``limit`` steps means a run of ``limit + 1``.
+    """
+    for _ in range(limit):
+        days &= days >> 1
+        if not days:
+            return False
+    return days != 0
 
 
 SlotOrder = Literal["weight", "day", "time"]
@@ -56,7 +61,8 @@ class _Duty:
                 self.windows_of[s].append(a)
         self.worked: dict[int, int] = {}
         self.load: dict[int, int] = {}
-        self.days: dict[int, set[int]] = {}
+        self.days: dict[int, int] = {}
+        """Bitmask of the days each unit is on duty."""
 
     def free(self, u: int, shift: int) -> bool:
         """Whether unit ``u`` may also work ``shift``."""
@@ -71,8 +77,9 @@ class _Duty:
                     return False
         limit = rules.max_consecutive_days
         if limit is not None:
-            on = self.days.get(u, set()) | {self.data.shift_day[shift]}
-            if _longest_run(on) > limit:
+            days = self.days.get(u, 0)
+            on = days | 1 << self.data.shift_day[shift]
+            if on != days and _has_run_longer(on, limit):
                 return False
         return True
 
@@ -80,7 +87,7 @@ class _Duty:
         """Unit ``u`` works ``shift``."""
         self.worked[u] = self.worked.get(u, 0) | 1 << shift
         self.load[u] = self.load.get(u, 0) + 1
-        self.days.setdefault(u, set()).add(self.data.shift_day[shift])
+        self.days[u] = self.days.get(u, 0) | 1 << self.data.shift_day[shift]
 
 
 def greedy_counts(
@@ -144,41 +151,48 @@ def greedy_counts(
     for s in slots:
         slot = data.slots[s]
         need, room = slot.required - placed.get(s, 0), slot.capacity - placed.get(s, 0)
-        options = [
-            (c, u) for c in data.by_slot[s] for u in data.groups[data.candidates[c].group].members
-        ]
+        # Placing a unit changes only that unit's duty, so who is free (and each one's load)
+        # stays the same while this slot is filled: check once per slot.
+        options = []
+        for c in data.by_slot[s]:
+            g = data.candidates[c].group
+            static = (int(data.groups[g].reserve), reach[g])
+            for u in data.groups[g].members:
+                if duty.free(u, slot.shift):
+                    busy = load.get(u, 0)
+                    options.append((units[u].headcount, *static, busy, data.candidates[c].km, c, u))
         while need > 0 and options:
-            best: tuple[tuple[int, ...], int, int] | None = None
-            for c, u in options:
-                headcount = units[u].headcount
-                if headcount > room or not duty.free(u, slot.shift):
+            best: tuple[tuple[int, ...], int] | None = None
+            for i, (headcount, reserve, spread, busy, km, _c, _u) in enumerate(options):
+                if headcount > room:
                     continue
-                reserve = int(data.groups[data.candidates[c].group].reserve)
                 if police_first:
                     fits = headcount <= need
                     key: tuple[int, ...] = (
                         reserve,
                         0 if fits else 1,
                         -headcount if fits else headcount,
+                        busy,
+                        km,
                     )
                 else:
                     covers = headcount >= need
                     key = (
                         0 if covers else 1,
-                        reach[data.candidates[c].group],
+                        spread,
                         headcount if covers else -headcount,
                         reserve,
+                        busy,
+                        km,
                     )
-                key += (load.get(u, 0), data.candidates[c].km)
                 if best is None or key < best[0]:
-                    best = (key, c, u)
+                    best = (key, i)
             if best is None:
                 break
-            _key, c, u = best
+            headcount, _r, _s, _b, _k, c, u = options.pop(best[1])
             place(c, u, slot.shift)
-            need -= units[u].headcount
-            room -= units[u].headcount
-            options = [(c2, u2) for c2, u2 in options if u2 != u]
+            need -= headcount
+            room -= headcount
     return x
 
 
