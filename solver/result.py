@@ -72,7 +72,8 @@ class Result(_Frozen):
     wall_time: float
     """Seconds from the call to the return, model building included."""
     build_time: float = 0.0
-    """Seconds spent building the model."""
+    """Seconds spent building the model (model data and CP-SAT models, not the greedy
+    starts); with independent parts, the sum over the parts."""
     first_solution_time: float | None = None
     """Seconds from the call to the first plan."""
     plan: Plan = Plan()

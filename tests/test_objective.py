@@ -21,7 +21,7 @@ def test_each_weight_exceeds_everything_below_it() -> None:
 
 
 def _term(name: ObjectiveTerm, upper: int) -> Term:
-    return Term(name, 0, upper)
+    return Term(name, [], [], upper)
 
 
 def test_ranking_is_cut_into_stages_when_weights_would_overflow() -> None:

@@ -23,8 +23,9 @@ def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variabl
     # Where a unit can be: one place per shift, and enough rest between shifts.
     _one_place_and_rest(model, data, variables)
     # What a ring can hold and what it needs.
-    _ring_capacity(model, data, variables)
-    _coverage(model, data, variables)
+    headcount = _slot_headcounts(data, variables)
+    _ring_capacity(model, data, headcount)
+    _coverage(model, data, variables, headcount)
     # How much one unit may work.
     _max_shifts(model, data, variables)
     _max_shifts_per_24h(model, data, variables)
@@ -81,35 +82,41 @@ def _one_place_and_rest(model: cp_model.CpModel, data: ModelData, variables: Var
                 model.add(cp_model.LinearExpr.sum(literals) <= size)
 
 
-def _slot_headcount(data: ModelData, variables: Variables, slot: int) -> cp_model.LinearExpr:
-    groups, candidates = data.groups, data.candidates
-    indices = data.by_slot[slot]
-    return cp_model.LinearExpr.weighted_sum(
-        [variables.assign[c] for c in indices],
-        [groups[candidates[c].group].headcount for c in indices],
-    )
-
-
-def _ring_capacity(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
-    """The headcount in a ring in a shift is at most the ring's capacity."""
-    groups = data.groups
-    for index, slot in enumerate(data.slots):
-        most = sum(
-            groups[g].headcount * groups[g].size
-            for g in (data.candidates[c].group for c in data.by_slot[index])
+def _slot_headcounts(data: ModelData, variables: Variables) -> list[cp_model.LinearExpr]:
+    """Headcount standing in each slot: ``sum(headcount[g] * assign[g, slot])``."""
+    groups, candidates, assign = data.groups, data.candidates, variables.assign
+    return [
+        cp_model.LinearExpr.weighted_sum(
+            [assign[c] for c in indices], [groups[candidates[c].group].headcount for c in indices]
         )
-        if most > slot.capacity:
-            model.add(_slot_headcount(data, variables, index) <= slot.capacity)
+        for indices in data.by_slot
+    ]
 
 
-def _coverage(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+def _ring_capacity(
+    model: cp_model.CpModel, data: ModelData, headcount: list[cp_model.LinearExpr]
+) -> None:
+    """The headcount in a ring in a shift is at most the ring's capacity (a row only where the
+    units that can reach the slot could together exceed it)."""
+    reach = data.slot_reach()
+    for index, slot in enumerate(data.slots):
+        if reach[index] > slot.capacity:
+            model.add(headcount[index] <= slot.capacity)
+
+
+def _coverage(
+    model: cp_model.CpModel,
+    data: ModelData,
+    variables: Variables,
+    headcount: list[cp_model.LinearExpr],
+) -> None:
     """Soft: headcount in a ring plus its shortfall reaches the requirement.
 
     ``sum(headcount[u] * assign[u, slot]) + shortfall[slot] >= required[slot]``; the shortfall
     is what the objective minimises first.
     """
     for index, short in variables.shortfall.items():
-        model.add(_slot_headcount(data, variables, index) + short >= data.slots[index].required)
+        model.add(headcount[index] + short >= data.slots[index].required)
 
 
 def _max_shifts(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
@@ -164,7 +171,7 @@ def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: V
         for day, xs in by_day.items():
             flag = model.new_bool_var(f"day_on(unit={unit_id}, day={day})")
             variables.day_on[unit, day] = flag
-            model.add(sum(xs) <= len(xs) * flag)
+            model.add(cp_model.LinearExpr.sum(xs) <= len(xs) * flag)
         for first in range(len(data.days) - limit):
             run = [
                 variables.day_on[unit, d]
@@ -172,4 +179,4 @@ def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: V
                 if (unit, d) in variables.day_on
             ]
             if len(run) > limit:
-                model.add(sum(run) <= limit)
+                model.add(cp_model.LinearExpr.sum(run) <= limit)

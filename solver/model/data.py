@@ -97,6 +97,14 @@ class ModelData:
         """Group index of every unit that has a candidate."""
         return {u: g for g, group in enumerate(self.groups) for u in group.members}
 
+    def slot_reach(self) -> list[int]:
+        """The most headcount that could stand in each slot: every unit that may."""
+        reach = [0] * len(self.slots)
+        groups = self.groups
+        for group, slot, _km in self.candidates:
+            reach[slot] += groups[group].headcount * groups[group].size
+        return reach
+
     def candidate_index(self) -> dict[tuple[int, str, int, str], int]:
         """``(group, venue id, ring number, shift id) -> candidate``: where a plan's
         assignments stand in the model. Built once, on first use."""

@@ -172,8 +172,14 @@ def disruption_coefficients(
 def disruption_term(data: ModelData, variables: Variables, index: BaselineIndex) -> Term:
     """Unit-shifts whose place differs from the baseline."""
     constant, coef = disruption_coefficients(data, index)
-    expr = constant + sum(int(k) * variables.assign[c] for c, k in enumerate(coef) if k)
-    return Term(ObjectiveTerm.DISRUPTION, expr, disruption_upper(data, index))
+    moved = np.flatnonzero(coef)
+    return Term(
+        ObjectiveTerm.DISRUPTION,
+        [variables.assign[c] for c in moved],
+        [int(coef[c]) for c in moved],
+        disruption_upper(data, index),
+        offset=constant,
+    )
 
 
 def disruption_upper(data: ModelData, index: BaselineIndex) -> int:

@@ -13,9 +13,10 @@ in sequence, each stage fixing the value it reached before the next starts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
@@ -28,11 +29,23 @@ MAX_STAGE_RANGE = 2**50
 
 @dataclass(frozen=True)
 class Term:
-    """One objective term: its expression and the most it can be."""
+    """One objective term, ``offset + sum(coefficients[i] * variables[i])``, and the most it
+    can be.
+
+    Kept as coefficients rather than an expression so that a stage's weighted sum is one
+    flat expression, merged per variable (see :attr:`Stage.expr`).
+    """
 
     name: ObjectiveTerm
-    expr: cp_model.LinearExprT
+    variables: Sequence[cp_model.IntVar]
+    coefficients: Sequence[int]
     upper: int
+    offset: int = 0
+
+    @property
+    def expr(self) -> cp_model.LinearExprT:
+        """The term as a linear expression."""
+        return cp_model.LinearExpr.weighted_sum(self.variables, self.coefficients) + self.offset
 
 
 @dataclass(frozen=True)
@@ -47,14 +60,38 @@ class Stage:
         """The weighted sum to minimise."""
         return sum(w * t.expr for w, t in zip(self.weights, self.terms, strict=True))
 
+    def minimize_in(self, model: cp_model.CpModel) -> None:
+        """Make the weighted sum the objective of ``model``.
+
+        Written into the model's objective in bulk, one coefficient per variable: CP-SAT's
+        ``minimize`` reads a flattened expression back into the objective one variable at a
+        time, which is most of a province model's objective time.
+        """
+        indices, coefficients = [], []
+        offset = 0
+        for weight, term in zip(self.weights, self.terms, strict=True):
+            offset += weight * term.offset
+            indices.append(np.fromiter((v.index for v in term.variables), dtype=np.int64))
+            coefficients.append(np.asarray(term.coefficients, dtype=np.int64) * weight)
+        index = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
+        coefficient = np.concatenate(coefficients) if coefficients else index
+        variables, where = np.unique(index, return_inverse=True)
+        merged = np.zeros(len(variables), dtype=np.int64)
+        np.add.at(merged, where, coefficient)
+        nonzero = merged != 0
+        model.clear_objective()  # type: ignore[no-untyped-call]
+        objective = model.proto.objective
+        objective.vars.extend(variables[nonzero].tolist())
+        objective.coeffs.extend(merged[nonzero].tolist())
+        objective.offset = offset
+        objective.scaling_factor = 1.0
+
 
 def _shortfall(data: ModelData, variables: Variables) -> Term:
     """Missing headcount, each person weighted by risk and ring of the slot."""
     shortfall = variables.shortfall
-    expr = cp_model.LinearExpr.weighted_sum(
-        list(shortfall.values()), [data.slots[s].weight for s in shortfall]
-    )
-    return Term(ObjectiveTerm.SHORTFALL, expr, _shortfall_upper(data))
+    weights = [data.slots[s].weight for s in shortfall]
+    return Term(ObjectiveTerm.SHORTFALL, list(shortfall.values()), weights, _shortfall_upper(data))
 
 
 def _shortfall_upper(data: ModelData) -> int:
@@ -65,11 +102,12 @@ def _tni(data: ModelData, variables: Variables) -> Term:
     """Headcount-shifts of reserve (TNI or standby) units."""
     groups = data.groups
     reserve = [c for c, cand in enumerate(data.candidates) if groups[cand.group].reserve]
-    expr = cp_model.LinearExpr.weighted_sum(
+    return Term(
+        ObjectiveTerm.TNI,
         [variables.assign[c] for c in reserve],
         [groups[data.candidates[c].group].headcount for c in reserve],
+        _tni_upper(data),
     )
-    return Term(ObjectiveTerm.TNI, expr, _tni_upper(data))
 
 
 def _tni_upper(data: ModelData) -> int:
@@ -84,10 +122,12 @@ def _tni_upper(data: ModelData) -> int:
 def _travel(data: ModelData, variables: Variables) -> Term:
     """Kilometres from home base to venue, summed over unit-shifts."""
     moved = [i for i, c in enumerate(data.candidates) if c.km]
-    expr = cp_model.LinearExpr.weighted_sum(
-        [variables.assign[i] for i in moved], [data.candidates[i].km for i in moved]
+    return Term(
+        ObjectiveTerm.TRAVEL,
+        [variables.assign[i] for i in moved],
+        [data.candidates[i].km for i in moved],
+        _travel_upper(data),
     )
-    return Term(ObjectiveTerm.TRAVEL, expr, _travel_upper(data))
 
 
 def _travel_upper(data: ModelData) -> int:
@@ -111,7 +151,7 @@ def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> 
     for group, xs in per_group.items():
         model.add(cp_model.LinearExpr.sum(xs) <= data.groups[group].size * peak)
     variables.peak = peak
-    return Term(ObjectiveTerm.BALANCE, peak, upper)
+    return Term(ObjectiveTerm.BALANCE, [peak], [1], upper)
 
 
 def _balance_upper(data: ModelData) -> int:
@@ -130,24 +170,19 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     required)`` once the shortfall is minimal and is never negative.
     """
     groups = data.groups
-    assigned = cp_model.LinearExpr.weighted_sum(
-        variables.assign, [groups[c.group].headcount for c in data.candidates]
+    shortfall = list(variables.shortfall.values())
+    return Term(
+        ObjectiveTerm.OVERSTAFFING,
+        [*variables.assign, *shortfall],
+        [*(groups[c.group].headcount for c in data.candidates), *(1 for _ in shortfall)],
+        _overstaffing_upper(data),
+        offset=-sum(data.slots[s].required for s in variables.shortfall),
     )
-    required = sum(data.slots[s].required for s in variables.shortfall)
-    expr = assigned + cp_model.LinearExpr.sum(list(variables.shortfall.values())) - required
-    return Term(ObjectiveTerm.OVERSTAFFING, expr, _overstaffing_upper(data))
 
 
 def _overstaffing_upper(data: ModelData) -> int:
-    groups = data.groups
-    upper = 0
-    for index, slot in enumerate(data.slots):
-        reach = sum(
-            groups[g].headcount * groups[g].size
-            for g in (data.candidates[c].group for c in data.by_slot[index])
-        )
-        upper += min(slot.capacity, reach)
-    return upper
+    reach = data.slot_reach()
+    return sum(min(slot.capacity, most) for slot, most in zip(data.slots, reach, strict=True))
 
 
 def objective_terms(
@@ -176,7 +211,7 @@ def objective_terms(
         elif name in makers:
             terms.append(makers[name]())
         else:
-            terms.append(Term(name, 0, 0))
+            terms.append(Term(name, [], [], 0))
     return terms
 
 

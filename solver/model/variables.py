@@ -8,6 +8,7 @@ terms use are created lazily by those.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -30,32 +31,60 @@ class Variables:
     """Most shifts any unit works (balance term only)."""
 
 
+NAMED_UP_TO = 20_000
+"""Models with at most this many candidates get readable variable names (for CP-SAT's
+messages and logs); larger ones are built without, as naming costs a third of their build."""
+
+
 def make_variables(model: cp_model.CpModel, data: ModelData) -> Variables:
-    """Create the assignment variables and the shortfall variables."""
+    """Create the assignment variables and the shortfall variables.
+
+    They are written into the model in one bulk (see :func:`_add_bulk`): creating them one by
+    one from Python takes most of a province model's build.
+    """
     instance = data.instance
-    assign = []
+    named = len(data.candidates) <= NAMED_UP_TO
+    domains, names = [], []
     for candidate in data.candidates:
         slot = data.slots[candidate.slot]
         group = data.groups[candidate.group]
-        unit = instance.units[group.members[0]].id
-        venue = instance.venues[slot.venue]
-        where = (
-            f"venue={venue.id}, ring={venue.rings[slot.ring].number}, "
-            f"shift={instance.shifts[slot.shift].id}"
-        )
-        if group.size == 1:
-            assign.append(model.new_bool_var(f"assign(unit={unit}, {where})"))
-        else:
-            most = min(group.size, slot.capacity // group.headcount)
-            name = f"count(group={unit}+{group.size - 1}, {where})"
-            assign.append(model.new_int_var(0, most, name))
-    shortfall = {}
-    for index, slot in enumerate(data.slots):
-        if slot.required > 0:
-            venue = instance.venues[slot.venue]
-            name = (
-                f"shortfall(venue={venue.id}, ring={venue.rings[slot.ring].number}, "
-                f"shift={instance.shifts[slot.shift].id})"
+        domains.append(1 if group.size == 1 else min(group.size, slot.capacity // group.headcount))
+        if named:
+            unit = instance.units[group.members[0]].id
+            what = (
+                f"assign(unit={unit}" if group.size == 1 else f"count(group={unit}+{group.size - 1}"
             )
-            shortfall[index] = model.new_int_var(0, slot.required, name)
-    return Variables(assign=assign, shortfall=shortfall)
+            names.append(f"{what}, {_where(data, candidate.slot)})")
+    assign = _add_bulk(model, domains, names)
+    required = [s for s, slot in enumerate(data.slots) if slot.required > 0]
+    short_names = [f"shortfall({_where(data, s)})" for s in required] if named else []
+    short = _add_bulk(model, [data.slots[s].required for s in required], short_names)
+    return Variables(assign=assign, shortfall=dict(zip(required, short, strict=True)))
+
+
+def _where(data: ModelData, slot_index: int) -> str:
+    instance, slot = data.instance, data.slots[slot_index]
+    venue = instance.venues[slot.venue]
+    return (
+        f"venue={venue.id}, ring={venue.rings[slot.ring].number}, "
+        f"shift={instance.shifts[slot.shift].id}"
+    )
+
+
+def _add_bulk(
+    model: cp_model.CpModel, uppers: list[int], names: list[str]
+) -> list[cp_model.IntVar]:
+    """Integer variables ``[0, upper]`` (named when ``names`` is given), added to the model
+    proto in one text-format merge, then wrapped as variables of ``model``."""
+    first = len(model.proto.variables)
+    if names:
+        text = "".join(
+            f"variables {{ name: {json.dumps(name, ensure_ascii=False)} domain: [0, {upper}] }}\n"
+            for name, upper in zip(names, uppers, strict=True)
+        )
+    else:
+        text = "".join(f"variables {{ domain: [0, {upper}] }}\n" for upper in uppers)
+    if text and not model.proto.merge_text_format(text):
+        raise RuntimeError("CP-SAT did not accept the variables")
+    proto = model.model_proto
+    return [cp_model.IntVar(proto, first + i) for i in range(len(uppers))]
