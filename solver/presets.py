@@ -37,6 +37,9 @@ class Preset:
     warm_start: bool = True
     """Without a caller's hint, start from the greedy plan of :mod:`solver.model.greedy`: it is
     the first plan reported, and CP-SAT's hint."""
+    switch: tuple[int, str] | None = None
+    """``(candidates, preset)``: a model with more candidates than this is solved with that
+    preset instead (its model kind and decomposition stay this preset's)."""
     neighbourhood_above: int | None = 100_000
     """After the coarse stages, a fine model with more candidates than this is searched only in
     the neighbourhood of the best plan (its results are plans, not proofs); ``None``: never."""
@@ -44,8 +47,16 @@ class Preset:
 
 _MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
 
+LARGE_ABOVE = 50_000
+"""Candidates above which ``default`` solves a model as ``large``."""
+
 PRESETS: dict[str, Preset] = {
-    "default": Preset(_MAX_LP),
+    "default": Preset(
+        # Province models and larger are solved as ``large`` (measured better shortfall there,
+        # see benchmarks/RESULTS.md).
+        _MAX_LP,
+        switch=(LARGE_ABOVE, "large"),
+    ),
     "unit": Preset(_MAX_LP, model="unit"),
     "whole": Preset(_MAX_LP, decompose=False),
     "cold": Preset(_MAX_LP, warm_start=False),

@@ -303,19 +303,30 @@ def solve(
     """
     start = time.perf_counter()
     chosen = preset_parameters(preset)
-    parameters: dict[str, object] = dict(chosen.parameters)
-    parameters["num_workers"] = max(1, workers)
-    parameters["log_search_progress"] = log_search
+    overrides: dict[str, object] = {
+        "num_workers": max(1, workers),
+        "log_search_progress": log_search,
+    }
     if seed is not None:
-        parameters["random_seed"] = seed
+        overrides["random_seed"] = seed
     if sat_parameters:
-        parameters.update(sat_parameters)
+        overrides.update(sat_parameters)
+    parameters = {**chosen.parameters, **overrides}
     if baseline is not None:
         instance = with_disruption_ranked(instance)
         hint = baseline.plan if hint is None else hint
         chosen = replace(chosen, decompose=False, warm_start=False)
     run = _Run(
-        chosen, parameters, start, start + time_limit, hint, progress, stop, incumbent, baseline
+        chosen,
+        parameters,
+        start,
+        start + time_limit,
+        hint,
+        progress,
+        stop,
+        incumbent,
+        baseline,
+        overrides,
     )
     if chosen.decompose:
         parts = [part for part in independent_parts(instance) if part.units]
@@ -337,6 +348,8 @@ class _Run:
     stop: threading.Event | None
     incumbent: IncumbentCallback | None = None
     baseline: Baseline | None = None
+    overrides: Mapping[str, object] = field(default_factory=dict)
+    """The caller's CP-SAT parameters (workers, seed, ...), over any preset's."""
 
 
 @dataclass
@@ -493,6 +506,17 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     grouped = chosen.model == "grouped"
     history = None if run.baseline is None else baseline_history(instance, run.baseline)
     fine_data = build_data(instance, grouped=grouped, history=history)
+    if chosen.switch is not None and len(fine_data.candidates) > chosen.switch[0]:
+        # A large model: solve it with the preset for large ones, on the same model.
+        name = chosen.switch[1]
+        chosen = replace(
+            preset_parameters(name),
+            model=chosen.model,
+            decompose=chosen.decompose,
+            warm_start=chosen.warm_start,
+        )
+        parameters = {**chosen.parameters, **run.overrides}
+        logger.info("%d candidates: solved as '%s'", len(fine_data.candidates), name)
     early: _Search | None = None
     topped = None
     heuristic_time = 0.0  # greedy starts: not model building
@@ -520,7 +544,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         coarse_data = build_data(instance, ignore_km=True, like=fine_data)
     fine: _Phase | None = None
     evaluator: Evaluator
-    if coarse_data is None:
+    if run.baseline is not None:
         fine = _phase(fine_data, run.baseline)
         full_weights = strict_weights([t.upper for t in fine.terms])
         search = early if early is not None and early.full_weights == full_weights else None
@@ -546,6 +570,8 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     if coarse_data is not None:
         coarse = _phase(coarse_data)
         coarse.fine = fine_data
+    elif fine is None:
+        fine = _phase(fine_data)
     order = list(instance.rules.priorities)
     if coarse is not None:
         # The fine stages join the schedule once the fine model is built (see below).

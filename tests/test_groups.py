@@ -14,6 +14,7 @@ import pytest
 
 from solver import Instance, ObjectiveTerm, Plan, SolveStatus
 from solver.model.data import build_data, restrict
+from solver.presets import PRESETS, Preset
 from tests.factory import WIB, make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -211,3 +212,19 @@ def test_restricted_model_data_keeps_the_chosen_candidates_and_their_indices() -
         assert all(sub.candidates[c].slot == slot for c in indices)
     assert sum(len(i) for i in sub.by_slot) == len(keep)
     assert {group for group, _shift in sub.by_group_shift} == {1}
+
+
+@pytest.mark.parametrize(
+    ("above", "status"), [(0, SolveStatus.FEASIBLE), (10**9, SolveStatus.OPTIMAL)]
+)
+def test_a_preset_switches_to_another_above_its_model_size(
+    monkeypatch: pytest.MonkeyPatch, above: int, status: SolveStatus
+) -> None:
+    # Above the size the model is solved with 'neighbourhood' (no proof of the fine stages),
+    # at or below it with the preset's own settings (proven optimal).
+    monkeypatch.setitem(
+        PRESETS, "switching", Preset(PRESETS["default"].parameters, switch=(above, "neighbourhood"))
+    )
+    result = solve_checked(_near_and_far(), preset="switching")
+    assert result.status is status
+    assert result.breakdown[ObjectiveTerm.TRAVEL] == 0
