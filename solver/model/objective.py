@@ -218,7 +218,8 @@ def objective_terms(
 def term_uppers(data: ModelData, extra: Mapping[ObjectiveTerm, int] | None = None) -> list[int]:
     """The most each term of ``rules.priorities`` can be, most important first, without a model.
 
-    ``extra`` gives the upper bounds of terms built elsewhere (the disruption of a re-plan).
+    ``extra`` gives the upper bounds of terms built elsewhere (the disruption of a re-plan); a
+    ranked term with neither is 0, as in :func:`objective_terms`.
     """
     known = extra or {}
     uppers = {
@@ -229,7 +230,7 @@ def term_uppers(data: ModelData, extra: Mapping[ObjectiveTerm, int] | None = Non
         ObjectiveTerm.OVERSTAFFING: _overstaffing_upper,
     }
     return [
-        known[name] if name in known else uppers[name](data)
+        known[name] if name in known else uppers[name](data) if name in uppers else 0
         for name in data.instance.rules.priorities
     ]
 
