@@ -587,7 +587,7 @@ def change_data(message: wpb.Change, reader: _Reader, at: tuple[PathPart, ...]) 
             reader.venue(body.venue, (*here, "venue")) if body.HasField("venue") else None
         )
     elif kind == "close_venue":
-        data["venue"] = body.venue
+        data |= {"venue": body.venue, "from_shift": body.from_shift or None}
     else:
         data |= {
             "venue": body.venue,
@@ -760,7 +760,8 @@ def change_to_proto(change: Change) -> wpb.Change:
         venue = instance_to_proto_venue(change.venue)
         return wpb.Change(add_venue=wpb.AddVenue(venue=venue))
     if isinstance(change, CloseVenue):
-        return wpb.Change(close_venue=wpb.CloseVenue(venue=change.venue))
+        closing = wpb.CloseVenue(venue=change.venue, from_shift=change.from_shift or "")
+        return wpb.Change(close_venue=closing)
     return wpb.Change(
         set_ring=wpb.SetRing(
             venue=change.venue,
