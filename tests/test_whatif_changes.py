@@ -139,6 +139,11 @@ def test_close_venue_from_a_shift_guards_it_only_in_earlier_shifts() -> None:
             [CloseVenue(venue="kpu"), CloseVenue(venue="kpu")],
             "changes[1].venue: unknown venue 'kpu'",
         ),
+        # adding a venue guarded in a shift the instance lacks
+        (
+            [AddVenue.model_validate({"venue": venue("posko", guarded_shifts=["s1", "s8"])})],
+            "changes[0].venue: unknown shift 's8'",
+        ),
         # adding a venue whose id exists
         ([AddVenue.model_validate({"venue": venue("kpu")})], "changes[0].venue: venue 'kpu'"),
         # a ring the venue lacks
