@@ -91,8 +91,12 @@ def _unavailable(text: str) -> UnitUnavailable:
 
 
 def _close(text: str) -> CloseVenue:
+    """``VENUE`` (closed in every shift) or ``VENUE@SHIFT`` (closed from that shift on)."""
+    venue, sep, shift = text.partition("@")
+    if sep and (not venue or not shift):
+        raise CliError(f"--close {text}: expected VENUE or VENUE@SHIFT")
     try:
-        return CloseVenue(venue=text)
+        return CloseVenue(venue=venue, from_shift=shift or None)
     except ValidationError as error:
         raise CliError(f"--close {text}: {_first_message(error)}") from None
 
@@ -224,7 +228,13 @@ def register(sub: Any) -> None:
         metavar="UNIT@SHIFT",
         help="the unit can no longer work from this shift on",
     )
-    p.add_argument("--close", action="append", default=[], metavar="VENUE", help="close a venue")
+    p.add_argument(
+        "--close",
+        action="append",
+        default=[],
+        metavar="VENUE[@SHIFT]",
+        help="close a venue; with @SHIFT from that shift on (guarded as before until then)",
+    )
     p.add_argument("--changes", metavar="FILE", help="more changes as JSON (a list of changes)")
     p.add_argument(
         "--now", metavar="ISO", help="lock shifts started by then, e.g. 2024-02-27T09:00+08:00"

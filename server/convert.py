@@ -6,8 +6,8 @@ wire format that the domain spells differently are translated here and nowhere e
 
 - enums: ``RISK_LEVEL_VERY_HIGH`` <-> ``RiskLevel.VERY_HIGH``; the zero ``..._UNSPECIFIED``
   value of a required enum is a problem, as is a number the API does not define;
-- an empty ``allowed_forces``, ``allowed_types``, ``available_shifts`` or ``available_windows``
-  places no limit (the domain's ``None``);
+- an empty ``allowed_forces``, ``allowed_types``, ``available_shifts``, ``available_windows``
+  or ``guarded_shifts`` places no limit (the domain's ``None``);
 - an empty ``parent`` is no parent; lists of (risk, multiplier) pairs are the domain's maps;
 - times are RFC 3339 strings with a UTC offset, kept as given so local calendar days hold.
 """
@@ -173,6 +173,7 @@ class _Reader:
                 "risk": self.enum(message.risk, RISKS, "RiskLevel", (*at, "risk")),
                 "risk_overrides": overrides,
                 "rings": [self.ring(r, (*at, "rings", k)) for k, r in enumerate(message.rings)],
+                "guarded_shifts": list(message.guarded_shifts) or None,
             }
         )
 
@@ -341,6 +342,7 @@ def instance_to_proto_venue(v: Venue) -> pb.Venue:
             )
             for r in v.rings
         ],
+        guarded_shifts=list(v.guarded_shifts or ()),
     )
 
 
@@ -585,7 +587,7 @@ def change_data(message: wpb.Change, reader: _Reader, at: tuple[PathPart, ...]) 
             reader.venue(body.venue, (*here, "venue")) if body.HasField("venue") else None
         )
     elif kind == "close_venue":
-        data["venue"] = body.venue
+        data |= {"venue": body.venue, "from_shift": body.from_shift or None}
     else:
         data |= {
             "venue": body.venue,
@@ -758,7 +760,8 @@ def change_to_proto(change: Change) -> wpb.Change:
         venue = instance_to_proto_venue(change.venue)
         return wpb.Change(add_venue=wpb.AddVenue(venue=venue))
     if isinstance(change, CloseVenue):
-        return wpb.Change(close_venue=wpb.CloseVenue(venue=change.venue))
+        closing = wpb.CloseVenue(venue=change.venue, from_shift=change.from_shift or "")
+        return wpb.Change(close_venue=closing)
     return wpb.Change(
         set_ring=wpb.SetRing(
             venue=change.venue,

@@ -73,8 +73,9 @@ def check_plan(instance: Instance, plan: Plan | Iterable[Assignment]) -> CheckRe
     """Check every hard rule of ``plan`` and recompute its coverage.
 
     Hard rules: references exist; a unit is in one place per shift; availability; force and
-    type allowed in the ring; travel limit; ring capacity; minimum rest between shifts; maximum
-    shifts over the horizon and per 24 hours; maximum consecutive duty days.
+    type allowed in the ring; no one at a venue in a shift in which it is not guarded; travel
+    limit; ring capacity; minimum rest between shifts; maximum shifts over the horizon and per
+    24 hours; maximum consecutive duty days. Coverage is required only in guarded shifts.
     """
     assignments = list(plan.assignments if isinstance(plan, Plan) else plan)
     report = CheckReport()
@@ -117,6 +118,8 @@ def check_plan(instance: Instance, plan: Plan | Iterable[Assignment]) -> CheckRe
         headcount_in[a.venue, a.ring, a.shift] += unit.headcount
         if not _free_for(unit, shift):
             bad.append(f"{where}: unit is not available in this shift")
+        if venue.guarded_shifts is not None and a.shift not in set(venue.guarded_shifts):
+            bad.append(f"{where}: the venue is not guarded in this shift")
         if unit.force not in ring.allowed_forces:
             bad.append(f"{where}: force {unit.force.value} is not allowed in this ring")
         if ring.allowed_types is not None and unit.type not in ring.allowed_types:
@@ -148,6 +151,8 @@ def check_plan(instance: Instance, plan: Plan | Iterable[Assignment]) -> CheckRe
                     if level in override.shifts:
                         risk = override.risk
                 need = math.ceil(round(ring.min_headcount * rules.risk_multipliers[risk], 9))
+                if venue.guarded_shifts is not None and shift.id not in venue.guarded_shifts:
+                    need = 0  # not guarded then: nobody required (anyone there is a violation)
                 if need or got:
                     report.coverage[key] = SlotCoverage(venue.id, ring.number, shift.id, need, got)
 

@@ -189,6 +189,10 @@ class Venue(Frozen):
     risk_overrides: tuple[RiskOverride, ...] = ()
     rings: tuple[Ring, ...]
     """One to four rings with distinct numbers."""
+    guarded_shifts: tuple[Id, ...] | None = Field(default=None, min_length=1)
+    """Shifts in which the venue is guarded; ``None`` guards it in every shift. In any other
+    shift it requires nobody and nobody may stand there (a venue that opens late or closes
+    early)."""
 
     @field_validator("rings")
     @classmethod
@@ -201,6 +205,10 @@ class Venue(Frozen):
         if len(set(numbers)) != len(numbers):
             raise ValueError(f"ring numbers must be distinct, got {numbers}")
         return rings
+
+    def guarded_in(self, shift_id: str) -> bool:
+        """Whether the venue is guarded in a shift (see :attr:`guarded_shifts`)."""
+        return self.guarded_shifts is None or shift_id in self.guarded_shifts
 
     def risk_at(self, shift_id: str) -> RiskLevel:
         """Risk level in a shift: the last override naming the shift, else the base risk."""

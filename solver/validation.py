@@ -167,6 +167,10 @@ def reference_problems(data: Any) -> list[Problem]:
                 if isinstance(shift, str) and shift not in shift_ids:
                     path = ("venues", index, "risk_overrides", o_index, "shifts", s_index)
                     problems.append(Problem(path, f"unknown shift '{shift}'"))
+        for s_index, shift in enumerate(_items(venue, "guarded_shifts")):
+            if isinstance(shift, str) and shift not in shift_ids:
+                path = ("venues", index, "guarded_shifts", s_index)
+                problems.append(Problem(path, f"unknown shift '{shift}'"))
 
     for index, unit in enumerate(_items(data, "units")):
         region = _get(unit, "home", "region")
@@ -183,13 +187,14 @@ def reference_problems(data: Any) -> list[Problem]:
 def instance_warnings(instance: Instance) -> list[str]:
     """Well-formed but impossible situations, reported with the result instead of failing.
 
-    - a ring whose required headcount exceeds its capacity at some risk level in some shift;
+    - a ring whose required headcount exceeds its capacity at some risk level in some shift
+      in which its venue is guarded;
     - a unit that can stand in no ring of any venue in any shift.
     """
     warnings: list[str] = []
     multipliers = instance.rules.risk_multipliers
     for venue in instance.venues:
-        levels = {venue.risk_at(shift.id) for shift in instance.shifts}
+        levels = {venue.risk_at(s.id) for s in instance.shifts if venue.guarded_in(s.id)}
         for ring in venue.rings:
             for level in sorted(levels, key=list(multipliers).index):
                 required = math.ceil(ring.min_headcount * multipliers[level] - 1e-9)

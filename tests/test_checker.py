@@ -88,3 +88,14 @@ def test_broken_rule_is_reported(
     report = check_plan(_instance(rules, **unit_extra), _plan(*rows))
     assert not report.ok
     assert any(expected in v for v in report.violations), report.violations
+
+
+def test_assignment_where_the_venue_is_not_guarded_is_a_violation_and_needs_no_cover() -> None:
+    instance = make([venue(guarded_shifts=["s0"])], [unit("u1")], shifts(2))
+    report = check_plan(instance, _plan(("u1", "kpu", 1, "s1")))
+    assert report.violations == ["u1 at kpu ring 1 in s1: the venue is not guarded in this shift"]
+    # s0 is guarded and uncovered; s1 requires nobody, so only the assignment shows there.
+    assert report.coverage["kpu", 1, "s0"].shortfall == 1
+    assert (report.coverage["kpu", 1, "s1"].required, report.total_shortfall) == (0, 1)
+    held = check_plan(instance, _plan(("u1", "kpu", 1, "s0")))
+    assert held.ok and held.total_shortfall == 0 and ("kpu", 1, "s1") not in held.coverage

@@ -81,6 +81,9 @@ def test_solve_round_trip_equals_the_in_process_plan(client: RingplanClient) -> 
 def test_instance_survives_the_wire_unchanged() -> None:
     instance = load_instance("ringplan/examples/city.json")
     assert instance_from_proto(instance_to_proto(instance)) == instance
+    first = instance.venues[0].model_copy(update={"guarded_shifts": (instance.shifts[1].id,)})
+    partly = instance.model_copy(update={"venues": (first, *instance.venues[1:])})
+    assert instance_from_proto(instance_to_proto(partly)) == partly
 
 
 def test_stream_objective_never_worsens_and_ends_with_the_plan(client: RingplanClient) -> None:

@@ -299,3 +299,23 @@ def test_the_parts_of_a_hint_that_break_rules_are_left_out_of_the_first_plan() -
     stop.set()
     result = solve_checked(instance, hint=hint, stop=stop, preset="unit")
     assert placed(result) == {("u0", "kpu", 1, "s0")}
+
+
+def test_venue_is_staffed_only_in_its_guarded_shifts() -> None:
+    # Two officers who could cover kpu in every shift; kpu is guarded only in s1.
+    instance = make(
+        [venue(guarded_shifts=["s1"]), venue("b")],
+        [unit("u1"), unit("u2")],
+        shifts(3),
+        {"min_rest_hours": 0},
+    )
+    result = solve_checked(instance)
+    at_kpu = {(a.unit, a.shift) for a in result.plan.assignments if a.venue == "kpu"}
+    assert {shift for _unit, shift in at_kpu} == {"s1"}
+    assert {(r.venue, r.shift) for r in result.coverage} == {
+        ("kpu", "s1"),
+        ("b", "s0"),
+        ("b", "s1"),
+        ("b", "s2"),
+    }
+    assert result.total_shortfall == 0

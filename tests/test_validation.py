@@ -36,6 +36,16 @@ def _base() -> dict[str, Any]:
             lambda d: d["units"][0].update(available_shifts=["s9"]),
             "units[0].available_shifts[0]: unknown shift 's9'",
         ),
+        # dangling reference: unknown shift in a venue's guarded shifts
+        (
+            lambda d: d["venues"][0].update(guarded_shifts=["s1", "s9"]),
+            "venues[0].guarded_shifts[1]: unknown shift 's9'",
+        ),
+        # a venue guarded in no shift at all
+        (
+            lambda d: d["venues"][0].update(guarded_shifts=[]),
+            "venues[0].guarded_shifts: Tuple should have at least 1 item",
+        ),
         # duplicate id
         (lambda d: d["units"][1].update(id="u1"), "units[1].id: duplicate id 'u1'"),
         # end before start
@@ -133,6 +143,14 @@ def test_ring_requirement_above_capacity_is_a_warning_not_an_error() -> None:
     instance = parse_instance(data)
     (warning,) = instance_warnings(instance)
     assert "requires 4 at very_high risk but holds at most 3" in warning
+
+
+def test_requirement_above_capacity_only_where_the_venue_is_not_guarded_is_no_warning() -> None:
+    overrides = [{"shifts": ["s1"], "risk": "very_high"}]
+    tight = venue(rings=[ring(capacity=3, minimum=2)], risk_overrides=overrides)
+    assert instance_warnings(parse_instance(instance_data([tight], [], shifts(2))))
+    closed_then = {**tight, "guarded_shifts": ["s0"]}
+    assert instance_warnings(parse_instance(instance_data([closed_then], [], shifts(2)))) == []
 
 
 def test_instance_is_immutable() -> None:

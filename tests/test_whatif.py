@@ -138,6 +138,31 @@ def test_closing_a_venue_releases_its_units_and_reports_them() -> None:
     assert "2 released" in response.summary()
 
 
+def test_closing_a_venue_from_a_shift_keeps_earlier_shifts_and_releases_later_ones() -> None:
+    instance = make(
+        [venue("a", rings=[ring(minimum=2)]), venue("b", rings=[ring(minimum=2)])],
+        [unit(f"u{i}") for i in range(6)],
+        shifts(3),
+        NO_REST,
+    )
+    plan = solve_checked(instance).plan
+    assert len(plan.assignments) == 12  # 2 at each venue in each of 3 shifts
+    later_at_b = {(a.unit, a.shift) for a in plan.assignments if a.venue == "b" and a.shift != "s0"}
+    change = CloseVenue(venue="b", from_shift="s1")
+    response = _answer(instance, plan, [change])
+    assert _changed(instance, [change]).venues[1].guarded_shifts == ("s0",)
+    # s0 exactly as in force; from s1 on nobody at b, a untouched.
+    new = set(response.plan.assignments)
+    assert {a for a in new if a.shift == "s0"} == {a for a in plan.assignments if a.shift == "s0"}
+    assert not [a for a in new if a.venue == "b" and a.shift != "s0"]
+    assert {a for a in new if a.venue == "a"} == {a for a in plan.assignments if a.venue == "a"}
+    diff = response.diff
+    assert {(m.unit, m.shift) for m in diff.moves} == later_at_b
+    assert {(m.kind, m.before and m.before.venue) for m in diff.moves} == {(MoveKind.RELEASED, "b")}
+    assert (diff.released, diff.moved_unit_shifts, diff.forced) == (4, 4, 0)
+    assert response.after.shortfall == 0 and response.delta.assignments == -4
+
+
 def test_closing_a_venue_in_a_started_shift_is_a_forced_move_not_a_failure() -> None:
     instance = make([venue("a"), venue("b")], [unit("u0"), unit("u1")], shifts(2), NO_REST)
     plan = _plan(("u0", "a", 1, "s0"), ("u1", "b", 1, "s0"), ("u0", "a", 1, "s1"),

@@ -90,9 +90,29 @@ def test_close_add_and_set_ring_change_the_venues() -> None:
     assert isinstance(changes[1], AddVenue) and isinstance(changes[0], CloseVenue)
 
 
+def test_close_venue_from_a_shift_guards_it_only_in_earlier_shifts() -> None:
+    after = apply_changes(_instance(), [CloseVenue(venue="party-a", from_shift="s2")])
+    assert [v.id for v in after.venues] == ["kpu", "party-a", "party-b"]
+    assert after.venues[1].guarded_shifts == ("s0", "s1")
+    assert after.venues[0].guarded_shifts is None
+    # Closing again, earlier, narrows the shifts further; from its first guarded shift it goes.
+    changes = [
+        CloseVenue(venue="party-a", from_shift="s2"),
+        CloseVenue(venue="party-a", from_shift="s1"),
+    ]
+    assert apply_changes(_instance(), changes).venues[1].guarded_shifts == ("s0",)
+    gone = apply_changes(_instance(), [*changes, CloseVenue(venue="party-a", from_shift="s0")])
+    assert [v.id for v in gone.venues] == ["kpu", "party-b"]
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
+        # closing from an unknown shift
+        (
+            [CloseVenue(venue="kpu", from_shift="s9")],
+            "changes[0].from_shift: unknown shift 's9'",
+        ),
         # unknown venue
         ([SetRisk(venue="x", risk="high")], "changes[0].venue: unknown venue 'x'"),
         # unknown region
@@ -118,6 +138,11 @@ def test_close_add_and_set_ring_change_the_venues() -> None:
         (
             [CloseVenue(venue="kpu"), CloseVenue(venue="kpu")],
             "changes[1].venue: unknown venue 'kpu'",
+        ),
+        # adding a venue guarded in a shift the instance lacks
+        (
+            [AddVenue.model_validate({"venue": venue("posko", guarded_shifts=["s1", "s8"])})],
+            "changes[0].venue: unknown shift 's8'",
         ),
         # adding a venue whose id exists
         ([AddVenue.model_validate({"venue": venue("kpu")})], "changes[0].venue: venue 'kpu'"),

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from solver import Plan, check_plan, load_instance
-from solver.whatif import SetRisk, WhatIfBatchResponse, WhatIfResponse, apply_changes
+from solver.whatif import (
+    CloseVenue,
+    SetRisk,
+    WhatIfBatchResponse,
+    WhatIfResponse,
+    apply_changes,
+)
 from tests.factory import instance_data, ring, shifts, unit, venue
 from tests.test_cli import ringplan
 
@@ -93,6 +99,26 @@ def test_whatif_scenarios_file_prints_a_comparison_table(
     assert batch.scenarios[1].diff.released == sum(1 for a in plan.assignments if a.venue == "a")
 
 
+def test_whatif_close_from_a_shift_releases_only_later_shifts(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    instance, result = files
+    out = tmp_path / "answer.json"
+    run = ringplan(
+        "whatif", str(instance), "--plan", str(result), "--close", "b@s1",
+        "--time-limit", "10", "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "2 unit-shift(s) changed: 0 moved, 0 newly assigned, 2 released" in run.stdout
+    answer = WhatIfResponse.model_validate_json(out.read_text())
+    plan = Plan.model_validate(json.loads(result.read_text())["plan"])
+    assert {(m.unit, m.shift, m.before and m.before.venue) for m in answer.diff.moves} == {
+        (a.unit, "s1", "b") for a in plan.assignments if a.venue == "b" and a.shift == "s1"
+    }
+    changed = apply_changes(load_instance(instance), [CloseVenue(venue="b", from_shift="s1")])
+    assert check_plan(changed, answer.plan).ok
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -104,6 +130,10 @@ def test_whatif_scenarios_file_prints_a_comparison_table(
         (["--unavailable", "u1"], "--unavailable u1: expected UNIT@SHIFT"),
         # unknown shift for a unit
         (["--unavailable", "u1@s7"], "changes[0].from_shift: unknown shift 's7'"),
+        # closing from an unknown shift
+        (["--close", "a@s7"], "changes[0].from_shift: unknown shift 's7'"),
+        # closing from no shift
+        (["--close", "a@"], "--close a@: expected VENUE or VENUE@SHIFT"),
         # --now without timezone
         (["--close", "a", "--now", "2024-02-14T07:00"], "give a timezone"),
         # window without a risk change

@@ -95,6 +95,26 @@ def test_whatif_stream_reports_progress_then_the_answer(client: RingplanClient) 
     assert answer.diff.moves and all(m.before is not None for m in answer.diff.moves)
 
 
+def test_whatif_closing_a_venue_from_a_shift_through_the_service(client: RingplanClient) -> None:
+    instance, plan = baseline()
+    changes: list[SetRisk | CloseVenue] = [CloseVenue(venue="bawaslu", from_shift="s1")]
+    answer = client.whatif(instance, plan, changes, options=OPTIONS)
+    checked(instance, changes, answer)
+    new = set(answer.result.plan.assignments)
+    assert {a for a in new if a.shift == "s0"} == {a for a in plan.assignments if a.shift == "s0"}
+    assert not [a for a in new if a.venue == "bawaslu" and a.shift == "s1"]
+    released = {(a.unit, a.shift) for a in plan.assignments if a.venue == "bawaslu"}
+    released -= {(a.unit, a.shift) for a in plan.assignments if a.shift == "s0"}
+    assert released and {(m.unit, m.shift) for m in answer.diff.moves} == released
+    assert all(m.kind == "released" for m in answer.diff.moves)
+    # An unknown shift is a violation on the proto field path.
+    with pytest.raises(RingplanError) as caught:
+        client.whatif(instance, plan, [CloseVenue(venue="kpu", from_shift="s7")])
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        ("changes[0].close_venue.from_shift", "unknown shift 's7'")
+    ]
+
+
 def test_whatif_batch_answers_each_scenario_with_a_comparison(client: RingplanClient) -> None:
     instance, plan = baseline()
     scenarios = [

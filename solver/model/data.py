@@ -133,22 +133,27 @@ def _available(unit: Unit, shift: Shift) -> bool:
 
 
 def build_slots(instance: Instance) -> list[Slot]:
-    """One slot per venue, ring and shift, with its requirement and shortfall weight."""
+    """One slot per venue, ring and shift, with its requirement and shortfall weight.
+
+    In a shift in which the venue is not guarded (:attr:`~solver.domain.Venue.guarded_shifts`)
+    the slot requires nobody and holds nobody: it stays, so that slot indices are the same for
+    every venue, but no assignment can use it and no coverage is reported for it.
+    """
     rules = instance.rules
     slots: list[Slot] = []
     for v, venue in enumerate(instance.venues):
         for r, ring in enumerate(venue.rings):
             for s, shift in enumerate(instance.shifts):
                 risk = venue.risk_at(shift.id)
+                guarded = venue.guarded_in(shift.id)
+                required = required_headcount(ring.min_headcount, rules.risk_multipliers[risk])
                 slots.append(
                     Slot(
                         venue=v,
                         ring=r,
                         shift=s,
-                        required=required_headcount(
-                            ring.min_headcount, rules.risk_multipliers[risk]
-                        ),
-                        capacity=ring.capacity,
+                        required=required if guarded else 0,
+                        capacity=ring.capacity if guarded else 0,
                         risk=risk,
                         weight=rules.risk_weights[risk] * rules.ring_weights[ring.number],
                     )

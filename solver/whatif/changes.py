@@ -68,10 +68,18 @@ class AddVenue(Frozen):
 
 
 class CloseVenue(Frozen):
-    """A venue closes: it is no longer guarded and its units are released."""
+    """A venue closes: it is no longer guarded and its units are released.
+
+    Without ``from_shift`` the venue leaves the instance. With it, the venue closes from the
+    start of that shift on: in the shifts that start earlier it is guarded as before, from then
+    on it requires nobody and nobody may stand there (its
+    :attr:`~solver.domain.Venue.guarded_shifts` become the earlier shifts). A venue left
+    guarded in no shift leaves the instance, as without ``from_shift``.
+    """
 
     type: Literal["close_venue"] = "close_venue"
     venue: Id
+    from_shift: Id | None = None
 
 
 class SetRing(Frozen):
@@ -195,13 +203,23 @@ def _add_venue(state: _State, at: int, change: AddVenue) -> None:
         for shift in override.shifts:
             if not state.known_shift(at, "venue", shift):
                 return
+    for shift in change.venue.guarded_shifts or ():
+        if not state.known_shift(at, "venue", shift):
+            return
     state.venues.append(change.venue)
 
 
 def _close_venue(state: _State, at: int, change: CloseVenue) -> None:
     v = state.venue_index(at, change.venue)
-    if v is None:
+    if not state.known_shift(at, "from_shift", change.from_shift) or v is None:
         return
+    if change.from_shift is not None:
+        venue = state.venues[v]
+        cut = next(s for s in state.shifts if s.id == change.from_shift).start
+        before = [s.id for s in state.shifts if s.start < cut and venue.guarded_in(s.id)]
+        if before:
+            state.venues[v] = venue.model_copy(update={"guarded_shifts": tuple(before)})
+            return
     if len(state.venues) == 1:
         state.fail(at, "venue", f"'{change.venue}' is the only venue left; it cannot close")
         return
