@@ -178,6 +178,11 @@ def unit_candidates(instance: Instance, slots: list[Slot]) -> list[UnitCandidate
         if not open_shifts:
             continue
         for v, venue in enumerate(instance.venues):
+            shifts_here = open_shifts
+            if venue.guarded_shifts is not None:  # no candidate where the venue holds nobody
+                shifts_here = [s for s in open_shifts if venue.guarded_in(instance.shifts[s].id)]
+                if not shifts_here:
+                    continue
             km = great_circle_km(
                 unit.home.location.lat,
                 unit.home.location.lon,
@@ -194,7 +199,7 @@ def unit_candidates(instance: Instance, slots: list[Slot]) -> list[UnitCandidate
                 if unit.headcount > ring.capacity:
                     continue
                 rounded = round(km)
-                pairs.extend((slot_index[v, r, s], rounded) for s in open_shifts)
+                pairs.extend((slot_index[v, r, s], rounded) for s in shifts_here)
         pairs.sort()
     return result
 
