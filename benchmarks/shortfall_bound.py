@@ -68,7 +68,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("instance")
     parser.add_argument("--time-limit", type=float, default=120.0, help="MIP seconds")
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     data = build_data(load_instance(args.instance), grouped=False)
     model, _n = build_mip(data)
@@ -99,7 +98,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8),
     )
     strong.setOptionValue("time_limit", args.time_limit)
-    strong.setOptionValue("threads", args.threads)
     start = time.perf_counter()
     strong.run()
     info = strong.getInfo()
