@@ -60,7 +60,7 @@ from solver.model.disruption import Baseline, add_baseline, with_disruption_rank
 from solver.model.objective import objective_terms, strict_weights
 from solver.model.variables import make_variables
 from solver.report import plan_from_vector
-from solver.solve import hint_vector, solution_vector
+from solver.solve import add_hint, hint_vector, solution_vector
 from solver.whatif import (
     ReplanOptions,
     SetRisk,
@@ -222,15 +222,21 @@ def min_moves(
     shortfall = next(t for t in terms if t.name is ObjectiveTerm.SHORTFALL)
     model.add(shortfall.expr <= replan.breakdown[ObjectiveTerm.SHORTFALL])
     model.minimize(disruption.expr)
-    for var, value in zip(variables.assign, hint_vector(data, replan.plan), strict=True):
-        model.add_hint(var, int(value))
+    add_hint(model, data, variables, hint_vector(data, replan.plan))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.random_seed = SEED
     solver.parameters.extra_subsolvers.append("max_lp")
     status = solver.solve(model)
-    assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE), solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # No plan in the budget: no reference count, and no ratio to it.
+        return {
+            "status": solver.status_name(status).lower(),
+            "moved_unit_shifts": None,
+            "bound": None,
+            "wall_s": round(time.perf_counter() - started, 2),
+        }
     x = solution_vector(solver.response_proto, len(variables.assign))
     plan = plan_from_vector(data, x)
     report = check_plan(changed, plan)
@@ -382,9 +388,9 @@ def main() -> None:
         "targets": {
             "time_ratio": t_replan_gap / t_cold_gap if t_replan_gap is not None else None,
             "quality_time_ratio": quality.ratio,
-            "moves_ratio_to_best_found": moves / fewest["moved_unit_shifts"]
-            if fewest["moved_unit_shifts"]
-            else None,
+            "moves_ratio_to_best_found": (
+                moves / fewest["moved_unit_shifts"] if fewest["moved_unit_shifts"] else None
+            ),
             "moves_ratio_to_bound": moves / fewest["bound"] if fewest["bound"] else None,
         },
     }

@@ -190,10 +190,11 @@ def _run_stage(
     return solver, status
 
 
-def _add_hint(
+def add_hint(
     model: cp_model.CpModel, data: ModelData, variables: Variables, x: npt.NDArray[np.int64]
 ) -> None:
-    """Hint ``x`` and every variable it determines, so that CP-SAT needs no completion."""
+    """Hint ``x`` (candidate counts) and every variable it determines (shortfall, duty days,
+    peak), so that CP-SAT needs no completion."""
     model.clear_hints()  # type: ignore[no-untyped-call]
     for var, value in zip(variables.assign, x, strict=True):
         model.add_hint(var, int(value))
@@ -587,13 +588,13 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     first = schedule[0][0] if schedule else (coarse or fine)
     if first is not None:
         if topped is not None:
-            _add_hint(first.model, first.data, first.variables, topped)
+            add_hint(first.model, first.data, first.variables, topped)
         elif hint is not None:
             # What of the hint keeps every rule is a plan already: the first one, and a fallback.
             search.offer(plan_counts(fine_data, hint), 0)
-            _add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
+            add_hint(first.model, first.data, first.variables, hint_vector(first.data, hint))
         elif x0 is not None:
-            _add_hint(first.model, first.data, first.variables, x0)
+            add_hint(first.model, first.data, first.variables, x0)
     logger.info(
         "model built in %.2f s (greedy start %.2f s apart): %d candidates, %d groups of %d "
         "units, %d slots%s",
@@ -632,7 +633,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
                 same = Stage(tuple(by_name[t.name] for t in done.terms), done.weights)
                 fine.model.add(same.expr <= value)
             if search.best_x is not None:
-                _add_hint(fine.model, fine.data, fine.variables, fine.own_vector(search.best_x))
+                add_hint(fine.model, fine.data, fine.variables, fine.own_vector(search.best_x))
             schedule += [(fine, st) for st in make_stages(fine.terms[leading:], chosen.stage_range)]
             continue
         phase, stage = schedule[index]
@@ -700,7 +701,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         reached.append((stage, value))
         search.hand_over()
         if index < len(schedule) and schedule[index][0] is phase:
-            _add_hint(model, phase.data, phase.variables, x)
+            add_hint(model, phase.data, phase.variables, x)
 
     if not schedule and fine is not None:
         # Nothing to optimise (no requirement, no candidate): the empty plan is optimal.
