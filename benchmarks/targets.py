@@ -77,14 +77,14 @@ def table(
             theirs = solvers.get(name, {})
             if budget not in theirs:
                 continue
-            target = theirs[budget]["objective"]
-            reach = time_to_reach(longest["trace"], target)
+            target = theirs[budget].get("objective")
+            reach = time_to_reach(longest.get("trace", []), target)
             pairs = []
             for b in sorted(set(ours) & set(theirs)):
-                pairs.append((f"{b:g} s", ours[b]["objective"], theirs[b]["objective"]))
+                pairs.append((f"{b:g} s", ours[b].get("objective"), theirs[b].get("objective")))
             for t in at:
-                mine = best_by(longest["trace"], t)
-                other = best_by(theirs[max(theirs)]["trace"], t)
+                mine = best_by(longest.get("trace", []), t)
+                other = best_by(theirs[max(theirs)].get("trace", []), t)
                 pairs.append((f"at {t:g} s", mine, other))
             cells = "; ".join(f"{label}: {_number(a)} / {_number(b)}" for label, a, b in pairs)
             every = all(better(a, b) for _label, a, b in pairs)
