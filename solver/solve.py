@@ -384,8 +384,12 @@ class _Phase:
         return hint_vector(self.fine, plan_from_vector(self.data, x))
 
     def own_vector(self, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Counts of the fine model as this phase's own (for a fine phase or a neighbourhood)."""
-        return x if self.kept is None else x[self.kept]
+        """Counts of the fine model as this phase's own."""
+        if self.fine is None:
+            return x
+        if self.kept is not None:
+            return x[self.kept]
+        return hint_vector(self.data, plan_from_vector(self.fine, x))
 
 
 GREEDY_PORTFOLIO: tuple[tuple[bool, SlotOrder], ...] = (
@@ -628,12 +632,7 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
                 time.perf_counter() - start,
                 fine.n,
             )
-            by_name = {t.name: t for t in fine.terms}
-            for done, value in reached:
-                same = Stage(tuple(by_name[t.name] for t in done.terms), done.weights)
-                fine.model.add(same.expr <= value)
-            if search.best_x is not None:
-                add_hint(fine.model, fine.data, fine.variables, fine.own_vector(search.best_x))
+            _keep_reached(fine, reached, search)
             schedule += [(fine, st) for st in make_stages(fine.terms[leading:], chosen.stage_range)]
             continue
         phase, stage = schedule[index]
@@ -685,7 +684,10 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
             continue
         x = solution_vector(solver.response_proto, phase.n)
         search.offer(phase.fine_vector(x), index - 1)
-        value = round(solver.objective_value)
+        # CP-SAT's value counts its shortfall variables, which a plan found on the way may
+        # leave above the true shortfall; the best plan's own value can be lower, and it is
+        # what later stages must keep.
+        value = min(round(solver.objective_value), _stage_value(search, stage))
         if phase.kept is not None:
             all_optimal = False  # optimal in the neighbourhood only
         if all_optimal:
@@ -701,7 +703,8 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         reached.append((stage, value))
         search.hand_over()
         if index < len(schedule) and schedule[index][0] is phase:
-            add_hint(model, phase.data, phase.variables, x)
+            assert search.best_x is not None
+            add_hint(model, phase.data, phase.variables, phase.own_vector(search.best_x))
 
     if not schedule and fine is not None:
         # Nothing to optimise (no requirement, no candidate): the empty plan is optimal.
@@ -711,6 +714,17 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     search.hand_over()
     result = _result(search, invalid, all_optimal, build_time, instance, hint)
     return result, full_weights[0] if full_weights else 1
+
+
+def _keep_reached(phase: _Phase, reached: list[tuple[Stage, int]], search: _Search) -> None:
+    """Make a newly built phase keep what the stages before it reached, and start it from the
+    best plan so far."""
+    by_name = {t.name: t for t in phase.terms}
+    for done, value in reached:
+        same = Stage(tuple(by_name[t.name] for t in done.terms), done.weights)
+        phase.model.add(same.expr <= value)
+    if search.best_x is not None:
+        add_hint(phase.model, phase.data, phase.variables, phase.own_vector(search.best_x))
 
 
 def _fine_phase(
