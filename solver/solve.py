@@ -733,12 +733,12 @@ def _fine_phase(
     """The fine model for the terms from travel on, once the coarse stages are done.
 
     When the fine model is large (more than ``above`` candidates, the preset's
-    ``neighbourhood_above``) CP-SAT
-    spends the budget presolving it (on the capital scale, 355,000 candidates: 20 s of presolve
-    and no plan). Then only the neighbourhood of the best plan is built: each unit may stand in
-    the slots where its coarse group stands in that plan, so units of one coarse group can trade
-    places (which is what travel, balance and overstaffing need), and the coarse counts the
-    stages above reached stay within reach. Its results are plans, not proofs.
+    ``neighbourhood_above``), CP-SAT spends the budget presolving it (on the capital scale,
+    355,000 candidates: 20 s of presolve and no plan). Then only the neighbourhood of the best
+    plan is built: each unit may stand in the slots where its coarse group stands in that plan,
+    so units of one coarse group can trade places (which is what travel, balance and
+    overstaffing need), and the coarse counts the stages above reached stay within reach. Its
+    results are plans, not proofs.
     """
     if best is None or above is None or len(data.candidates) <= above:
         return _phase(data)
