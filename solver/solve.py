@@ -381,7 +381,7 @@ class _Phase:
             full = np.zeros(len(self.fine.candidates), dtype=np.int64)
             full[self.kept] = x
             return full
-        return hint_vector(self.fine, plan_from_vector(self.data, x))
+        return _to_fine(self.data, self.fine, x)
 
     def own_vector(self, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Counts of the fine model as this phase's own."""
