@@ -120,6 +120,11 @@ def _die_with_parent() -> None:
         pass
 
 
+THREADS_REFUSED = "Resource temporarily unavailable"
+"""What CP-SAT raises when its search threads cannot start: under the worker's address-space
+cap, that is memory running out (the threads' stacks do not fit)."""
+
+
 def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> None:
     """Body of a worker process: take jobs and answer with progress, then a result."""
     _die_with_parent()
@@ -150,6 +155,11 @@ def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> 
             send(("result", result))
         except MemoryError:
             send(("error", "the solve ran out of memory"))
+        except RuntimeError as error:
+            if str(error) != THREADS_REFUSED:
+                send(("crash", traceback.format_exc()))
+            else:
+                send(("error", "the solve ran out of memory (no room for CP-SAT's threads)"))
         except Exception:  # the server logs it and fails the job with a reference
             send(("crash", traceback.format_exc()))
 

@@ -13,10 +13,21 @@ whose busiest unit works fewer shifts than the overall busiest, with that as the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
 
 from solver.domain import Instance, ObjectiveTerm
-from solver.model.data import build_slots, unit_candidates
+from solver.model.data import (
+    Candidate,
+    Group,
+    ModelData,
+    Slot,
+    build_slots,
+    indexed,
+    unit_candidates,
+)
 
 
 @dataclass(frozen=True)
@@ -83,3 +94,45 @@ def part_instance(instance: Instance, part: Part, balance_cap: int | None = None
             "rules": rules,
         }
     )
+
+
+def part_data(
+    data: ModelData, part: Part, instance: Instance
+) -> tuple[ModelData, npt.NDArray[np.int64]]:
+    """The model data of one part, cut from the whole instance's ``data`` instead of being
+    computed again; and, for each of its candidates, the index of that candidate in ``data``.
+
+    ``instance`` is the part's :func:`part_instance` (with or without a balance cap: model data
+    does not depend on the rules it changes). A part holds whole groups (pooled units share
+    their candidate slots, so their part too) and every slot of its venues; groups, slots and
+    candidates keep their relative order, so the result equals model data built from
+    ``instance`` directly.
+    """
+    venue_of = {v: i for i, v in enumerate(part.venues)}
+    unit_of = {u: i for i, u in enumerate(part.units)}
+    slot_of: dict[int, int] = {}
+    slots: list[Slot] = []
+    for index, slot in enumerate(data.slots):
+        if slot.venue in venue_of:
+            slot_of[index] = len(slots)
+            slots.append(replace(slot, venue=venue_of[slot.venue]))
+    groups: list[Group] = []
+    ranges: list[npt.NDArray[np.int64]] = []
+    candidates: list[Candidate] = []
+    first = 0
+    for group in data.groups:
+        count = len(data.per_unit[group.members[0]])
+        if group.members[0] in unit_of:
+            new = len(groups)
+            groups.append(replace(group, members=tuple(unit_of[u] for u in group.members)))
+            ranges.append(np.arange(first, first + count, dtype=np.int64))
+            own = data.candidates[first : first + count]
+            candidates.extend(Candidate(new, slot_of[slot], km) for _g, slot, km in own)
+        first += count
+    assert first == len(data.candidates), "candidates are not grouped as build_data lays them out"
+    sub = ModelData(instance=instance, slots=slots, groups=groups, candidates=candidates)
+    sub.per_unit = [[(slot_of[s], km) for s, km in data.per_unit[u]] for u in part.units]
+    sub.shift_conflicts, sub.windows_24h = data.shift_conflicts, data.windows_24h
+    sub.days, sub.shift_day = data.days, data.shift_day
+    whole = np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+    return indexed(sub), whole

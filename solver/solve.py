@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from solver.decompose import Part, independent_parts, part_instance
+from solver.decompose import Part, independent_parts, part_data, part_instance
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data, restrict
@@ -194,26 +194,33 @@ def add_hint(
     model: cp_model.CpModel, data: ModelData, variables: Variables, x: npt.NDArray[np.int64]
 ) -> None:
     """Hint ``x`` (candidate counts) and every variable it determines (shortfall, duty days,
-    peak), so that CP-SAT needs no completion."""
+    peak), so that CP-SAT needs no completion. Written into the model proto in bulk."""
     model.clear_hints()  # type: ignore[no-untyped-call]
-    for var, value in zip(variables.assign, x, strict=True):
-        model.add_hint(var, int(value))
+    indices: list[int] = list(range(variables.first, variables.first + len(x)))
+    values: list[int] = x.tolist()
     assigned = Evaluator(data).assigned(x)
     for s, short in variables.shortfall.items():
-        model.add_hint(short, max(0, data.slots[s].required - int(assigned[s])))
-    on_days = {
-        (c.group, data.shift_day[data.slots[c.slot].shift])
-        for c, v in zip(data.candidates, x, strict=True)
-        if v
-    }
-    for key, flag in variables.day_on.items():
-        model.add_hint(flag, int(key in on_days))
+        indices.append(short.index)
+        values.append(max(0, data.slots[s].required - int(assigned[s])))
+    if variables.day_on:
+        candidates, slots, shift_day = data.candidates, data.slots, data.shift_day
+        on_days = {
+            (candidates[c].group, shift_day[slots[candidates[c].slot].shift])
+            for c in np.flatnonzero(x).tolist()
+        }
+        for key, flag in variables.day_on.items():
+            indices.append(flag.index)
+            values.append(int(key in on_days))
     if variables.peak is not None:
         loads: dict[int, int] = {}
         for c, v in zip(data.candidates, x, strict=True):
             loads[c.group] = loads.get(c.group, 0) + int(v)
         peak = max((-(-n // data.groups[g].size) for g, n in loads.items()), default=0)
-        model.add_hint(variables.peak, peak)
+        indices.append(variables.peak.index)
+        values.append(peak)
+    hint = model.proto.solution_hint
+    hint.vars.extend(indices)
+    hint.values.extend(values)
 
 
 def hint_vector(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
@@ -495,7 +502,12 @@ def _leading_terms_without_travel(priorities: tuple[ObjectiveTerm, ...]) -> int:
     )
 
 
-def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
+def _solve_whole(
+    instance: Instance,
+    run: _Run,
+    data: ModelData | None = None,
+    start_x: npt.NDArray[np.int64] | None = None,
+) -> tuple[Result, int]:
     """Solve ``instance`` as one model; also return the weight of its first ranked term.
 
     The terms ranked above travel do not depend on distance, so units that differ only in
@@ -505,12 +517,19 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
     The fine CP-SAT model is then built only when the coarse stages are done, so the search
     starts on the small model at once, and the first plan (a greedy one) comes before either
     model is built.
+
+    ``data``, the instance's model data, is built here unless given (:func:`_solve_parts`
+    cuts each part's from the whole instance's); ``start_x``, counts of it that keep every
+    rule, is then the warm start instead of the greedy plans.
     """
     began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
     hint, progress, stop = run.hint, run.progress, run.stop
     grouped = chosen.model == "grouped"
     history = None if run.baseline is None else baseline_history(instance, run.baseline)
-    fine_data = build_data(instance, grouped=grouped, history=history)
+    if data is None or history is not None:
+        fine_data = build_data(instance, grouped=grouped, history=history)
+    else:
+        fine_data = data
     if chosen.switch is not None and len(fine_data.candidates) > chosen.switch[0]:
         # A large model: solve it with the preset for large ones, on the same model.
         name = chosen.switch[1]
@@ -562,7 +581,13 @@ def _solve_whole(instance: Instance, run: _Run) -> tuple[Result, int]:
         if topped is not None:
             search.offer(topped, 0)
     x0 = None
-    if topped is None and hint is None and chosen.warm_start:
+    if start_x is not None and topped is None and hint is None:
+        search.offer(start_x, 0)
+        if coarse_data is None:
+            x0 = start_x
+        else:
+            x0 = hint_vector(coarse_data, plan_from_vector(fine_data, start_x))
+    elif topped is None and hint is None and chosen.warm_start:
         # Greedy plans keep every rule: the first is the first plan, the best is the hint.
         heuristic = time.perf_counter()
         if coarse_data is None:
@@ -851,10 +876,13 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
             best[:] = [plan]
 
     start_plan = None
+    greedy = None
     if run.hint is not None:
         # Each part holds its share of the hint (what of it keeps every rule) until solved.
         start_plan = plan_from_vector(data, plan_counts(data, run.hint), run.hint)
     elif chosen.warm_start:
+        # The greedy plans of the whole instance are those of its parts side by side: each
+        # part starts from its share of the best one rather than running them again.
         greedy = _greedy_start(data, search)
         assert greedy is not None  # every greedy plan is accepted
         start_plan = plan_from_vector(data, greedy)
@@ -870,16 +898,23 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     priorities = instance.rules.priorities
     second_pass = ObjectiveTerm.BALANCE in priorities[:-1]
 
+    cut_time = 0.0  # cutting each part's model data from the whole instance's
+
     def solve_part(i: int, sub: Instance, deadline: float, hint: Plan | None) -> None:
+        nonlocal cut_time
+        began = time.perf_counter()
+        sub_data, whole = part_data(data, parts[i], sub)
+        cut_time += time.perf_counter() - began
+        start_x = greedy[whole] if greedy is not None and hint is None else None
         sub_run = replace(
             run,
             deadline=deadline,
             progress=None,
             incumbent=None,
-            start=time.perf_counter(),
+            start=began,
             hint=hint,
         )
-        result, first_weights[i] = _solve_whole(sub, sub_run)
+        result, first_weights[i] = _solve_whole(sub, sub_run, sub_data, start_x)
         if result.status.has_plan:
             plans[i] = list(result.plan.assignments)
             results[i] = result
@@ -919,7 +954,7 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
         search.bound = full_weights[0] * sum(
             (r.best_bound or 0) // w for r, w in zip(results, first_weights, strict=True) if r
         )
-    build_time += sum(r.build_time for r in results if r is not None)
+    build_time += cut_time + sum(r.build_time for r in results if r is not None)
     search.hand_over()
     return _result(
         search, False, optimal, build_time, instance, run.hint, best[0] if best else None

@@ -6,7 +6,8 @@ import threading
 from typing import Any
 
 from solver import ObjectiveTerm, SolveStatus, check_plan, solve
-from solver.decompose import independent_parts
+from solver.decompose import independent_parts, part_data, part_instance
+from solver.model.data import build_data
 from tests.factory import make, ring, shifts, solve_checked, unit, venue
 
 EAST = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -50,6 +51,29 @@ def test_one_unit_that_reaches_both_regions_joins_them() -> None:
     units.append(unit("mobile", home=EAST_HOME, max_travel_km=130))
     instance = make(venues, units, shifts(3), {"max_travel_km": 50})
     assert sorted(len(p.venues) for p in independent_parts(instance)) == [1, 2]
+
+
+def test_part_data_cut_from_the_whole_equals_data_built_for_the_part() -> None:
+    venues, units = _two_regions()
+    units += [unit(f"w-pool{i}", headcount=2) for i in range(3)]  # pooled into one group
+    instance = make(venues, units, shifts(3), {"max_travel_km": 50})
+    whole = build_data(instance)
+    assert any(group.size > 1 for group in whole.groups)
+    for part in independent_parts(instance):
+        if not part.units:
+            continue
+        sub = part_instance(instance, part)
+        cut, index = part_data(whole, part, sub)
+        built = build_data(sub)
+        assert cut.slots == built.slots
+        assert cut.groups == built.groups
+        assert cut.candidates == built.candidates
+        assert cut.by_slot == built.by_slot and cut.by_group_shift == built.by_group_shift
+        assert cut.per_unit == built.per_unit
+        for c, candidate in zip(index, cut.candidates, strict=True):
+            original = whole.candidates[c]
+            assert original.km == candidate.km
+            assert whole.slots[original.slot].venue == part.venues[cut.slots[candidate.slot].venue]
 
 
 def test_decomposed_solve_matches_the_whole_model() -> None:

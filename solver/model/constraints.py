@@ -6,40 +6,74 @@ assignment that breaks one of them has no variable (see :mod:`solver.model.data`
 Variables count units of a group (see :mod:`solver.model.groups`); each per-unit rule is written
 on the group's counts with its limit times the group size ``k``, which is exact for the groups
 that pooling allows. For a group of one (the per-unit model) the rows are the per-unit rules.
+
+Rows are written straight into the model proto by variable index (:class:`_Rows`): a
+province-scale model has some 10,000 rows over 300,000 variable occurrences, and building each
+as a Python expression first took most of its build time.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
 from solver.model.data import ModelData
 from solver.model.variables import Variables
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+class _Rows:
+    """Writes rows over variable indices into a model proto."""
+
+    def __init__(self, model: cp_model.CpModel) -> None:
+        self._constraints = model.proto.constraints
+
+    def linear(
+        self, variables: Sequence[int], coefficients: Sequence[int], lower: int, upper: int
+    ) -> None:
+        """``lower <= sum(coefficients[i] * x[variables[i]]) <= upper``."""
+        row = self._constraints.add().linear
+        row.vars.extend(variables)
+        row.coeffs.extend(coefficients)
+        row.domain.extend((lower, upper))
+
+    def at_most(self, variables: Sequence[int], most: int) -> None:
+        """``sum(x[variables]) <= most``."""
+        self.linear(variables, [1] * len(variables), INT_MIN, most)
+
+    def at_most_one(self, literals: Sequence[int]) -> None:
+        """At most one of the boolean variables ``literals`` is true."""
+        self._constraints.add().at_most_one.literals.extend(literals)
+
 
 def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
     """Add every rule to the model, in a fixed order."""
+    rows = _Rows(model)
+    by_group = _group_shift_indices(data, variables)
     # Where a unit can be: one place per shift, and enough rest between shifts.
-    _one_place_and_rest(model, data, variables)
+    _one_place_and_rest(rows, data, by_group)
     # What a ring can hold and what it needs.
-    headcount = _slot_headcounts(data, variables)
-    _ring_capacity(model, data, headcount)
-    _coverage(model, data, variables, headcount)
+    _ring_capacity(rows, data, variables)
+    _coverage(rows, data, variables)
     # How much one unit may work.
-    _max_shifts(model, data, variables)
-    _max_shifts_per_24h(model, data, variables)
-    _max_consecutive_days(model, data, variables)
+    _max_shifts(rows, data, by_group)
+    _max_shifts_per_24h(rows, data, by_group)
+    _max_consecutive_days(model, rows, data, variables, by_group)
 
 
-GroupShiftVars = dict[int, dict[int, list[cp_model.IntVar]]]
+GroupShiftIndices = dict[int, dict[int, list[int]]]
+"""Variable indices of the assignments of each group, by shift."""
 
 
-def _group_shift_vars(data: ModelData, variables: Variables) -> GroupShiftVars:
-    """Assignment variables by group, then by shift."""
-    grouped: GroupShiftVars = defaultdict(dict)
+def _group_shift_indices(data: ModelData, variables: Variables) -> GroupShiftIndices:
+    """Assignment variable indices by group, then by shift."""
+    first = variables.first
+    grouped: GroupShiftIndices = defaultdict(dict)
     for (group, shift), indices in data.by_group_shift.items():
-        grouped[group][shift] = [variables.assign[c] for c in indices]
+        grouped[group][shift] = [first + c for c in indices]
     return grouped
 
 
@@ -64,7 +98,7 @@ def rest_cliques(data: ModelData) -> list[list[int]]:
     return sorted(sorted(c) for c in maximal)
 
 
-def _one_place_and_rest(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+def _one_place_and_rest(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
     """A unit stands in at most one place per shift, and works no two shifts that conflict.
 
     For each group g of k units and each rest clique K (see :func:`rest_cliques`):
@@ -72,65 +106,66 @@ def _one_place_and_rest(model: cp_model.CpModel, data: ModelData, variables: Var
     unit in one place per shift. For k = 1 the row is an at-most-one.
     """
     cliques = rest_cliques(data)
-    for g, shifts in _group_shift_vars(data, variables).items():
+    for g, shifts in by_group.items():
         size = data.groups[g].size
         for clique in cliques:
             literals = [x for s in clique for x in shifts.get(s, ())]
-            if size == 1 and len(literals) > 1:
-                model.add_at_most_one(literals)
-            elif size > 1 and len(literals) > 1:
-                model.add(cp_model.LinearExpr.sum(literals) <= size)
+            if len(literals) <= 1:
+                continue
+            if size == 1:
+                rows.at_most_one(literals)
+            else:
+                rows.at_most(literals, size)
 
 
-def _slot_headcounts(data: ModelData, variables: Variables) -> list[cp_model.LinearExpr]:
-    """Headcount standing in each slot: ``sum(headcount[g] * assign[g, slot])``."""
-    groups, candidates, assign = data.groups, data.candidates, variables.assign
-    return [
-        cp_model.LinearExpr.weighted_sum(
-            [assign[c] for c in indices], [groups[candidates[c].group].headcount for c in indices]
-        )
-        for indices in data.by_slot
-    ]
-
-
-def _ring_capacity(
-    model: cp_model.CpModel, data: ModelData, headcount: list[cp_model.LinearExpr]
-) -> None:
+def _ring_capacity(rows: _Rows, data: ModelData, variables: Variables) -> None:
     """The headcount in a ring in a shift is at most the ring's capacity (a row only where the
-    units that can reach the slot could together exceed it)."""
+    units that can reach the slot could together exceed it):
+    ``sum(headcount[g] * assign[g, slot]) <= capacity[slot]``."""
     reach = data.slot_reach()
+    first, headcounts = variables.first, _candidate_headcounts(data)
     for index, slot in enumerate(data.slots):
         if reach[index] > slot.capacity:
-            model.add(headcount[index] <= slot.capacity)
+            indices = data.by_slot[index]
+            rows.linear(
+                [first + c for c in indices], [headcounts[c] for c in indices], 0, slot.capacity
+            )
 
 
-def _coverage(
-    model: cp_model.CpModel,
-    data: ModelData,
-    variables: Variables,
-    headcount: list[cp_model.LinearExpr],
-) -> None:
+def _coverage(rows: _Rows, data: ModelData, variables: Variables) -> None:
     """Soft: headcount in a ring plus its shortfall reaches the requirement.
 
-    ``sum(headcount[u] * assign[u, slot]) + shortfall[slot] >= required[slot]``; the shortfall
+    ``sum(headcount[g] * assign[g, slot]) + shortfall[slot] >= required[slot]``; the shortfall
     is what the objective minimises first.
     """
+    first, headcounts = variables.first, _candidate_headcounts(data)
     for index, short in variables.shortfall.items():
-        model.add(headcount[index] + short >= data.slots[index].required)
+        indices = data.by_slot[index]
+        rows.linear(
+            [*(first + c for c in indices), short.index],
+            [*(headcounts[c] for c in indices), 1],
+            data.slots[index].required,
+            INT_MAX,
+        )
 
 
-def _max_shifts(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+def _candidate_headcounts(data: ModelData) -> list[int]:
+    """Headcount of one unit of each candidate's group."""
+    headcount = [group.headcount for group in data.groups]
+    return [headcount[c.group] for c in data.candidates]
+
+
+def _max_shifts(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
     """A unit works at most ``rules.max_shifts`` shifts over the horizon (k times that for k)."""
     limit = data.instance.rules.max_shifts
     if limit is None:
         return
-    for g, shifts in _group_shift_vars(data, variables).items():
+    for g, shifts in by_group.items():
         if len(shifts) > limit:
-            xs = [x for xs in shifts.values() for x in xs]
-            model.add(cp_model.LinearExpr.sum(xs) <= limit * data.groups[g].size)
+            rows.at_most([x for xs in shifts.values() for x in xs], limit * data.groups[g].size)
 
 
-def _max_shifts_per_24h(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+def _max_shifts_per_24h(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
     """A unit starts at most ``rules.max_shifts_per_24h`` shifts in any 24 hours.
 
     Any 24-hour window holds no more shift starts than the window opening at one of them, so one
@@ -139,15 +174,21 @@ def _max_shifts_per_24h(model: cp_model.CpModel, data: ModelData, variables: Var
     limit = data.instance.rules.max_shifts_per_24h
     if limit is None:
         return
-    for g, shifts in _group_shift_vars(data, variables).items():
+    for g, shifts in by_group.items():
         for window in data.windows_24h:
             present = [s for s in window if s in shifts]
             if len(present) > limit:
                 most = limit * data.groups[g].size
-                model.add(cp_model.LinearExpr.sum([x for s in present for x in shifts[s]]) <= most)
+                rows.at_most([x for s in present for x in shifts[s]], most)
 
 
-def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
+def _max_consecutive_days(
+    model: cp_model.CpModel,
+    rows: _Rows,
+    data: ModelData,
+    variables: Variables,
+    by_group: GroupShiftIndices,
+) -> None:
     """A unit is on duty on at most ``rules.max_consecutive_days`` calendar days in a row.
 
     ``day_on[u, d]`` is forced up by any assignment of ``u`` to a shift starting on day ``d``
@@ -159,8 +200,9 @@ def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: V
     limit = data.instance.rules.max_consecutive_days
     if limit is None or len(data.days) <= limit:
         return
-    for unit, shifts in _group_shift_vars(data, variables).items():
-        by_day: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    named = variables.named
+    for unit, shifts in by_group.items():
+        by_day: dict[int, list[int]] = defaultdict(list)
         for s, xs in shifts.items():
             by_day[data.shift_day[s]].extend(xs)
         if len(by_day) <= limit:
@@ -169,14 +211,14 @@ def _max_consecutive_days(model: cp_model.CpModel, data: ModelData, variables: V
         assert group.size == 1, "a pooled group must not need the consecutive-days rule"
         unit_id = data.instance.units[group.members[0]].id
         for day, xs in by_day.items():
-            flag = model.new_bool_var(f"day_on(unit={unit_id}, day={day})")
+            flag = model.new_bool_var(f"day_on(unit={unit_id}, day={day})" if named else "")
             variables.day_on[unit, day] = flag
-            model.add(cp_model.LinearExpr.sum(xs) <= len(xs) * flag)
-        for first in range(len(data.days) - limit):
+            rows.linear([*xs, flag.index], [*(1 for _ in xs), -len(xs)], INT_MIN, 0)
+        for start in range(len(data.days) - limit):
             run = [
-                variables.day_on[unit, d]
-                for d in range(first, first + limit + 1)
+                variables.day_on[unit, d].index
+                for d in range(start, start + limit + 1)
                 if (unit, d) in variables.day_on
             ]
             if len(run) > limit:
-                model.add(cp_model.LinearExpr.sum(run) <= limit)
+                rows.at_most(run, limit)

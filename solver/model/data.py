@@ -21,7 +21,16 @@ from typing import NamedTuple
 from solver.domain import Instance, RiskLevel, Shift, Unit
 from solver.model.groups import Group, group_units, is_reserve
 
-__all__ = ["Candidate", "Group", "ModelData", "Slot", "build_data", "is_reserve", "restrict"]
+__all__ = [
+    "Candidate",
+    "Group",
+    "ModelData",
+    "Slot",
+    "build_data",
+    "indexed",
+    "is_reserve",
+    "restrict",
+]
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -246,10 +255,10 @@ def build_data(
     data.per_unit = per_unit
     data.shift_conflicts, data.windows_24h = shift_relations(instance)
     data.days, data.shift_day = days, shift_day
-    return _indexed(data)
+    return indexed(data)
 
 
-def _indexed(data: ModelData) -> ModelData:
+def indexed(data: ModelData) -> ModelData:
     """Fill the candidate indices per slot and per (group, shift)."""
     by_slot: list[list[int]] = [[] for _ in data.slots]
     by_group_shift: dict[tuple[int, int], list[int]] = {}
@@ -276,7 +285,7 @@ def restrict(data: ModelData, keep: Sequence[int]) -> ModelData:
     sub.shift_conflicts, sub.windows_24h = data.shift_conflicts, data.windows_24h
     sub.days, sub.shift_day = data.days, data.shift_day
     sub.per_unit = data.per_unit
-    return _indexed(sub)
+    return indexed(sub)
 
 
 def shift_days(instance: Instance) -> tuple[list[date], list[int]]:

@@ -29,6 +29,14 @@ class Variables:
     rule only)."""
     peak: cp_model.IntVar | None = None
     """Most shifts any unit works (balance term only)."""
+    named: bool = True
+    """Whether variables get readable names (small models only, see :data:`NAMED_UP_TO`)."""
+
+    @property
+    def first(self) -> int:
+        """Model index of ``assign[0]``: the assignment variables are contiguous, so candidate
+        ``c``'s variable has index ``first + c``."""
+        return self.assign[0].index if self.assign else 0
 
 
 NAMED_UP_TO = 20_000
@@ -59,7 +67,7 @@ def make_variables(model: cp_model.CpModel, data: ModelData) -> Variables:
     required = [s for s, slot in enumerate(data.slots) if slot.required > 0]
     short_names = [f"shortfall({_where(data, s)})" for s in required] if named else []
     short = _add_bulk(model, [data.slots[s].required for s in required], short_names)
-    return Variables(assign=assign, shortfall=dict(zip(required, short, strict=True)))
+    return Variables(assign=assign, shortfall=dict(zip(required, short, strict=True)), named=named)
 
 
 def _where(data: ModelData, slot_index: int) -> str:
