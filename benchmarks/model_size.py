@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = build_data(instance)
     built = time.perf_counter()
     print(
-        f"build_data: {len(data.slots)} slots, {len(data.candidates)} candidates in "
+        f"build_data: {len(data.slots)} slots, {data.n_candidates} candidates in "
         f"{built - loaded:.1f} s (peak {peak_memory_mb():.0f} MiB)",
         flush=True,
     )

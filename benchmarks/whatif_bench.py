@@ -57,7 +57,7 @@ from solver import (
 from solver.model.constraints import add_constraints
 from solver.model.data import build_data
 from solver.model.disruption import Baseline, add_baseline, with_disruption_ranked
-from solver.model.objective import objective_terms, strict_weights
+from solver.model.objective import Stage, objective_terms, strict_weights
 from solver.model.variables import make_variables
 from solver.report import plan_from_vector
 from solver.solve import add_hint, hint_vector, solution_vector
@@ -220,8 +220,8 @@ def min_moves(
     disruption, _ = add_baseline(model, data, variables, baseline)
     terms = objective_terms(model, data, variables, {ObjectiveTerm.DISRUPTION: disruption})
     shortfall = next(t for t in terms if t.name is ObjectiveTerm.SHORTFALL)
-    model.add(shortfall.expr <= replan.breakdown[ObjectiveTerm.SHORTFALL])
-    model.minimize(disruption.expr)
+    Stage((shortfall,), (1,)).keep_at_most(model, replan.breakdown[ObjectiveTerm.SHORTFALL])
+    Stage((disruption,), (1,)).minimize_in(model)
     add_hint(model, data, variables, hint_vector(data, replan.plan))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers

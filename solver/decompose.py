@@ -20,7 +20,6 @@ import numpy.typing as npt
 
 from solver.domain import Instance, ObjectiveTerm
 from solver.model.data import (
-    Candidate,
     Group,
     ModelData,
     Slot,
@@ -110,29 +109,27 @@ def part_data(
     """
     venue_of = {v: i for i, v in enumerate(part.venues)}
     unit_of = {u: i for i, u in enumerate(part.units)}
-    slot_of: dict[int, int] = {}
+    slot_of = np.full(len(data.slots), -1, dtype=np.int64)
     slots: list[Slot] = []
     for index, slot in enumerate(data.slots):
         if slot.venue in venue_of:
             slot_of[index] = len(slots)
             slots.append(replace(slot, venue=venue_of[slot.venue]))
+    group_of = np.full(len(data.groups), -1, dtype=np.int64)
     groups: list[Group] = []
-    ranges: list[npt.NDArray[np.int64]] = []
-    candidates: list[Candidate] = []
-    first = 0
-    for group in data.groups:
-        count = len(data.per_unit[group.members[0]])
+    for g, group in enumerate(data.groups):
         if group.members[0] in unit_of:
-            new = len(groups)
+            group_of[g] = len(groups)
             groups.append(replace(group, members=tuple(unit_of[u] for u in group.members)))
-            ranges.append(np.arange(first, first + count, dtype=np.int64))
-            own = data.candidates[first : first + count]
-            candidates.extend(Candidate(new, slot_of[slot], km) for _g, slot, km in own)
-        first += count
-    assert first == len(data.candidates), "candidates are not grouped as build_data lays them out"
-    sub = ModelData(instance=instance, slots=slots, groups=groups, candidates=candidates)
-    sub.per_unit = [[(slot_of[s], km) for s, km in data.per_unit[u]] for u in part.units]
+    whole = np.flatnonzero(group_of[data.candidate_group] >= 0)
+    sub = ModelData(
+        instance=instance,
+        slots=slots,
+        groups=groups,
+        candidate_group=group_of[data.candidate_group[whole]],
+        candidate_slot=slot_of[data.candidate_slot[whole]],
+        candidate_km=data.candidate_km[whole],
+    )
     sub.shift_conflicts, sub.windows_24h = data.shift_conflicts, data.windows_24h
     sub.days, sub.shift_day = data.days, data.shift_day
-    whole = np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
     return indexed(sub), whole

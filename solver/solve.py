@@ -232,7 +232,7 @@ def hint_vector(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
     group_of = data.group_of_unit()
     unit_index = {unit.id: u for u, unit in enumerate(data.instance.units)}
     index = data.candidate_index()
-    x = np.zeros(len(data.candidates), dtype=np.int64)
+    x = np.zeros(data.n_candidates, dtype=np.int64)
     for a in plan.assignments:
         u = unit_index.get(a.unit)
         group = group_of.get(u, -1) if u is not None else -1
@@ -385,7 +385,7 @@ class _Phase:
         if self.fine is None:
             return x
         if self.kept is not None:
-            full = np.zeros(len(self.fine.candidates), dtype=np.int64)
+            full = np.zeros(self.fine.n_candidates, dtype=np.int64)
             full[self.kept] = x
             return full
         return _to_fine(self.data, self.fine, x)
@@ -468,8 +468,9 @@ candidates; otherwise building it costs more than it saves."""
 def _coarse_size(data: ModelData) -> int:
     """Candidates of the pooling that ignores distances, counted from the fine model's data."""
     slots_of: dict[int, list[int]] = {}
-    for candidate in data.candidates:
-        slots_of.setdefault(candidate.group, []).append(candidate.slot)
+    groups, slots = data.candidate_group.tolist(), data.candidate_slot.tolist()
+    for group, slot in zip(groups, slots, strict=True):
+        slots_of.setdefault(group, []).append(slot)
     slot_shift = [slot.shift for slot in data.slots]
     pools: dict[object, int] = {}
     for g, slots in slots_of.items():
@@ -530,7 +531,7 @@ def _solve_whole(
         fine_data = build_data(instance, grouped=grouped, history=history)
     else:
         fine_data = data
-    if chosen.switch is not None and len(fine_data.candidates) > chosen.switch[0]:
+    if chosen.switch is not None and fine_data.n_candidates > chosen.switch[0]:
         # A large model: solve it with the preset for large ones, on the same model.
         name = chosen.switch[1]
         chosen = replace(
@@ -540,7 +541,7 @@ def _solve_whole(
             warm_start=chosen.warm_start,
         )
         parameters = {**chosen.parameters, **run.overrides}
-        logger.info("%d candidates: solved as '%s'", len(fine_data.candidates), name)
+        logger.info("%d candidates: solved as '%s'", fine_data.n_candidates, name)
     early: _Search | None = None
     topped = None
     heuristic_time = 0.0  # greedy starts: not model building
@@ -564,7 +565,7 @@ def _solve_whole(
     leading = _leading_terms_without_travel(instance.rules.priorities)
     may_pool = grouped and leading > 0 and run.baseline is None
     coarse_data: ModelData | None = None
-    if may_pool and _coarse_size(fine_data) <= COARSE_SHARE * len(fine_data.candidates):
+    if may_pool and _coarse_size(fine_data) <= COARSE_SHARE * fine_data.n_candidates:
         coarse_data = build_data(instance, ignore_km=True, like=fine_data)
     fine: _Phase | None = None
     evaluator: Evaluator
@@ -629,7 +630,7 @@ def _solve_whole(
         "units, %d slots%s",
         build_time,
         heuristic_time,
-        len(fine_data.candidates),
+        fine_data.n_candidates,
         len(fine_data.groups),
         sum(g.size for g in fine_data.groups),
         len(fine_data.slots),
@@ -665,7 +666,7 @@ def _solve_whole(
         if search.best_x is not None and _stage_value(search, stage) == 0:
             # Every term is at least 0, so a plan at 0 is optimal for the stage: no search.
             index += 1
-            phase.model.add(stage.expr <= 0)
+            stage.keep_at_most(phase.model, 0)
             reached.append((stage, 0))
             logger.info("stage %d (%s) is 0 in the best plan: optimal", index, _names(stage))
             continue
@@ -704,7 +705,7 @@ def _solve_whole(
             # No plan from CP-SAT in this stage, but there is one from before (the greedy
             # start): keep its value of this stage, and go on to the next.
             value = _stage_value(search, stage)
-            model.add(stage.expr <= value)
+            stage.keep_at_most(model, value)
             reached.append((stage, value))
             continue
         x = solution_vector(solver.response_proto, phase.n)
@@ -724,7 +725,7 @@ def _solve_whole(
                 all_optimal = False
             search.bound = bound
         # Later stages keep what this one reached, proven or not: priorities stay strict.
-        model.add(stage.expr <= value)
+        stage.keep_at_most(model, value)
         reached.append((stage, value))
         search.hand_over()
         if index < len(schedule) and schedule[index][0] is phase:
@@ -747,7 +748,7 @@ def _keep_reached(phase: _Phase, reached: list[tuple[Stage, int]], search: _Sear
     by_name = {t.name: t for t in phase.terms}
     for done, value in reached:
         same = Stage(tuple(by_name[t.name] for t in done.terms), done.weights)
-        phase.model.add(same.expr <= value)
+        same.keep_at_most(phase.model, value)
     if search.best_x is not None:
         add_hint(phase.model, phase.data, phase.variables, phase.own_vector(search.best_x))
 
@@ -765,7 +766,7 @@ def _fine_phase(
     overstaffing need), and the coarse counts the stages above reached stay within reach. Its
     results are plans, not proofs.
     """
-    if best is None or above is None or len(data.candidates) <= above:
+    if best is None or above is None or data.n_candidates <= above:
         return _phase(data)
     coarse_of = coarse.group_of_unit()
     key = [coarse_of.get(group.members[0], -1) for group in data.groups]
@@ -861,9 +862,10 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     build_time = time.perf_counter() - began
     unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
     part_of = {u: i for i, part in enumerate(parts) for u in part.units}
-    sizes = [0] * len(parts)
-    for candidate in data.candidates:
-        sizes[part_of[data.groups[candidate.group].members[0]]] += 1
+    part_of_group = np.array([part_of[g.members[0]] for g in data.groups], dtype=np.int64)
+    sizes: list[int] = np.bincount(
+        part_of_group[data.candidate_group], minlength=len(parts)
+    ).tolist()
 
     plans: list[list[Assignment]] = [[] for _ in parts]
     best: list[Plan] = []

@@ -112,7 +112,7 @@ def test_identical_units_share_a_group_and_different_ones_do_not() -> None:
     )
     assert members == [("any0", "any1"), ("early0", "early1")]
     per_unit = build_data(CASES["availability"], grouped=False)
-    assert len(data.candidates) * 2 == len(per_unit.candidates)
+    assert data.n_candidates * 2 == per_unit.n_candidates
 
 
 def test_units_the_consecutive_days_rule_binds_stay_alone() -> None:

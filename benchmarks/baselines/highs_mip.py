@@ -68,7 +68,7 @@ def build_mip(data: ModelData) -> tuple[LinearModel, int]:
     instance, rules = data.instance, data.instance.rules
     units = instance.units
     m = LinearModel()
-    n = len(data.candidates)
+    n = data.n_candidates
     for _ in range(n):
         m.column(0, 1)
     # The per-unit model: every group is one unit.

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.model.data import ModelData
@@ -151,8 +152,9 @@ def _coverage(rows: _Rows, data: ModelData, variables: Variables) -> None:
 
 def _candidate_headcounts(data: ModelData) -> list[int]:
     """Headcount of one unit of each candidate's group."""
-    headcount = [group.headcount for group in data.groups]
-    return [headcount[c.group] for c in data.candidates]
+    headcount = np.array([group.headcount for group in data.groups], dtype=np.int64)
+    per_candidate: list[int] = headcount[data.candidate_group].tolist() if data.groups else []
+    return per_candidate
 
 
 def _max_shifts(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:

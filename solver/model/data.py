@@ -16,7 +16,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from solver.domain import Instance, RiskLevel, Shift, Unit
 from solver.model.groups import Group, group_units, is_reserve
@@ -64,11 +68,7 @@ class Slot:
 
 
 class Candidate(NamedTuple):
-    """A possible assignment: units of group ``group`` in slot ``slot``.
-
-    A named tuple rather than a dataclass: a capital-scale model has 355,000 of them, and
-    tuples are made several times faster.
-    """
+    """A possible assignment: units of group ``group`` in slot ``slot``."""
 
     group: int
     slot: int
@@ -76,14 +76,27 @@ class Candidate(NamedTuple):
     """Rounded travel distance from the units' home to the venue."""
 
 
+Column = npt.NDArray[np.int64]
+
+
 @dataclass
 class ModelData:
-    """Indices over an instance, shared by the model builder and the result reader."""
+    """Indices over an instance, shared by the model builder and the result reader.
+
+    Candidates are held as columns (:attr:`candidate_group`, :attr:`candidate_slot`,
+    :attr:`candidate_km`, one entry per candidate): a province model has 140,000 of them, and
+    the model builder reads them as arrays. :attr:`candidates` gives them as tuples.
+    """
 
     instance: Instance
     slots: list[Slot]
     groups: list[Group]
-    candidates: list[Candidate]
+    candidate_group: Column
+    """Group index of each candidate."""
+    candidate_slot: Column
+    """Slot index of each candidate."""
+    candidate_km: Column
+    """Rounded distance from the home of each candidate's units to its venue."""
     by_slot: list[list[int]] = field(default_factory=list)
     """Candidate indices per slot."""
     by_group_shift: dict[tuple[int, int], list[int]] = field(default_factory=dict)
@@ -96,11 +109,56 @@ class ModelData:
     """Calendar days of the horizon, in order."""
     shift_day: list[int] = field(default_factory=list)
     """Index in :attr:`days` of each shift's start date."""
-    per_unit: list[list[tuple[int, int]]] = field(default_factory=list, repr=False)
-    """The (slot, km) pairs of each unit (see :func:`unit_candidates`)."""
+    unit_pairs: list[list[tuple[int, int]]] | None = field(default=None, repr=False)
+    """The (slot, km) pairs of each unit (see :func:`unit_candidates`) when computed; else
+    :attr:`per_unit` derives them from the candidates."""
+    _candidates: list[Candidate] | None = field(default=None, init=False, repr=False)
     _candidate_index: dict[tuple[int, str, int, str], int] | None = field(
         default=None, init=False, repr=False
     )
+
+    @property
+    def n_candidates(self) -> int:
+        """How many candidates there are."""
+        return len(self.candidate_group)
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        """The candidates as tuples, made on first use."""
+        if self._candidates is None:
+            self._candidates = list(
+                map(
+                    Candidate._make,
+                    zip(
+                        self.candidate_group.tolist(),
+                        self.candidate_slot.tolist(),
+                        self.candidate_km.tolist(),
+                        strict=True,
+                    ),
+                )
+            )
+        return self._candidates
+
+    @property
+    def per_unit(self) -> list[list[tuple[int, int]]]:
+        """The (slot, km) pairs of each unit. Where they were not computed (data cut from
+        another's), they are derived from the candidates of the unit's group, which is exact
+        for data that pools only units with equal pairs (not for ``ignore_km`` data)."""
+        if self.unit_pairs is None:
+            pairs: list[list[tuple[int, int]]] = [[] for _ in self.instance.units]
+            own: list[list[tuple[int, int]]] = [[] for _ in self.groups]
+            for g, slot, km in zip(
+                self.candidate_group.tolist(),
+                self.candidate_slot.tolist(),
+                self.candidate_km.tolist(),
+                strict=True,
+            ):
+                own[g].append((slot, km))
+            for group, group_pairs in zip(self.groups, own, strict=True):
+                for u in group.members:
+                    pairs[u] = group_pairs
+            self.unit_pairs = pairs
+        return self.unit_pairs
 
     def group_of_unit(self) -> dict[int, int]:
         """Group index of every unit that has a candidate."""
@@ -108,11 +166,13 @@ class ModelData:
 
     def slot_reach(self) -> list[int]:
         """The most headcount that could stand in each slot: every unit that may."""
-        reach = [0] * len(self.slots)
         groups = self.groups
-        for group, slot, _km in self.candidates:
-            reach[slot] += groups[group].headcount * groups[group].size
-        return reach
+        people = np.array([g.headcount * g.size for g in groups], dtype=np.int64)
+        reach = np.zeros(len(self.slots), dtype=np.int64)
+        if len(people):
+            np.add.at(reach, self.candidate_slot, people[self.candidate_group])
+        reach_list: list[int] = reach.tolist()
+        return reach_list
 
     def candidate_index(self) -> dict[tuple[int, str, int, str], int]:
         """``(group, venue id, ring number, shift id) -> candidate``: where a plan's
@@ -246,31 +306,40 @@ def build_data(
         ignore_km=ignore_km,
         history=history,
     )
-    candidates = [
-        Candidate(g, slot, km)
-        for g, group in enumerate(groups)
-        for slot, km in per_unit[group.members[0]]
-    ]
-    data = ModelData(instance=instance, slots=slots, groups=groups, candidates=candidates)
-    data.per_unit = per_unit
+    lengths = [len(per_unit[group.members[0]]) for group in groups]
+    pairs = np.array(
+        [pair for group in groups for pair in per_unit[group.members[0]]], dtype=np.int64
+    ).reshape(-1, 2)
+    data = ModelData(
+        instance=instance,
+        slots=slots,
+        groups=groups,
+        candidate_group=np.repeat(np.arange(len(groups), dtype=np.int64), lengths),
+        candidate_slot=pairs[:, 0].copy(),
+        candidate_km=pairs[:, 1].copy(),
+        unit_pairs=per_unit,
+    )
     data.shift_conflicts, data.windows_24h = shift_relations(instance)
     data.days, data.shift_day = days, shift_day
     return indexed(data)
 
 
 def indexed(data: ModelData) -> ModelData:
-    """Fill the candidate indices per slot and per (group, shift)."""
-    by_slot: list[list[int]] = [[] for _ in data.slots]
-    by_group_shift: dict[tuple[int, int], list[int]] = {}
-    slot_shift = [slot.shift for slot in data.slots]
-    for c, (group, slot, _km) in enumerate(data.candidates):
-        by_slot[slot].append(c)
-        key = (group, slot_shift[slot])
-        if key in by_group_shift:
-            by_group_shift[key].append(c)
-        else:
-            by_group_shift[key] = [c]
-    data.by_slot, data.by_group_shift = by_slot, by_group_shift
+    """Fill the candidate indices per slot and per (group, shift), each in candidate order."""
+    slot = data.candidate_slot
+    order = np.argsort(slot, kind="stable")
+    bounds = np.searchsorted(slot[order], np.arange(len(data.slots) + 1)).tolist()
+    data.by_slot = [order[a:b].tolist() for a, b in pairwise(bounds)]
+    n_shifts = len(data.instance.shifts)
+    slot_shift = np.array([s.shift for s in data.slots], dtype=np.int64)
+    key = data.candidate_group * n_shifts + (slot_shift[slot] if len(slot) else slot)
+    order = np.argsort(key, kind="stable")
+    keys, starts = np.unique(key[order], return_index=True)
+    ends = [*starts[1:].tolist(), len(order)] if len(starts) else []
+    data.by_group_shift = {
+        (k // n_shifts, k % n_shifts): order[a:b].tolist()
+        for k, a, b in zip(keys.tolist(), starts.tolist(), ends, strict=True)
+    }
     return data
 
 
@@ -278,13 +347,18 @@ def restrict(data: ModelData, keep: Sequence[int]) -> ModelData:
     """The same slots and groups with only the candidates ``keep`` (indices into ``data``, in
     increasing order): a neighbourhood of the full model for a search that cannot cover it all.
     Candidate ``i`` of the result is candidate ``keep[i]`` of ``data``."""
-    candidates = [data.candidates[c] for c in keep]
+    kept = np.asarray(keep, dtype=np.int64)
     sub = ModelData(
-        instance=data.instance, slots=data.slots, groups=data.groups, candidates=candidates
+        instance=data.instance,
+        slots=data.slots,
+        groups=data.groups,
+        candidate_group=data.candidate_group[kept],
+        candidate_slot=data.candidate_slot[kept],
+        candidate_km=data.candidate_km[kept],
+        unit_pairs=data.unit_pairs,
     )
     sub.shift_conflicts, sub.windows_24h = data.shift_conflicts, data.windows_24h
     sub.days, sub.shift_day = data.days, data.shift_day
-    sub.per_unit = data.per_unit
     return indexed(sub)
 
 

@@ -157,7 +157,7 @@ def disruption_coefficients(
     A group of ``k`` units that stands in slot ``b`` of a shift in the baseline moves
     ``k - count[b]`` unit-shifts there; one that is idle moves as many as it now places.
     """
-    coef = np.zeros(len(data.candidates), dtype=np.int64)
+    coef = np.zeros(data.n_candidates, dtype=np.int64)
     constant = index.lost
     for (g, s), cands in data.by_group_shift.items():
         base = index.kept.get((g, s))
@@ -175,8 +175,8 @@ def disruption_term(data: ModelData, variables: Variables, index: BaselineIndex)
     moved = np.flatnonzero(coef)
     return Term(
         ObjectiveTerm.DISRUPTION,
-        [variables.assign[c] for c in moved],
-        [int(coef[c]) for c in moved],
+        moved + variables.first,
+        coef[moved],
         disruption_upper(data, index),
         offset=constant,
     )

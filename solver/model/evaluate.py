@@ -22,15 +22,16 @@ class Evaluator:
 
     def __init__(self, data: ModelData) -> None:
         groups = data.groups
-        cands = data.candidates
         n_slots = len(data.slots)
         self.n_slots = n_slots
         self.n_groups = len(groups)
-        self.headcount = np.array([groups[c.group].headcount for c in cands], dtype=np.int64)
-        self.km = np.array([c.km for c in cands], dtype=np.int64)
-        self.reserve = np.array([groups[c.group].reserve for c in cands], dtype=bool)
-        self.slot = np.array([c.slot for c in cands], dtype=np.int64)
-        self.group = np.array([c.group for c in cands], dtype=np.int64)
+        group_headcount = np.array([g.headcount for g in groups], dtype=np.int64)
+        group_reserve = np.array([g.reserve for g in groups], dtype=bool)
+        self.group = data.candidate_group
+        self.headcount = group_headcount[self.group] if groups else self.group
+        self.km = data.candidate_km
+        self.reserve = group_reserve[self.group] if groups else self.group.astype(bool)
+        self.slot = data.candidate_slot
         self.size = np.array([g.size for g in groups], dtype=np.int64)
         self.required = np.array([s.required for s in data.slots], dtype=np.int64)
         self.weight = np.array([s.weight for s in data.slots], dtype=np.int64)

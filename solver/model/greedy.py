@@ -117,7 +117,7 @@ def greedy_counts(
         reach[candidate.group] += 1
     duty = _Duty(data)
     load = duty.load
-    x = np.zeros(len(data.candidates), dtype=np.int64)
+    x = np.zeros(data.n_candidates, dtype=np.int64)
 
     def rank(s: int) -> tuple[int, ...]:
         slot = data.slots[s]

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
@@ -27,25 +28,25 @@ MAX_STAGE_RANGE = 2**50
 """Largest weighted range of one stage; keeps every objective value exact as a double."""
 
 
+Ints = Sequence[int] | npt.NDArray[np.integer]
+"""Integers as a list or a numpy array."""
+
+
 @dataclass(frozen=True)
 class Term:
-    """One objective term, ``offset + sum(coefficients[i] * variables[i])``, and the most it
-    can be.
+    """One objective term, ``offset + sum(coefficients[i] * x[indices[i]])`` over model
+    variable indices, and the most it can be.
 
-    Kept as coefficients rather than an expression so that a stage's weighted sum is one
-    flat expression, merged per variable (see :attr:`Stage.expr`).
+    Kept as indices and coefficients rather than an expression: a stage's weighted sum is then
+    merged per variable and written into the model in bulk (see :class:`Stage`), with no
+    Python object per variable.
     """
 
     name: ObjectiveTerm
-    variables: Sequence[cp_model.IntVar]
-    coefficients: Sequence[int]
+    indices: Ints
+    coefficients: Ints
     upper: int
     offset: int = 0
-
-    @property
-    def expr(self) -> cp_model.LinearExprT:
-        """The term as a linear expression."""
-        return cp_model.LinearExpr.weighted_sum(self.variables, self.coefficients) + self.offset
 
 
 @dataclass(frozen=True)
@@ -55,23 +56,14 @@ class Stage:
     terms: tuple[Term, ...]
     weights: tuple[int, ...]
 
-    @property
-    def expr(self) -> cp_model.LinearExprT:
-        """The weighted sum to minimise."""
-        return sum(w * t.expr for w, t in zip(self.weights, self.terms, strict=True))
-
-    def minimize_in(self, model: cp_model.CpModel) -> None:
-        """Make the weighted sum the objective of ``model``.
-
-        Written into the model's objective in bulk, one coefficient per variable: CP-SAT's
-        ``minimize`` reads a flattened expression back into the objective one variable at a
-        time, which is most of a province model's objective time.
-        """
+    def linear(self) -> tuple[list[int], list[int], int]:
+        """The weighted sum as ``(indices, coefficients, offset)``, one coefficient per
+        variable (terms that share a variable are merged), zero coefficients left out."""
         indices, coefficients = [], []
         offset = 0
         for weight, term in zip(self.weights, self.terms, strict=True):
             offset += weight * term.offset
-            indices.append(np.fromiter((v.index for v in term.variables), dtype=np.int64))
+            indices.append(np.asarray(term.indices, dtype=np.int64))
             coefficients.append(np.asarray(term.coefficients, dtype=np.int64) * weight)
         index = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
         coefficient = np.concatenate(coefficients) if coefficients else index
@@ -79,19 +71,34 @@ class Stage:
         merged = np.zeros(len(variables), dtype=np.int64)
         np.add.at(merged, where, coefficient)
         nonzero = merged != 0
+        return variables[nonzero].tolist(), merged[nonzero].tolist(), offset
+
+    def minimize_in(self, model: cp_model.CpModel) -> None:
+        """Make the weighted sum the objective of ``model``, written into its proto in bulk
+        (CP-SAT's ``minimize`` reads a flattened expression back one variable at a time)."""
+        indices, coefficients, offset = self.linear()
         model.clear_objective()  # type: ignore[no-untyped-call]
         objective = model.proto.objective
-        objective.vars.extend(variables[nonzero].tolist())
-        objective.coeffs.extend(merged[nonzero].tolist())
+        objective.vars.extend(indices)
+        objective.coeffs.extend(coefficients)
         objective.offset = offset
         objective.scaling_factor = 1.0
+
+    def keep_at_most(self, model: cp_model.CpModel, value: int) -> None:
+        """Add the row ``weighted sum <= value``: later stages keep what this one reached."""
+        indices, coefficients, offset = self.linear()
+        row = model.proto.constraints.add().linear
+        row.vars.extend(indices)
+        row.coeffs.extend(coefficients)
+        row.domain.extend((-(2**63), value - offset))
 
 
 def _shortfall(data: ModelData, variables: Variables) -> Term:
     """Missing headcount, each person weighted by risk and ring of the slot."""
     shortfall = variables.shortfall
     weights = [data.slots[s].weight for s in shortfall]
-    return Term(ObjectiveTerm.SHORTFALL, list(shortfall.values()), weights, _shortfall_upper(data))
+    indices = [v.index for v in shortfall.values()]
+    return Term(ObjectiveTerm.SHORTFALL, indices, weights, _shortfall_upper(data))
 
 
 def _shortfall_upper(data: ModelData) -> int:
@@ -100,12 +107,14 @@ def _shortfall_upper(data: ModelData) -> int:
 
 def _tni(data: ModelData, variables: Variables) -> Term:
     """Headcount-shifts of reserve (TNI or standby) units."""
-    groups = data.groups
-    reserve = [c for c, cand in enumerate(data.candidates) if groups[cand.group].reserve]
+    reserve_group = np.array([g.reserve for g in data.groups], dtype=bool)
+    headcount = np.array([g.headcount for g in data.groups], dtype=np.int64)
+    group = data.candidate_group
+    reserve = np.flatnonzero(reserve_group[group]) if data.groups else group
     return Term(
         ObjectiveTerm.TNI,
-        [variables.assign[c] for c in reserve],
-        [groups[data.candidates[c].group].headcount for c in reserve],
+        reserve + variables.first,
+        headcount[group[reserve]] if data.groups else reserve,
         _tni_upper(data),
     )
 
@@ -121,18 +130,15 @@ def _tni_upper(data: ModelData) -> int:
 
 def _travel(data: ModelData, variables: Variables) -> Term:
     """Kilometres from home base to venue, summed over unit-shifts."""
-    moved = [i for i, c in enumerate(data.candidates) if c.km]
-    return Term(
-        ObjectiveTerm.TRAVEL,
-        [variables.assign[i] for i in moved],
-        [data.candidates[i].km for i in moved],
-        _travel_upper(data),
-    )
+    km = data.candidate_km
+    moved = np.flatnonzero(km)
+    return Term(ObjectiveTerm.TRAVEL, moved + variables.first, km[moved], _travel_upper(data))
 
 
 def _travel_upper(data: ModelData) -> int:
+    km: list[int] = data.candidate_km.tolist()
     return sum(
-        data.groups[g].size * max(data.candidates[c].km for c in indices)
+        data.groups[g].size * max(km[c] for c in indices)
         for (g, _shift), indices in data.by_group_shift.items()
     )
 
@@ -143,15 +149,20 @@ def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> 
     A group of k units whose counts sum to n has a busiest unit with ``ceil(n / k)`` shifts
     (see :mod:`solver.model.groups`), hence ``n <= k * peak``.
     """
-    per_group: dict[int, list[cp_model.IntVar]] = {}
+    per_group: dict[int, list[int]] = {}
+    first = variables.first
     for (group, _shift), indices in data.by_group_shift.items():
-        per_group.setdefault(group, []).extend(variables.assign[c] for c in indices)
+        per_group.setdefault(group, []).extend(first + c for c in indices)
     upper = _balance_upper(data)
     peak = model.new_int_var(0, upper, "peak_shifts_per_unit")
+    rows = model.proto.constraints
     for group, xs in per_group.items():
-        model.add(cp_model.LinearExpr.sum(xs) <= data.groups[group].size * peak)
+        row = rows.add().linear  # sum(xs) - k * peak <= 0
+        row.vars.extend([*xs, peak.index])
+        row.coeffs.extend([*(1 for _ in xs), -data.groups[group].size])
+        row.domain.extend((-(2**63), 0))
     variables.peak = peak
-    return Term(ObjectiveTerm.BALANCE, [peak], [1], upper)
+    return Term(ObjectiveTerm.BALANCE, [peak.index], [1], upper)
 
 
 def _balance_upper(data: ModelData) -> int:
@@ -169,12 +180,18 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     Per slot it is ``assigned + shortfall - required``, which equals ``max(0, assigned -
     required)`` once the shortfall is minimal and is never negative.
     """
-    groups = data.groups
-    shortfall = list(variables.shortfall.values())
+    headcount = np.array([group.headcount for group in data.groups], dtype=np.int64)
+    shortfall = [v.index for v in variables.shortfall.values()]
+    first, n = variables.first, data.n_candidates
     return Term(
         ObjectiveTerm.OVERSTAFFING,
-        [*variables.assign, *shortfall],
-        [*(groups[c.group].headcount for c in data.candidates), *(1 for _ in shortfall)],
+        np.concatenate([np.arange(first, first + n), np.array(shortfall, dtype=np.int64)]),
+        np.concatenate(
+            [
+                headcount[data.candidate_group] if n else np.zeros(0, dtype=np.int64),
+                np.ones(len(shortfall), dtype=np.int64),
+            ]
+        ),
         _overstaffing_upper(data),
         offset=-sum(data.slots[s].required for s in variables.shortfall),
     )

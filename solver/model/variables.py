@@ -9,18 +9,46 @@ terms use are created lazily by those.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.model.data import ModelData
+
+
+class AssignVars(Sequence[cp_model.IntVar]):
+    """The assignment variables, ``first`` to ``first + count - 1`` in the model, as a sequence
+    of variables made on access: the model's rows and terms refer to them by index, and a
+    province model has no use for 80,000 Python objects."""
+
+    def __init__(self, model: cp_model.CpModel, first: int, count: int) -> None:
+        self._proto, self.first, self._count = model.model_proto, first, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> cp_model.IntVar: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[cp_model.IntVar]: ...
+
+    def __getitem__(self, index: int | slice) -> cp_model.IntVar | list[cp_model.IntVar]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return cp_model.IntVar(self._proto, self.first + index % self._count)
 
 
 @dataclass
 class Variables:
     """The model's variables, indexed like :class:`ModelData`."""
 
-    assign: list[cp_model.IntVar]
+    assign: AssignVars
     """``assign[c]``: how many units of candidate ``c``'s group stand in its slot."""
     shortfall: dict[int, cp_model.IntVar]
     """Missing headcount per slot index, for slots with a requirement."""
@@ -34,9 +62,8 @@ class Variables:
 
     @property
     def first(self) -> int:
-        """Model index of ``assign[0]``: the assignment variables are contiguous, so candidate
-        ``c``'s variable has index ``first + c``."""
-        return self.assign[0].index if self.assign else 0
+        """Model index of ``assign[0]``: candidate ``c``'s variable has index ``first + c``."""
+        return self.assign.first
 
 
 NAMED_UP_TO = 20_000
@@ -51,22 +78,29 @@ def make_variables(model: cp_model.CpModel, data: ModelData) -> Variables:
     one from Python takes most of a province model's build.
     """
     instance = data.instance
-    named = len(data.candidates) <= NAMED_UP_TO
-    domains, names = [], []
-    for candidate in data.candidates:
-        slot = data.slots[candidate.slot]
-        group = data.groups[candidate.group]
-        domains.append(1 if group.size == 1 else min(group.size, slot.capacity // group.headcount))
-        if named:
-            unit = instance.units[group.members[0]].id
-            what = (
-                f"assign(unit={unit}" if group.size == 1 else f"count(group={unit}+{group.size - 1}"
-            )
+    named = data.n_candidates <= NAMED_UP_TO
+    sizes = np.array([g.size for g in data.groups], dtype=np.int64)
+    headcount = np.array([g.headcount for g in data.groups], dtype=np.int64)
+    capacity = np.array([s.capacity for s in data.slots], dtype=np.int64)
+    group, slot = data.candidate_group, data.candidate_slot
+    domains: list[int] = []
+    if data.n_candidates:
+        count = sizes[group]
+        most = np.minimum(count, capacity[slot] // headcount[group])
+        domains = np.where(count == 1, 1, most).tolist()
+    names = []
+    if named:
+        for candidate in data.candidates:
+            members = data.groups[candidate.group].members
+            unit = instance.units[members[0]].id
+            pooled = len(members) > 1
+            what = f"count(group={unit}+{len(members) - 1}" if pooled else f"assign(unit={unit}"
             names.append(f"{what}, {_where(data, candidate.slot)})")
-    assign = _add_bulk(model, domains, names)
+    assign = AssignVars(model, _add_bulk(model, domains, names), len(domains))
     required = [s for s, slot in enumerate(data.slots) if slot.required > 0]
     short_names = [f"shortfall({_where(data, s)})" for s in required] if named else []
-    short = _add_bulk(model, [data.slots[s].required for s in required], short_names)
+    first = _add_bulk(model, [data.slots[s].required for s in required], short_names)
+    short = [cp_model.IntVar(model.model_proto, first + i) for i in range(len(required))]
     return Variables(assign=assign, shortfall=dict(zip(required, short, strict=True)), named=named)
 
 
@@ -79,11 +113,9 @@ def _where(data: ModelData, slot_index: int) -> str:
     )
 
 
-def _add_bulk(
-    model: cp_model.CpModel, uppers: list[int], names: list[str]
-) -> list[cp_model.IntVar]:
-    """Integer variables ``[0, upper]`` (named when ``names`` is given), added to the model
-    proto in one text-format merge, then wrapped as variables of ``model``."""
+def _add_bulk(model: cp_model.CpModel, uppers: list[int], names: list[str]) -> int:
+    """Add integer variables ``[0, upper]`` (named when ``names`` is given) to the model proto
+    in one text-format merge; return the index of the first."""
     first = len(model.proto.variables)
     if names:
         text = "".join(
@@ -94,5 +126,4 @@ def _add_bulk(
         text = "".join(f"variables {{ domain: [0, {upper}] }}\n" for upper in uppers)
     if text and not model.proto.merge_text_format(text):
         raise RuntimeError("CP-SAT did not accept the variables")
-    proto = model.model_proto
-    return [cp_model.IntVar(proto, first + i) for i in range(len(uppers))]
+    return first
