@@ -296,9 +296,11 @@ def solve(
     baseline
         Re-plan against this plan in force: the disruption term (moved unit-shifts) is ranked
         right after shortfall, the baseline's locked shifts keep their assignments, and the
-        baseline is the warm start unless ``hint`` is given. A re-plan is solved as one whole;
-        with the grouped model, only units that share their baseline places are pooled, which
-        keeps the disruption exact on counts (:mod:`solver.model.disruption`).
+        baseline, topped up where the changes need more people, is the warm start unless
+        ``hint`` is given. Independent parts are re-planned apart, like a solve (the
+        disruption is a sum over parts); with the grouped model, only units that share their
+        baseline places are pooled, which keeps the disruption exact on counts
+        (:mod:`solver.model.disruption`).
     sat_parameters
         Further ``SatParameters`` fields over the preset's, such as
         ``{"max_deterministic_time": 5.0}``.
@@ -323,7 +325,7 @@ def solve(
     if baseline is not None:
         instance = with_disruption_ranked(instance)
         hint = baseline.plan if hint is None else hint
-        chosen = replace(chosen, decompose=False, warm_start=False)
+        chosen = replace(chosen, warm_start=False)
     run = _Run(
         chosen,
         parameters,
@@ -519,18 +521,18 @@ def _solve_whole(
     starts on the small model at once, and the first plan (a greedy one) comes before either
     model is built.
 
-    ``data``, the instance's model data, is built here unless given (:func:`_solve_parts`
-    cuts each part's from the whole instance's); ``start_x``, counts of it that keep every
-    rule, is then the warm start instead of the greedy plans.
+    ``data``, the instance's model data (grouped with the baseline's history in a re-plan), is
+    built here unless given (:func:`_solve_parts` cuts each part's from the whole instance's);
+    ``start_x``, counts of it that keep every rule, is then the warm start instead of the
+    greedy plans (in a re-plan: instead of the plan in force topped up).
     """
     began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
     hint, progress, stop = run.hint, run.progress, run.stop
     grouped = chosen.model == "grouped"
-    history = None if run.baseline is None else baseline_history(instance, run.baseline)
-    if data is None or history is not None:
+    fine_data = data
+    if fine_data is None:
+        history = None if run.baseline is None else baseline_history(instance, run.baseline)
         fine_data = build_data(instance, grouped=grouped, history=history)
-    else:
-        fine_data = data
     if chosen.switch is not None and fine_data.n_candidates > chosen.switch[0]:
         # A large model: solve it with the preset for large ones, on the same model.
         name = chosen.switch[1]
@@ -560,7 +562,11 @@ def _solve_whole(
             run.incumbent,
         )
         heuristic = time.perf_counter()
-        topped = _baseline_start(fine_data, early, placed)
+        if start_x is None:
+            topped = _baseline_start(fine_data, early, placed)
+        else:
+            early.offer(start_x, 0)
+            topped = start_x
         heuristic_time += time.perf_counter() - heuristic
     leading = _leading_terms_without_travel(instance.rules.priorities)
     may_pool = grouped and leading > 0 and run.baseline is None
@@ -854,10 +860,19 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     the slack (pass 2); the combined plan is then optimal when every part solve is.
     """
     began = time.perf_counter()
-    chosen = run.preset
-    data = build_data(instance, grouped=chosen.model == "grouped")
-    full_weights = strict_weights(term_uppers(data))
-    evaluator = Evaluator(data)
+    chosen, baseline = run.preset, run.baseline
+    grouped = chosen.model == "grouped"
+    evaluator: Evaluator
+    if baseline is None:
+        data = build_data(instance, grouped=grouped)
+        full_weights = strict_weights(term_uppers(data))
+        evaluator = Evaluator(data)
+    else:
+        data = build_data(instance, grouped=grouped, history=baseline_history(instance, baseline))
+        placed = index_baseline(data, baseline)
+        uppers = {ObjectiveTerm.DISRUPTION: disruption_upper(data, placed)}
+        full_weights = strict_weights(term_uppers(data, uppers))
+        evaluator = BaselineEvaluator(data, placed)
     search = _Search(data, evaluator, full_weights, run.start, run.progress, run.incumbent)
     build_time = time.perf_counter() - began
     unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
@@ -878,8 +893,14 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
             best[:] = [plan]
 
     start_plan = None
-    greedy = None
-    if run.hint is not None:
+    greedy = None  # counts every part starts from, when it is given no hint
+    if baseline is not None and run.hint is baseline.plan:
+        # The plan in force topped up, for the whole instance at once; each part starts
+        # from its share.
+        greedy = _baseline_start(data, search, placed)
+    if greedy is not None:
+        start_plan = plan_from_vector(data, greedy)
+    elif run.hint is not None:
         # Each part holds its share of the hint (what of it keeps every rule) until solved.
         start_plan = plan_from_vector(data, plan_counts(data, run.hint), run.hint)
     elif chosen.warm_start:
@@ -907,7 +928,15 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
         began = time.perf_counter()
         sub_data, whole = part_data(data, parts[i], sub)
         cut_time += time.perf_counter() - began
-        start_x = greedy[whole] if greedy is not None and hint is None else None
+        sub_baseline = None
+        if baseline is not None:
+            units = {sub.units[u].id for u in range(len(sub.units))}
+            own = tuple(a for a in baseline.plan.assignments if a.unit in units)
+            sub_baseline = baseline.model_copy(update={"plan": Plan(assignments=own)})
+            if hint is baseline.plan:
+                hint = sub_baseline.plan  # the part's share of the plan in force
+        first_pass = hint is None or (sub_baseline is not None and hint is sub_baseline.plan)
+        start_x = greedy[whole] if greedy is not None and first_pass else None
         sub_run = replace(
             run,
             deadline=deadline,
@@ -915,6 +944,7 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
             incumbent=None,
             start=began,
             hint=hint,
+            baseline=sub_baseline,
         )
         result, first_weights[i] = _solve_whole(sub, sub_run, sub_data, start_x)
         if result.status.has_plan:

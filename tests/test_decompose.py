@@ -8,6 +8,7 @@ from typing import Any
 from solver import ObjectiveTerm, SolveStatus, check_plan, solve
 from solver.decompose import independent_parts, part_data, part_instance
 from solver.model.data import build_data
+from solver.model.disruption import Baseline
 from tests.factory import make, ring, shifts, solve_checked, unit, venue
 
 EAST = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -133,3 +134,22 @@ def test_hint_reaches_every_part() -> None:
     assert warm.objective == cold.objective
     # Pooled units take the hinted rosters: the very same plan comes back.
     assert warm.plan == cold.plan
+
+
+def test_replan_of_independent_parts_matches_the_whole_replan_and_keeps_the_quiet_part() -> None:
+    venues, units = _two_regions()
+    rules = {"max_travel_km": 50, "min_rest_hours": 8}
+    instance = make(venues, units, shifts(4), rules)
+    in_force = solve_checked(instance, preset="whole")
+    assert in_force.status is SolveStatus.OPTIMAL
+    venues[1] = venue("east", location=EAST, rings=[ring(1, 6, 2), ring(2, 8, 3)], risk="very_high")
+    raised = make(venues, units, shifts(4), rules)
+    baseline = Baseline(plan=in_force.plan)
+    whole = solve_checked(raised, baseline=baseline, preset="whole")
+    parts = solve_checked(raised, baseline=baseline)
+    assert whole.status is SolveStatus.OPTIMAL and parts.status is SolveStatus.OPTIMAL
+    assert parts.breakdown == whole.breakdown
+    assert parts.breakdown[ObjectiveTerm.DISRUPTION] > 0  # east needs more people
+    # West's requirements did not change and its plan was optimal: it stays as it was.
+    west = {a for a in in_force.plan.assignments if a.venue == "west"}
+    assert {a for a in parts.plan.assignments if a.venue == "west"} == west
