@@ -14,7 +14,7 @@ import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from solver.decompose import Part, independent_parts, part_data, part_instance
-from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
+from solver.domain import Instance, ObjectiveTerm, Plan
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data, restrict
 from solver.model.disruption import (
@@ -81,6 +81,8 @@ class _Search:
     first_solution_time: float | None = None
     reported: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    forward: Callable[[npt.NDArray[np.int64]], None] | None = None
+    """Also called with every improving plan (see :attr:`_Run.forward`)."""
 
     def total(self, x: npt.NDArray[np.int64]) -> int:
         values = self.evaluator.terms(x)
@@ -97,6 +99,8 @@ class _Search:
                 return
             self.best_x, self.best_objective = x, objective
             bound = min(self.bound, objective)
+            if self.forward is not None:  # under the lock: plans reach it in order
+                self.forward(x)
         if self.progress is not None:
             self.progress(
                 Progress(
@@ -360,6 +364,9 @@ class _Run:
     baseline: Baseline | None = None
     overrides: Mapping[str, object] = field(default_factory=dict)
     """The caller's CP-SAT parameters (workers, seed, ...), over any preset's."""
+    forward: Callable[[npt.NDArray[np.int64]], None] | None = None
+    """Called with the counts of every improving plan (of the model data the solve is
+    given): how a part's plans reach the whole instance's search."""
 
 
 @dataclass
@@ -560,13 +567,10 @@ def _solve_whole(
             start,
             progress,
             run.incumbent,
+            forward=run.forward,
         )
         heuristic = time.perf_counter()
-        if start_x is None:
-            topped = _baseline_start(fine_data, early, placed)
-        else:
-            early.offer(start_x, 0)
-            topped = start_x
+        topped = _baseline_start(fine_data, early, placed)
         heuristic_time += time.perf_counter() - heuristic
     leading = _leading_terms_without_travel(instance.rules.priorities)
     may_pool = grouped and leading > 0 and run.baseline is None
@@ -584,7 +588,9 @@ def _solve_whole(
         full_weights = strict_weights(term_uppers(fine_data))
         search, evaluator = None, Evaluator(fine_data)
     if search is None:
-        search = _Search(fine_data, evaluator, full_weights, start, progress, run.incumbent)
+        search = _Search(
+            fine_data, evaluator, full_weights, start, progress, run.incumbent, forward=run.forward
+        )
         if topped is not None:
             search.offer(topped, 0)
     x0 = None
@@ -875,46 +881,39 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
         evaluator = BaselineEvaluator(data, placed)
     search = _Search(data, evaluator, full_weights, run.start, run.progress, run.incumbent)
     build_time = time.perf_counter() - began
-    unit_index = {unit.id: u for u, unit in enumerate(instance.units)}
     part_of = {u: i for i, part in enumerate(parts) for u in part.units}
     part_of_group = np.array([part_of[g.members[0]] for g in data.groups], dtype=np.int64)
     sizes: list[int] = np.bincount(
         part_of_group[data.candidate_group], minlength=len(parts)
     ).tolist()
 
-    plans: list[list[Assignment]] = [[] for _ in parts]
-    best: list[Plan] = []
+    # The plan of the whole instance: each part's latest plan side by side. Every improving
+    # plan of a part is offered at once as such a whole plan (from the part's solver threads).
+    current = np.zeros(data.n_candidates, dtype=np.int64)
+    started = False  # whether ``current`` holds a start for every part
+    combining = threading.Lock()
 
-    def offer() -> None:
-        plan = Plan(assignments=tuple(a for assignments in plans for a in assignments))
-        before = search.best_objective
-        search.offer(hint_vector(data, plan), 0)
-        if search.best_objective != before:
-            best[:] = [plan]
+    def put(whole: npt.NDArray[np.int64], x: npt.NDArray[np.int64]) -> None:
+        with combining:
+            current[whole] = x
+            combined = current.copy()
+        search.offer(combined, 0)
 
-    start_plan = None
-    greedy = None  # counts every part starts from, when it is given no hint
+    start_x: npt.NDArray[np.int64] | None = None
     if baseline is not None and run.hint is baseline.plan:
-        # The plan in force topped up, for the whole instance at once; each part starts
-        # from its share.
-        greedy = _baseline_start(data, search, placed)
-    if greedy is not None:
-        start_plan = plan_from_vector(data, greedy)
-    elif run.hint is not None:
-        # Each part holds its share of the hint (what of it keeps every rule) until solved.
-        start_plan = plan_from_vector(data, plan_counts(data, run.hint), run.hint)
-    elif chosen.warm_start:
-        # The greedy plans of the whole instance are those of its parts side by side: each
-        # part starts from its share of the best one rather than running them again.
-        greedy = _greedy_start(data, search)
-        assert greedy is not None  # every greedy plan is accepted
-        start_plan = plan_from_vector(data, greedy)
-    if start_plan is not None:
-        for a in start_plan.assignments:
-            plans[part_of[unit_index[a.unit]]].append(a)
-        best[:] = [Plan(assignments=tuple(a for assignments in plans for a in assignments))]
-        if run.hint is not None:
-            offer()
+        # The plan in force topped up, for the whole instance at once.
+        start_x = _baseline_start(data, search, placed)
+    if start_x is None and run.hint is not None:
+        # What of the hint keeps every rule.
+        start_x = plan_counts(data, run.hint)
+        search.offer(start_x, 0)
+    elif start_x is None and chosen.warm_start:
+        # The greedy plans of the whole instance are those of its parts side by side.
+        start_x = _greedy_start(data, search)
+        assert start_x is not None  # every greedy plan is accepted
+    if start_x is not None:
+        current[:] = start_x
+        started = True
 
     results: list[Result | None] = [None] * len(parts)
     first_weights = [1] * len(parts)
@@ -923,43 +922,42 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
 
     cut_time = 0.0  # cutting each part's model data from the whole instance's
 
-    def solve_part(i: int, sub: Instance, deadline: float, hint: Plan | None) -> None:
+    def solve_part(i: int, sub: Instance, deadline: float) -> None:
+        """Solve part ``i`` from its share of ``current`` (when there is a start)."""
         nonlocal cut_time
         began = time.perf_counter()
         sub_data, whole = part_data(data, parts[i], sub)
         cut_time += time.perf_counter() - began
         sub_baseline = None
         if baseline is not None:
-            units = {sub.units[u].id for u in range(len(sub.units))}
+            units = {unit.id for unit in sub.units}
             own = tuple(a for a in baseline.plan.assignments if a.unit in units)
             sub_baseline = baseline.model_copy(update={"plan": Plan(assignments=own)})
-            if hint is baseline.plan:
-                hint = sub_baseline.plan  # the part's share of the plan in force
-        first_pass = hint is None or (sub_baseline is not None and hint is sub_baseline.plan)
-        start_x = greedy[whole] if greedy is not None and first_pass else None
+        with combining:
+            own_start = current[whole] if started else None
         sub_run = replace(
             run,
             deadline=deadline,
             progress=None,
             incumbent=None,
             start=began,
-            hint=hint,
+            hint=None,
             baseline=sub_baseline,
+            forward=lambda x: put(whole, x),
         )
-        result, first_weights[i] = _solve_whole(sub, sub_run, sub_data, start_x)
+        result, first_weights[i] = _solve_whole(sub, sub_run, sub_data, own_start)
         if result.status.has_plan:
-            plans[i] = list(result.plan.assignments)
             results[i] = result
-            offer()
 
     for i, deadline in enumerate(_part_budgets(sizes, time.perf_counter(), run.deadline)):
         if run.stop is not None and run.stop.is_set():
             break
-        solve_part(i, part_instance(instance, parts[i]), deadline, run.hint)
+        solve_part(i, part_instance(instance, parts[i]), deadline)
 
     done = all(r is not None for r in results) and not (run.stop is not None and run.stop.is_set())
-    if second_pass and done and best:
-        peak = evaluator.terms(hint_vector(data, best[0]))[ObjectiveTerm.BALANCE]
+    if second_pass and done and search.best_x is not None:
+        started = True  # every part holds its plan now
+        peak = evaluator.terms(search.best_x)[ObjectiveTerm.BALANCE]
         slack = [
             i
             for i, r in enumerate(results)
@@ -972,12 +970,7 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
                 done = False
                 break
             results[i] = None
-            solve_part(
-                i,
-                part_instance(instance, parts[i], balance_cap=peak),
-                deadline,
-                Plan(assignments=tuple(plans[i])),
-            )
+            solve_part(i, part_instance(instance, parts[i], balance_cap=peak), deadline)
             done = done and results[i] is not None
 
     optimal = done and all(r is not None and r.status is SolveStatus.OPTIMAL for r in results)
@@ -988,6 +981,4 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
         )
     build_time += cut_time + sum(r.build_time for r in results if r is not None)
     search.hand_over()
-    return _result(
-        search, False, optimal, build_time, instance, run.hint, best[0] if best else None
-    )
+    return _result(search, False, optimal, build_time, instance, run.hint)

@@ -153,3 +153,14 @@ def test_replan_of_independent_parts_matches_the_whole_replan_and_keeps_the_quie
     # West's requirements did not change and its plan was optimal: it stays as it was.
     west = {a for a in in_force.plan.assignments if a.venue == "west"}
     assert {a for a in parts.plan.assignments if a.venue == "west"} == west
+
+
+def test_a_decomposed_solve_reports_each_parts_plans_as_whole_plans() -> None:
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(4), {"max_travel_km": 50, "min_rest_hours": 8})
+    seen: list[Any] = []
+    result = solve_checked(instance, preset="cold", progress=seen.append)
+    assert result.status is SolveStatus.OPTIMAL
+    objectives = [p.objective for p in seen]
+    assert objectives == sorted(objectives, reverse=True) and len(set(objectives)) == len(seen)
+    assert objectives[-1] == result.objective
