@@ -39,6 +39,7 @@ from solver.model.objective import (
     strict_weights,
     term_uppers,
 )
+from solver.model.restore import restore_baseline
 from solver.model.variables import Variables, make_variables
 from solver.presets import Preset
 from solver.presets import preset as preset_parameters
@@ -722,6 +723,10 @@ def _solve_whole(
             continue
         x = solution_vector(solver.response_proto, phase.n)
         search.offer(phase.fine_vector(x), index - 1)
+        if isinstance(evaluator, BaselineEvaluator) and search.best_x is not None:
+            # Give units back their places in force wherever that costs no shortfall.
+            restored = restore_baseline(fine_data, evaluator.index, search.best_x)
+            search.offer(restored, index - 1)
         # CP-SAT's value counts its shortfall variables, which a plan found on the way may
         # leave above the true shortfall; the best plan's own value can be lower, and it is
         # what later stages must keep.

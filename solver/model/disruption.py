@@ -211,6 +211,7 @@ class BaselineEvaluator(Evaluator):
 
     def __init__(self, data: ModelData, index: BaselineIndex) -> None:
         super().__init__(data)
+        self.index = index
         self.constant, self.coef = disruption_coefficients(data, index)
 
     def terms(self, x: npt.NDArray[np.int64]) -> dict[ObjectiveTerm, int]:

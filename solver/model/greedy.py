@@ -41,7 +41,7 @@ def _has_run_longer(days: int, limit: int) -> bool:
 SlotOrder = Literal["weight", "day", "time"]
 
 
-class _Duty:
+class Duty:
     """What each unit works so far, and whether one more shift keeps every duty rule (one
     place per shift, rest, most shifts, shifts per 24 hours, consecutive days)."""
 
@@ -115,7 +115,7 @@ def greedy_counts(
     reach = [0] * len(data.groups)
     for candidate in data.candidates:
         reach[candidate.group] += 1
-    duty = _Duty(data)
+    duty = Duty(data)
     load = duty.load
     x = np.zeros(data.n_candidates, dtype=np.int64)
 
