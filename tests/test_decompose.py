@@ -9,6 +9,8 @@ from solver import ObjectiveTerm, SolveStatus, check_plan, solve
 from solver.decompose import independent_parts, part_data, part_instance
 from solver.model.data import build_data
 from solver.model.disruption import Baseline
+from solver.whatif import ReplanOptions, WhatIfRequest, whatif
+from solver.whatif.changes import SetRisk, apply_changes
 from tests.factory import make, ring, shifts, solve_checked, unit, venue
 
 EAST = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -164,3 +166,20 @@ def test_a_decomposed_solve_reports_each_parts_plans_as_whole_plans() -> None:
     objectives = [p.objective for p in seen]
     assert objectives == sorted(objectives, reverse=True) and len(set(objectives)) == len(seen)
     assert objectives[-1] == result.objective
+
+
+def test_reproducible_replan_of_independent_parts_returns_the_same_plan_twice() -> None:
+    venues, units = _two_regions()
+    units += [unit(f"w-extra{i}", headcount=2) for i in range(4)]
+    instance = make(venues, units, shifts(6), {"max_travel_km": 50, "min_rest_hours": 8})
+    in_force = solve_checked(instance, preset="whole")
+    request = WhatIfRequest(
+        instance=instance,
+        plan=in_force.plan,
+        changes=(SetRisk(venue="east", risk="very_high"), SetRisk(venue="west", risk="high")),
+        options=ReplanOptions(time_limit=5, reproducible=True, deterministic_time=0.05),
+    )
+    first, second = whatif(request), whatif(request)
+    assert first.plan == second.plan and first.diff == second.diff
+    assert first.result.objective == second.result.objective
+    assert check_plan(apply_changes(instance, request.changes), first.plan).ok
