@@ -470,6 +470,9 @@ def _baseline_start(
     return _greedy_start(data, search, start=start, closed_shifts=index.locked, accept=holds_locks)
 
 
+NEIGHBOURHOOD_ROUND = 10.0
+"""Seconds of one round of a neighbourhood stage's search (see :func:`_solve_whole`)."""
+
 COARSE_SHARE = 0.5
 """The coarse model is used only when it has at most this share of the fine model's
 candidates; otherwise building it costs more than it saves."""
@@ -690,7 +693,24 @@ def _solve_whole(
         )
         last = index + 1 == len(schedule) and fine is not None
         budget = remaining if last else remaining * FIRST_STAGE_SHARE
-        solver, status = _run_stage(model, callback, parameters, budget, stop)
+        ends = time.perf_counter() + budget
+        if phase.kept is None:
+            solver, status = _run_stage(model, callback, parameters, budget, stop)
+        else:
+            # A neighbourhood proves nothing, so its search may restart at no loss: it runs in
+            # rounds, each from the best plan, which bounds the memory CP-SAT's search
+            # gathers during one solve (measured ~16 MiB/s on the capital).
+            round_limit = min(budget, NEIGHBOURHOOD_ROUND)
+            solver, status = _run_stage(model, callback, parameters, round_limit, stop)
+            while (
+                status == cp_model.FEASIBLE
+                and ends - time.perf_counter() > 1.0
+                and not (stop is not None and stop.is_set())
+                and search.best_x is not None
+            ):
+                add_hint(model, phase.data, phase.variables, phase.own_vector(search.best_x))
+                round_limit = min(ends - time.perf_counter(), NEIGHBOURHOOD_ROUND)
+                solver, status = _run_stage(model, callback, parameters, round_limit, stop)
         index += 1
         logger.info(
             "stage %d (%s, %s model) ended at %.2f s: %s, value %s, bound %s",

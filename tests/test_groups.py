@@ -7,11 +7,13 @@ rule family; both models must prove the same optimal objective, and the grouped 
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from benchmarks.generator import generate
 from solver import Instance, ObjectiveTerm, Plan, SolveStatus
 from solver.model.data import build_data, restrict
 from solver.presets import PRESETS, Preset
@@ -228,3 +230,29 @@ def test_a_preset_switches_to_another_above_its_model_size(
     result = solve_checked(_near_and_far(), preset="switching")
     assert result.status is status
     assert result.breakdown[ObjectiveTerm.TRAVEL] == 0
+
+
+def test_a_neighbourhood_search_in_short_rounds_keeps_every_rule_and_improves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Rounds far shorter than the search needs (the suite's city, whose travel stage takes
+    # seconds): each restarts from the best plan so far.
+    solve_module = importlib.import_module("solver.solve")
+    monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_ROUND", 0.3)
+    rounds: list[str] = []
+    run_stage = solve_module._run_stage
+
+    def counted(*args: Any) -> Any:
+        solver, status = run_stage(*args)
+        rounds.append(solver.status_name(status))
+        return solver, status
+
+    monkeypatch.setattr(solve_module, "_run_stage", counted)
+    seen: list[Any] = []
+    instance = generate("city", 0, "loose")
+    result = solve_checked(instance, preset="neighbourhood", time_limit=3, progress=seen.append)
+    assert rounds.count("FEASIBLE") >= 3  # the travel stage ran in several rounds
+    assert result.status is SolveStatus.FEASIBLE  # a neighbourhood proves nothing
+    assert result.total_shortfall == 0
+    assert result.objective is not None and result.objective < seen[0].objective
+    assert result.objective == seen[-1].objective
