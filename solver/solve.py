@@ -207,22 +207,21 @@ def add_hint(
     for s, short in variables.shortfall.items():
         indices.append(short.index)
         values.append(max(0, data.slots[s].required - int(assigned[s])))
+    used = np.flatnonzero(x)
     if variables.day_on:
-        candidates, slots, shift_day = data.candidates, data.slots, data.shift_day
-        on_days = {
-            (candidates[c].group, shift_day[slots[candidates[c].slot].shift])
-            for c in np.flatnonzero(x).tolist()
-        }
+        slot_day = np.array([data.shift_day[slot.shift] for slot in data.slots], dtype=np.int64)
+        groups = data.candidate_group[used].tolist()
+        days = slot_day[data.candidate_slot[used]].tolist() if len(used) else []
+        on_days = set(zip(groups, days, strict=True))
         for key, flag in variables.day_on.items():
             indices.append(flag.index)
             values.append(int(key in on_days))
     if variables.peak is not None:
-        loads: dict[int, int] = {}
-        for c, v in zip(data.candidates, x, strict=True):
-            loads[c.group] = loads.get(c.group, 0) + int(v)
-        peak = max((-(-n // data.groups[g].size) for g, n in loads.items()), default=0)
+        loads = np.bincount(data.candidate_group[used], weights=x[used], minlength=len(data.groups))
+        sizes = np.array([group.size for group in data.groups], dtype=np.int64)
+        busiest = np.ceil(loads / np.maximum(sizes, 1)) if len(sizes) else np.zeros(1)
         indices.append(variables.peak.index)
-        values.append(peak)
+        values.append(int(busiest.max(initial=0)))
     hint = model.proto.solution_hint
     hint.vars.extend(indices)
     hint.values.extend(values)

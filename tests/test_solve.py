@@ -7,7 +7,15 @@ import threading
 import time
 from typing import Any
 
+from ortools.sat.python import cp_model
+
 from solver import Assignment, ObjectiveTerm, Plan, SolveStatus, check_plan, solve
+from solver.model.constraints import add_constraints
+from solver.model.data import build_data
+from solver.model.greedy import greedy_counts
+from solver.model.objective import make_stages, objective_terms
+from solver.model.variables import make_variables
+from solver.solve import add_hint
 from tests.factory import make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -319,3 +327,32 @@ def test_venue_is_staffed_only_in_its_guarded_shifts() -> None:
         ("b", "s2"),
     }
     assert result.total_shortfall == 0
+
+
+def test_a_hint_sets_every_variable_it_determines_consistently() -> None:
+    # Duty-day flags (consecutive-days rule) and the busiest unit (balance) included: CP-SAT
+    # accepts the hint with every variable fixed to its hinted value.
+    instance = make(
+        [venue(rings=[ring(1, 4, 2), ring(2, 6, 3)])],
+        [unit(f"u{i}", headcount=1 + i % 2) for i in range(6)],
+        shifts(9),
+        {"max_consecutive_days": 2, "min_rest_hours": 8},
+    )
+    data = build_data(instance)
+    model = cp_model.CpModel()
+    variables = make_variables(model, data)
+    add_constraints(model, data, variables)
+    terms = objective_terms(model, data, variables)
+    assert variables.day_on and variables.peak is not None
+    x = greedy_counts(data)
+    assert x.any()
+    add_hint(model, data, variables, x)
+    make_stages(terms)[0].minimize_in(model)
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.num_workers = 1
+    assert solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    assert solver.value(variables.peak) == max(
+        -(-int(x[data.candidate_group == g].sum()) // group.size)
+        for g, group in enumerate(data.groups)
+    )
