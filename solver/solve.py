@@ -1000,9 +1000,16 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     optimal = done and all(r is not None and r.status is SolveStatus.OPTIMAL for r in results)
     if not optimal and priorities[0] is not ObjectiveTerm.BALANCE:
         # Each part's bound, in its own weights, bounds its first term: floor(bound / w0).
-        search.bound = full_weights[0] * sum(
+        first_term = sum(
             (r.best_bound or 0) // w for r, w in zip(results, first_weights, strict=True) if r
         )
+        if priorities[0] is ObjectiveTerm.SHORTFALL:
+            # Venues no unit can reach are in no part: all they require is missing.
+            reached = {v for part in parts for v in part.venues}
+            first_term += sum(
+                slot.weight * slot.required for slot in data.slots if slot.venue not in reached
+            )
+        search.bound = full_weights[0] * first_term
     build_time += cut_time + sum(r.build_time for r in results if r is not None)
     search.hand_over()
     return _result(search, False, optimal, build_time, instance, run.hint)

@@ -125,6 +125,10 @@ def test_stop_before_a_decomposed_solve_returns_the_greedy_plan() -> None:
     assert result.status is SolveStatus.FEASIBLE
     assert check_plan(instance, result.plan).ok
     assert {a.venue for a in result.plan.assignments} == {"west", "east"}
+    # No part was solved, but nobody can reach the north venue: its need is a bound.
+    north = next(row for row in result.coverage if row.venue == "north")
+    assert north.shortfall > 0
+    assert result.best_bound is not None and result.best_bound > 0
 
 
 def test_hint_reaches_every_part() -> None:
