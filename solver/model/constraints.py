@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.model.data import ModelData
@@ -57,8 +56,9 @@ def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variabl
     # Where a unit can be: one place per shift, and enough rest between shifts.
     _one_place_and_rest(rows, data, by_group)
     # What a ring can hold and what it needs.
-    _ring_capacity(rows, data, variables)
-    _coverage(rows, data, variables)
+    headcounts: list[int] = data.candidate_headcount().tolist()
+    _ring_capacity(rows, data, variables, headcounts)
+    _coverage(rows, data, variables, headcounts)
     # How much one unit may work.
     _max_shifts(rows, data, by_group)
     _max_shifts_per_24h(rows, data, by_group)
@@ -119,12 +119,13 @@ def _one_place_and_rest(rows: _Rows, data: ModelData, by_group: GroupShiftIndice
                 rows.at_most(literals, size)
 
 
-def _ring_capacity(rows: _Rows, data: ModelData, variables: Variables) -> None:
+def _ring_capacity(
+    rows: _Rows, data: ModelData, variables: Variables, headcounts: list[int]
+) -> None:
     """The headcount in a ring in a shift is at most the ring's capacity (a row only where the
     units that can reach the slot could together exceed it):
     ``sum(headcount[g] * assign[g, slot]) <= capacity[slot]``."""
-    reach = data.slot_reach()
-    first, headcounts = variables.first, _candidate_headcounts(data)
+    reach, first = data.slot_reach(), variables.first
     for index, slot in enumerate(data.slots):
         if reach[index] > slot.capacity:
             indices = data.by_slot[index]
@@ -133,13 +134,13 @@ def _ring_capacity(rows: _Rows, data: ModelData, variables: Variables) -> None:
             )
 
 
-def _coverage(rows: _Rows, data: ModelData, variables: Variables) -> None:
+def _coverage(rows: _Rows, data: ModelData, variables: Variables, headcounts: list[int]) -> None:
     """Soft: headcount in a ring plus its shortfall reaches the requirement.
 
     ``sum(headcount[g] * assign[g, slot]) + shortfall[slot] >= required[slot]``; the shortfall
-    is what the objective minimises first.
+    is what the objective minimises first. ``headcounts`` holds one entry per candidate.
     """
-    first, headcounts = variables.first, _candidate_headcounts(data)
+    first = variables.first
     for index, short in variables.shortfall.items():
         indices = data.by_slot[index]
         rows.linear(
@@ -148,13 +149,6 @@ def _coverage(rows: _Rows, data: ModelData, variables: Variables) -> None:
             data.slots[index].required,
             INT_MAX,
         )
-
-
-def _candidate_headcounts(data: ModelData) -> list[int]:
-    """Headcount of one unit of each candidate's group."""
-    headcount = np.array([group.headcount for group in data.groups], dtype=np.int64)
-    per_candidate: list[int] = headcount[data.candidate_group].tolist() if data.groups else []
-    return per_candidate
 
 
 def _max_shifts(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:

@@ -122,6 +122,12 @@ class ModelData:
         """How many candidates there are."""
         return len(self.candidate_group)
 
+    def candidate_headcount(self) -> Column:
+        """Headcount of one unit of each candidate's group."""
+        headcount = np.array([group.headcount for group in self.groups], dtype=np.int64)
+        per_candidate: Column = headcount[self.candidate_group]
+        return per_candidate
+
     @property
     def candidates(self) -> list[Candidate]:
         """The candidates as tuples, made on first use."""

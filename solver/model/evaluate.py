@@ -25,12 +25,11 @@ class Evaluator:
         n_slots = len(data.slots)
         self.n_slots = n_slots
         self.n_groups = len(groups)
-        group_headcount = np.array([g.headcount for g in groups], dtype=np.int64)
         group_reserve = np.array([g.reserve for g in groups], dtype=bool)
         self.group = data.candidate_group
-        self.headcount = group_headcount[self.group] if groups else self.group
+        self.headcount = data.candidate_headcount()
         self.km = data.candidate_km
-        self.reserve = group_reserve[self.group] if groups else self.group.astype(bool)
+        self.reserve = group_reserve[self.group]
         self.slot = data.candidate_slot
         self.size = np.array([g.size for g in groups], dtype=np.int64)
         self.required = np.array([s.required for s in data.slots], dtype=np.int64)

@@ -108,13 +108,11 @@ def _shortfall_upper(data: ModelData) -> int:
 def _tni(data: ModelData, variables: Variables) -> Term:
     """Headcount-shifts of reserve (TNI or standby) units."""
     reserve_group = np.array([g.reserve for g in data.groups], dtype=bool)
-    headcount = np.array([g.headcount for g in data.groups], dtype=np.int64)
-    group = data.candidate_group
-    reserve = np.flatnonzero(reserve_group[group]) if data.groups else group
+    reserve = np.flatnonzero(reserve_group[data.candidate_group])
     return Term(
         ObjectiveTerm.TNI,
         reserve + variables.first,
-        headcount[group[reserve]] if data.groups else reserve,
+        data.candidate_headcount()[reserve],
         _tni_upper(data),
     )
 
@@ -180,18 +178,12 @@ def _overstaffing(data: ModelData, variables: Variables) -> Term:
     Per slot it is ``assigned + shortfall - required``, which equals ``max(0, assigned -
     required)`` once the shortfall is minimal and is never negative.
     """
-    headcount = np.array([group.headcount for group in data.groups], dtype=np.int64)
     shortfall = [v.index for v in variables.shortfall.values()]
     first, n = variables.first, data.n_candidates
     return Term(
         ObjectiveTerm.OVERSTAFFING,
         np.concatenate([np.arange(first, first + n), np.array(shortfall, dtype=np.int64)]),
-        np.concatenate(
-            [
-                headcount[data.candidate_group] if n else np.zeros(0, dtype=np.int64),
-                np.ones(len(shortfall), dtype=np.int64),
-            ]
-        ),
+        np.concatenate([data.candidate_headcount(), np.ones(len(shortfall), dtype=np.int64)]),
         _overstaffing_upper(data),
         offset=-sum(data.slots[s].required for s in variables.shortfall),
     )

@@ -80,14 +80,10 @@ def make_variables(model: cp_model.CpModel, data: ModelData) -> Variables:
     instance = data.instance
     named = data.n_candidates <= NAMED_UP_TO
     sizes = np.array([g.size for g in data.groups], dtype=np.int64)
-    headcount = np.array([g.headcount for g in data.groups], dtype=np.int64)
     capacity = np.array([s.capacity for s in data.slots], dtype=np.int64)
-    group, slot = data.candidate_group, data.candidate_slot
-    domains: list[int] = []
-    if data.n_candidates:
-        count = sizes[group]
-        most = np.minimum(count, capacity[slot] // headcount[group])
-        domains = np.where(count == 1, 1, most).tolist()
+    count = sizes[data.candidate_group]
+    most = np.minimum(count, capacity[data.candidate_slot] // data.candidate_headcount())
+    domains: list[int] = np.where(count == 1, 1, most).tolist()
     names = []
     if named:
         for candidate in data.candidates:
