@@ -7,51 +7,24 @@ Variables count units of a group (see :mod:`solver.model.groups`); each per-unit
 on the group's counts with its limit times the group size ``k``, which is exact for the groups
 that pooling allows. For a group of one (the per-unit model) the rows are the per-unit rules.
 
-Rows are written straight into the model proto by variable index (:class:`_Rows`): a
-province-scale model has some 10,000 rows over 300,000 variable occurrences, and building each
-as a Python expression first took most of its build time.
+Rows are written straight into the model proto by variable index
+(:class:`solver.model.rows.Rows`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
 from solver.model.data import ModelData
+from solver.model.rows import INT_MAX, INT_MIN, Rows
 from solver.model.variables import Variables
-
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
-
-
-class _Rows:
-    """Writes rows over variable indices into a model proto."""
-
-    def __init__(self, model: cp_model.CpModel) -> None:
-        self._constraints = model.proto.constraints
-
-    def linear(
-        self, variables: Sequence[int], coefficients: Sequence[int], lower: int, upper: int
-    ) -> None:
-        """``lower <= sum(coefficients[i] * x[variables[i]]) <= upper``."""
-        row = self._constraints.add().linear
-        row.vars.extend(variables)
-        row.coeffs.extend(coefficients)
-        row.domain.extend((lower, upper))
-
-    def at_most(self, variables: Sequence[int], most: int) -> None:
-        """``sum(x[variables]) <= most``."""
-        self.linear(variables, [1] * len(variables), INT_MIN, most)
-
-    def at_most_one(self, literals: Sequence[int]) -> None:
-        """At most one of the boolean variables ``literals`` is true."""
-        self._constraints.add().at_most_one.literals.extend(literals)
 
 
 def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variables) -> None:
     """Add every rule to the model, in a fixed order."""
-    rows = _Rows(model)
+    rows = Rows(model)
     by_group = _group_shift_indices(data, variables)
     # Where a unit can be: one place per shift, and enough rest between shifts.
     _one_place_and_rest(rows, data, by_group)
@@ -99,7 +72,7 @@ def rest_cliques(data: ModelData) -> list[list[int]]:
     return sorted(sorted(c) for c in maximal)
 
 
-def _one_place_and_rest(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
+def _one_place_and_rest(rows: Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
     """A unit stands in at most one place per shift, and works no two shifts that conflict.
 
     For each group g of k units and each rest clique K (see :func:`rest_cliques`):
@@ -120,7 +93,7 @@ def _one_place_and_rest(rows: _Rows, data: ModelData, by_group: GroupShiftIndice
 
 
 def _ring_capacity(
-    rows: _Rows, data: ModelData, variables: Variables, headcounts: list[int]
+    rows: Rows, data: ModelData, variables: Variables, headcounts: list[int]
 ) -> None:
     """The headcount in a ring in a shift is at most the ring's capacity (a row only where the
     units that can reach the slot could together exceed it):
@@ -134,7 +107,7 @@ def _ring_capacity(
             )
 
 
-def _coverage(rows: _Rows, data: ModelData, variables: Variables, headcounts: list[int]) -> None:
+def _coverage(rows: Rows, data: ModelData, variables: Variables, headcounts: list[int]) -> None:
     """Soft: headcount in a ring plus its shortfall reaches the requirement.
 
     ``sum(headcount[g] * assign[g, slot]) + shortfall[slot] >= required[slot]``; the shortfall
@@ -151,7 +124,7 @@ def _coverage(rows: _Rows, data: ModelData, variables: Variables, headcounts: li
         )
 
 
-def _max_shifts(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
+def _max_shifts(rows: Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
     """A unit works at most ``rules.max_shifts`` shifts over the horizon (k times that for k)."""
     limit = data.instance.rules.max_shifts
     if limit is None:
@@ -161,7 +134,7 @@ def _max_shifts(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> No
             rows.at_most([x for xs in shifts.values() for x in xs], limit * data.groups[g].size)
 
 
-def _max_shifts_per_24h(rows: _Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
+def _max_shifts_per_24h(rows: Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
     """A unit starts at most ``rules.max_shifts_per_24h`` shifts in any 24 hours.
 
     Any 24-hour window holds no more shift starts than the window opening at one of them, so one
@@ -180,7 +153,7 @@ def _max_shifts_per_24h(rows: _Rows, data: ModelData, by_group: GroupShiftIndice
 
 def _max_consecutive_days(
     model: cp_model.CpModel,
-    rows: _Rows,
+    rows: Rows,
     data: ModelData,
     variables: Variables,
     by_group: GroupShiftIndices,

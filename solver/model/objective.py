@@ -22,6 +22,7 @@ from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
 from solver.model.data import ModelData
+from solver.model.rows import INT_MIN, Rows
 from solver.model.variables import Variables
 
 MAX_STAGE_RANGE = 2**50
@@ -87,10 +88,7 @@ class Stage:
     def keep_at_most(self, model: cp_model.CpModel, value: int) -> None:
         """Add the row ``weighted sum <= value``: later stages keep what this one reached."""
         indices, coefficients, offset = self.linear()
-        row = model.proto.constraints.add().linear
-        row.vars.extend(indices)
-        row.coeffs.extend(coefficients)
-        row.domain.extend((-(2**63), value - offset))
+        Rows(model).linear(indices, coefficients, INT_MIN, value - offset)
 
 
 def _shortfall(data: ModelData, variables: Variables) -> Term:
@@ -153,12 +151,9 @@ def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> 
         per_group.setdefault(group, []).extend(first + c for c in indices)
     upper = _balance_upper(data)
     peak = model.new_int_var(0, upper, "peak_shifts_per_unit")
-    rows = model.proto.constraints
-    for group, xs in per_group.items():
-        row = rows.add().linear  # sum(xs) - k * peak <= 0
-        row.vars.extend([*xs, peak.index])
-        row.coeffs.extend([*(1 for _ in xs), -data.groups[group].size])
-        row.domain.extend((-(2**63), 0))
+    rows = Rows(model)
+    for group, xs in per_group.items():  # sum(xs) - k * peak <= 0
+        rows.linear([*xs, peak.index], [*(1 for _ in xs), -data.groups[group].size], INT_MIN, 0)
     variables.peak = peak
     return Term(ObjectiveTerm.BALANCE, [peak.index], [1], upper)
 
