@@ -494,6 +494,16 @@ def _coarse_size(data: ModelData) -> int:
     return sum(pools.values())
 
 
+def _judge(data: ModelData, baseline: Baseline | None) -> tuple[Evaluator, list[int]]:
+    """How plans of ``data`` are judged: the evaluator of every ranked term and the strict
+    weights of the whole ranking (with the disruption against ``baseline`` in a re-plan)."""
+    if baseline is None:
+        return Evaluator(data), strict_weights(term_uppers(data))
+    placed = index_baseline(data, baseline)
+    uppers = term_uppers(data, {ObjectiveTerm.DISRUPTION: disruption_upper(data, placed)})
+    return BaselineEvaluator(data, placed), strict_weights(uppers)
+
+
 def _phase(data: ModelData, baseline: Baseline | None = None) -> _Phase:
     model = cp_model.CpModel()
     variables = make_variables(model, data)
@@ -559,21 +569,13 @@ def _solve_whole(
     heuristic_time = 0.0  # greedy starts: not model building
     if run.baseline is not None and hint is run.baseline.plan and not (stop and stop.is_set()):
         # The plan in force, topped up, is offered before the CP-SAT model is built.
-        placed = index_baseline(fine_data, run.baseline)
-        uppers = term_uppers(
-            fine_data, {ObjectiveTerm.DISRUPTION: disruption_upper(fine_data, placed)}
-        )
+        judge, weights = _judge(fine_data, run.baseline)
         early = _Search(
-            fine_data,
-            BaselineEvaluator(fine_data, placed),
-            strict_weights(uppers),
-            start,
-            progress,
-            run.incumbent,
-            forward=run.forward,
+            fine_data, judge, weights, start, progress, run.incumbent, forward=run.forward
         )
         heuristic = time.perf_counter()
-        topped = _baseline_start(fine_data, early, placed)
+        assert isinstance(judge, BaselineEvaluator)
+        topped = _baseline_start(fine_data, early, judge.index)
         heuristic_time += time.perf_counter() - heuristic
     leading = _leading_terms_without_travel(instance.rules.priorities)
     may_pool = grouped and leading > 0 and run.baseline is None
@@ -588,8 +590,8 @@ def _solve_whole(
         search = early if early is not None and early.full_weights == full_weights else None
         evaluator = fine.evaluator
     else:
-        full_weights = strict_weights(term_uppers(fine_data))
-        search, evaluator = None, Evaluator(fine_data)
+        search = None
+        evaluator, full_weights = _judge(fine_data, None)
     if search is None:
         search = _Search(
             fine_data, evaluator, full_weights, start, progress, run.incumbent, forward=run.forward
@@ -891,18 +893,9 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     """
     began = time.perf_counter()
     chosen, baseline = run.preset, run.baseline
-    grouped = chosen.model == "grouped"
-    evaluator: Evaluator
-    if baseline is None:
-        data = build_data(instance, grouped=grouped)
-        full_weights = strict_weights(term_uppers(data))
-        evaluator = Evaluator(data)
-    else:
-        data = build_data(instance, grouped=grouped, history=baseline_history(instance, baseline))
-        placed = index_baseline(data, baseline)
-        uppers = {ObjectiveTerm.DISRUPTION: disruption_upper(data, placed)}
-        full_weights = strict_weights(term_uppers(data, uppers))
-        evaluator = BaselineEvaluator(data, placed)
+    history = None if baseline is None else baseline_history(instance, baseline)
+    data = build_data(instance, grouped=chosen.model == "grouped", history=history)
+    evaluator, full_weights = _judge(data, baseline)
     search = _Search(data, evaluator, full_weights, run.start, run.progress, run.incumbent)
     build_time = time.perf_counter() - began
     part_of = {u: i for i, part in enumerate(parts) for u in part.units}
@@ -926,7 +919,8 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     start_x: npt.NDArray[np.int64] | None = None
     if baseline is not None and run.hint is baseline.plan:
         # The plan in force topped up, for the whole instance at once.
-        start_x = _baseline_start(data, search, placed)
+        assert isinstance(evaluator, BaselineEvaluator)
+        start_x = _baseline_start(data, search, evaluator.index)
     if start_x is None and run.hint is not None:
         # What of the hint keeps every rule.
         start_x = plan_counts(data, run.hint)
