@@ -24,7 +24,7 @@ from solver.model.data import (
     ModelData,
     Slot,
     build_slots,
-    indexed,
+    cut,
     unit_candidates,
 )
 
@@ -130,6 +130,4 @@ def part_data(
         candidate_slot=slot_of[data.candidate_slot[whole]],
         candidate_km=data.candidate_km[whole],
     )
-    sub.shift_conflicts, sub.windows_24h = data.shift_conflicts, data.windows_24h
-    sub.days, sub.shift_day = data.days, data.shift_day
-    return indexed(sub), whole
+    return cut(data, sub), whole

@@ -219,7 +219,7 @@ def add_hint(
     if variables.peak is not None:
         loads = np.bincount(data.candidate_group[used], weights=x[used], minlength=len(data.groups))
         sizes = np.array([group.size for group in data.groups], dtype=np.int64)
-        busiest = np.ceil(loads / np.maximum(sizes, 1)) if len(sizes) else np.zeros(1)
+        busiest = np.ceil(loads / np.maximum(sizes, 1))
         indices.append(variables.peak.index)
         values.append(int(busiest.max(initial=0)))
     hint = model.proto.solution_hint

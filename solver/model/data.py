@@ -31,7 +31,7 @@ __all__ = [
     "ModelData",
     "Slot",
     "build_data",
-    "indexed",
+    "cut",
     "is_reserve",
     "restrict",
 ]
@@ -327,10 +327,10 @@ def build_data(
     )
     data.shift_conflicts, data.windows_24h = shift_relations(instance)
     data.days, data.shift_day = days, shift_day
-    return indexed(data)
+    return _indexed(data)
 
 
-def indexed(data: ModelData) -> ModelData:
+def _indexed(data: ModelData) -> ModelData:
     """Fill the candidate indices per slot and per (group, shift), each in candidate order."""
     slot = data.candidate_slot
     order = np.argsort(slot, kind="stable")
@@ -354,18 +354,26 @@ def restrict(data: ModelData, keep: Sequence[int]) -> ModelData:
     increasing order): a neighbourhood of the full model for a search that cannot cover it all.
     Candidate ``i`` of the result is candidate ``keep[i]`` of ``data``."""
     kept = np.asarray(keep, dtype=np.int64)
-    sub = ModelData(
-        instance=data.instance,
-        slots=data.slots,
-        groups=data.groups,
-        candidate_group=data.candidate_group[kept],
-        candidate_slot=data.candidate_slot[kept],
-        candidate_km=data.candidate_km[kept],
-        unit_pairs=data.unit_pairs,
+    return cut(
+        data,
+        ModelData(
+            instance=data.instance,
+            slots=data.slots,
+            groups=data.groups,
+            candidate_group=data.candidate_group[kept],
+            candidate_slot=data.candidate_slot[kept],
+            candidate_km=data.candidate_km[kept],
+            unit_pairs=data.unit_pairs,
+        ),
     )
+
+
+def cut(data: ModelData, sub: ModelData) -> ModelData:
+    """``sub``, model data made from part of ``data``, with the shift relations of ``data``
+    (the same shifts) and its candidate indices filled."""
     sub.shift_conflicts, sub.windows_24h = data.shift_conflicts, data.windows_24h
     sub.days, sub.shift_day = data.days, data.shift_day
-    return indexed(sub)
+    return _indexed(sub)
 
 
 def shift_days(instance: Instance) -> tuple[list[date], list[int]]:
