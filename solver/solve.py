@@ -516,13 +516,17 @@ def _phase(data: ModelData, baseline: Baseline | None = None) -> _Phase:
     return _Phase(data, model, variables, terms, evaluator)
 
 
-def _leading_terms_without_travel(priorities: tuple[ObjectiveTerm, ...]) -> int:
-    """How many of the top-ranked terms come before travel (all of them without travel)."""
-    return (
-        priorities.index(ObjectiveTerm.TRAVEL)
-        if ObjectiveTerm.TRAVEL in priorities
-        else len(priorities)
-    )
+def _pooled_terms(priorities: tuple[ObjectiveTerm, ...], evaluator: Evaluator) -> int:
+    """How many of the top-ranked terms the coarse pooling can solve: those before travel
+    (they do not depend on distances), and in a re-plan only those before disruption (which
+    tells units apart by their places in force), and none when shifts are locked to the plan
+    in force (a lock holds single units, which a pooling cannot)."""
+    ends = [ObjectiveTerm.TRAVEL]
+    if isinstance(evaluator, BaselineEvaluator):
+        if evaluator.index.locked:
+            return 0
+        ends.append(ObjectiveTerm.DISRUPTION)
+    return min(priorities.index(t) if t in priorities else len(priorities) for t in ends)
 
 
 def _solve_whole(
@@ -537,6 +541,8 @@ def _solve_whole(
     their distances are interchangeable for them: with the grouped model, those terms are
     solved first on a coarser pooling (units with the same headcount, reserve status and
     candidate slots), and the rest on the fine one, which keeps what the coarse stages reached.
+    A re-plan pools this way only the terms above disruption (:func:`_pooled_terms`); its fine
+    stages are those of :func:`baseline_stages`.
     The fine CP-SAT model is then built only when the coarse stages are done, so the search
     starts on the small model at once, and the first plan (a greedy one) comes before either
     model is built.
@@ -577,21 +583,17 @@ def _solve_whole(
         assert isinstance(judge, BaselineEvaluator)
         topped = _baseline_start(fine_data, early, judge.index)
         heuristic_time += time.perf_counter() - heuristic
-    leading = _leading_terms_without_travel(instance.rules.priorities)
-    may_pool = grouped and leading > 0 and run.baseline is None
+    evaluator: Evaluator
+    search: _Search | None = None
+    if early is not None:
+        search, evaluator, full_weights = early, early.evaluator, early.full_weights
+    else:
+        evaluator, full_weights = _judge(fine_data, run.baseline)
+    pooled = _pooled_terms(instance.rules.priorities, evaluator)
     coarse_data: ModelData | None = None
-    if may_pool and _coarse_size(fine_data) <= COARSE_SHARE * fine_data.n_candidates:
+    if grouped and pooled > 0 and _coarse_size(fine_data) <= COARSE_SHARE * fine_data.n_candidates:
         coarse_data = build_data(instance, ignore_km=True, like=fine_data)
     fine: _Phase | None = None
-    evaluator: Evaluator
-    if run.baseline is not None:
-        fine = _phase(fine_data, run.baseline)
-        full_weights = strict_weights([t.upper for t in fine.terms])
-        search = early if early is not None and early.full_weights == full_weights else None
-        evaluator = fine.evaluator
-    else:
-        search = None
-        evaluator, full_weights = _judge(fine_data, None)
     if search is None:
         search = _Search(
             fine_data, evaluator, full_weights, start, progress, run.incumbent, forward=run.forward
@@ -618,12 +620,12 @@ def _solve_whole(
     if coarse_data is not None:
         coarse = _phase(coarse_data)
         coarse.fine = fine_data
-    elif fine is None:
-        fine = _phase(fine_data)
+    else:
+        fine = _phase(fine_data, run.baseline)
     order = list(instance.rules.priorities)
     if coarse is not None:
         # The fine stages join the schedule once the fine model is built (see below).
-        schedule = [(coarse, st) for st in make_stages(coarse.terms[:leading], chosen.stage_range)]
+        schedule = [(coarse, st) for st in make_stages(coarse.terms[:pooled], chosen.stage_range)]
     else:
         assert fine is not None
         if run.baseline is not None:
@@ -635,7 +637,7 @@ def _solve_whole(
     first = schedule[0][0] if schedule else (coarse or fine)
     if first is not None:
         if topped is not None:
-            add_hint(first.model, first.data, first.variables, topped)
+            add_hint(first.model, first.data, first.variables, first.own_vector(topped))
         elif hint is not None:
             # What of the hint keeps every rule is a plan already: the first one, and a fallback.
             search.offer(plan_counts(fine_data, hint), 0)
@@ -669,14 +671,21 @@ def _solve_whole(
             # The coarse stages are done: build the fine model, which keeps what they
             # reached, starts from the best plan so far and solves the terms from travel on.
             assert coarse_data is not None
-            fine = _fine_phase(fine_data, coarse_data, search.best_x, chosen.neighbourhood_above)
+            if run.baseline is None:
+                fine = _fine_phase(
+                    fine_data, coarse_data, search.best_x, chosen.neighbourhood_above
+                )
+                rest = make_stages(fine.terms[pooled:], chosen.stage_range)
+            else:
+                fine = _phase(fine_data, run.baseline)
+                rest = baseline_stages(fine.terms[pooled:])
             logger.info(
                 "fine model built at %.2f s: %d candidates",
                 time.perf_counter() - start,
                 fine.n,
             )
             _keep_reached(fine, reached, search)
-            schedule += [(fine, st) for st in make_stages(fine.terms[leading:], chosen.stage_range)]
+            schedule += [(fine, st) for st in rest]
             continue
         phase, stage = schedule[index]
         multiplier = _stage_multiplier(stage, order, full_weights)

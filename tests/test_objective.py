@@ -6,6 +6,7 @@ from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
 from solver.model.data import build_data
+from solver.model.disruption import baseline_stages
 from solver.model.objective import Term, make_stages, objective_terms, strict_weights, term_uppers
 from solver.model.variables import make_variables
 from tests.test_groups import CASES
@@ -49,3 +50,27 @@ def test_term_uppers_without_a_model_match_the_model_terms() -> None:
         model = cp_model.CpModel()
         terms = objective_terms(model, data, make_variables(model, data))
         assert term_uppers(data) == [t.upper for t in terms]
+
+
+def test_replan_stages_rank_disruption_under_shortfall_then_alone() -> None:
+    terms = [
+        _term(ObjectiveTerm.SHORTFALL, 50),
+        _term(ObjectiveTerm.DISRUPTION, 40),
+        _term(ObjectiveTerm.TNI, 30),
+    ]
+    stages = baseline_stages(terms)
+    assert [[t.name for t in s.terms] for s in stages] == [
+        [ObjectiveTerm.SHORTFALL, ObjectiveTerm.DISRUPTION],
+        [ObjectiveTerm.DISRUPTION],
+        [ObjectiveTerm.TNI],
+    ]
+    assert stages[0].weights == (41, 1)
+
+
+def test_replan_stages_start_with_disruption_when_nothing_ranks_above_it() -> None:
+    # The terms above disruption were solved on the coarse pooling: no duplicate stage.
+    terms = [_term(ObjectiveTerm.DISRUPTION, 40), _term(ObjectiveTerm.TNI, 30)]
+    assert [[t.name for t in s.terms] for s in baseline_stages(terms)] == [
+        [ObjectiveTerm.DISRUPTION],
+        [ObjectiveTerm.TNI],
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from solver import Instance, ObjectiveTerm, Plan, Result, SolveStatus, check_plan, solve
@@ -111,3 +113,42 @@ def test_greedy_top_up_keeps_the_plan_in_force_and_fills_the_new_need() -> None:
     assert set(plan.assignments) < set(topped.assignments)
     assert len(topped.assignments) == len(plan.assignments) + 4  # two more at b in each shift
     assert sum(row.shortfall for row in report.coverage.values()) == 0
+
+
+def _first_stage(records: list[logging.LogRecord]) -> str:
+    return next(r.getMessage() for r in records if r.getMessage().startswith("stage 1 "))
+
+
+def test_replan_finds_the_shortfall_on_the_pooling_that_ignores_the_plan_in_force(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Shortfall does not depend on the plan in force, so it is solved on the units pooled
+    # without it (as in a cold solve), and disruption after it on the model that tells
+    # the units apart: the same optimum as the cold solve, with the fewest moves.
+    instance = _pooled_instance()
+    plan = solve_checked(instance).plan
+    changed = apply_changes(instance, [SetRisk(venue="a", risk="very_high")])
+    cold = solve_checked(changed)
+    with caplog.at_level(logging.INFO, logger="solver.solve"):
+        result = _replan(changed, Baseline(plan=plan), "default")
+    assert "(shortfall, coarse model)" in _first_stage(caplog.records)
+    assert result.breakdown[ObjectiveTerm.SHORTFALL] == cold.breakdown[ObjectiveTerm.SHORTFALL]
+    per_unit = _replan(changed, Baseline(plan=plan), "unit")
+    assert (
+        result.breakdown[ObjectiveTerm.DISRUPTION] == per_unit.breakdown[ObjectiveTerm.DISRUPTION]
+    )
+    assert result.breakdown[ObjectiveTerm.DISRUPTION] == _moved(plan, result.plan)
+
+
+def test_replan_with_locked_shifts_solves_shortfall_and_disruption_together(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A locked shift holds single units in their places, which a pooling cannot express.
+    instance = _pooled_instance()
+    plan = solve_checked(instance).plan
+    changed = apply_changes(instance, [SetRisk(venue="a", risk="very_high")])
+    with caplog.at_level(logging.INFO, logger="solver.solve"):
+        result = _replan(changed, Baseline(plan=plan, locked_shifts=("s0",)), "default")
+    assert "(shortfall, disruption, fine model)" in _first_stage(caplog.records)
+    kept = {a for a in plan.assignments if a.shift == "s0"}
+    assert {a for a in result.plan.assignments if a.shift == "s0"} == kept
