@@ -304,7 +304,9 @@ def solve(
         ``hint`` is given. Independent parts are re-planned apart, like a solve (the
         disruption is a sum over parts); with the grouped model, only units that share their
         baseline places are pooled, which keeps the disruption exact on counts
-        (:mod:`solver.model.disruption`).
+        (:mod:`solver.model.disruption`). Shortfall is searched together with disruption, or,
+        with no locked shift, first on the pooling that ignores the baseline
+        (:func:`baseline_stages`, :func:`_pooled_terms`).
     sat_parameters
         Further ``SatParameters`` fields over the preset's, such as
         ``{"max_deterministic_time": 5.0}``.
