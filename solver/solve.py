@@ -531,6 +531,12 @@ def _pooled_terms(priorities: tuple[ObjectiveTerm, ...], evaluator: Evaluator) -
     return min(priorities.index(t) if t in priorities else len(priorities) for t in ends)
 
 
+def _fine_stages(terms: list[Term], replan: bool, stage_range: int) -> list[Stage]:
+    """The stages of the fine model's terms: a re-plan's (:func:`baseline_stages`), or cut by
+    the preset's ``stage_range``."""
+    return baseline_stages(terms) if replan else make_stages(terms, stage_range)
+
+
 def _solve_whole(
     instance: Instance,
     run: _Run,
@@ -630,10 +636,8 @@ def _solve_whole(
         schedule = [(coarse, st) for st in make_stages(coarse.terms[:pooled], chosen.stage_range)]
     else:
         assert fine is not None
-        if run.baseline is not None:
-            schedule = [(fine, st) for st in baseline_stages(fine.terms)]
-        else:
-            schedule = [(fine, st) for st in make_stages(fine.terms, chosen.stage_range)]
+        stages = _fine_stages(fine.terms, run.baseline is not None, chosen.stage_range)
+        schedule = [(fine, st) for st in stages]
         order = [t.name for t in fine.terms]
     build_time = time.perf_counter() - began - heuristic_time
     first = schedule[0][0] if schedule else (coarse or fine)
@@ -671,16 +675,16 @@ def _solve_whole(
             break
         if index == len(schedule):
             # The coarse stages are done: build the fine model, which keeps what they
-            # reached, starts from the best plan so far and solves the terms from travel on.
+            # reached, starts from the best plan so far and solves the terms below them
+            # (from travel on; in a re-plan from disruption on).
             assert coarse_data is not None
             if run.baseline is None:
                 fine = _fine_phase(
                     fine_data, coarse_data, search.best_x, chosen.neighbourhood_above
                 )
-                rest = make_stages(fine.terms[pooled:], chosen.stage_range)
             else:
                 fine = _phase(fine_data, run.baseline)
-                rest = baseline_stages(fine.terms[pooled:])
+            rest = _fine_stages(fine.terms[pooled:], run.baseline is not None, chosen.stage_range)
             logger.info(
                 "fine model built at %.2f s: %d candidates",
                 time.perf_counter() - start,

@@ -115,6 +115,13 @@ def test_greedy_top_up_keeps_the_plan_in_force_and_fills_the_new_need() -> None:
     assert sum(row.shortfall for row in report.coverage.values()) == 0
 
 
+def _plan_and_a_raised() -> tuple[Plan, Instance]:
+    """A plan in force of the pooled instance, and the instance with venue a at very high."""
+    instance = _pooled_instance()
+    plan = solve_checked(instance).plan
+    return plan, apply_changes(instance, [SetRisk(venue="a", risk="very_high")])
+
+
 def _first_stage(records: list[logging.LogRecord]) -> str:
     return next(r.getMessage() for r in records if r.getMessage().startswith("stage 1 "))
 
@@ -125,9 +132,7 @@ def test_replan_finds_the_shortfall_on_the_pooling_that_ignores_the_plan_in_forc
     # Shortfall does not depend on the plan in force, so it is solved on the units pooled
     # without it (as in a cold solve), and disruption after it on the model that tells
     # the units apart: the same optimum as the cold solve, with the fewest moves.
-    instance = _pooled_instance()
-    plan = solve_checked(instance).plan
-    changed = apply_changes(instance, [SetRisk(venue="a", risk="very_high")])
+    plan, changed = _plan_and_a_raised()
     cold = solve_checked(changed)
     with caplog.at_level(logging.INFO, logger="solver.solve"):
         result = _replan(changed, Baseline(plan=plan), "default")
@@ -144,9 +149,7 @@ def test_replan_with_locked_shifts_solves_shortfall_and_disruption_together(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A locked shift holds single units in their places, which a pooling cannot express.
-    instance = _pooled_instance()
-    plan = solve_checked(instance).plan
-    changed = apply_changes(instance, [SetRisk(venue="a", risk="very_high")])
+    plan, changed = _plan_and_a_raised()
     with caplog.at_level(logging.INFO, logger="solver.solve"):
         result = _replan(changed, Baseline(plan=plan, locked_shifts=("s0",)), "default")
     assert "(shortfall, disruption, fine model)" in _first_stage(caplog.records)

@@ -249,11 +249,11 @@ def baseline_stages(terms: list[Term]) -> list[Stage]:
     The first stage ranks disruption right under shortfall in one objective, so every plan
     the search improves to is one with fewer moves at equal shortfall; a stage of shortfall
     alone wanders from the baseline, and what it moved needed undoing in the time left. On the
-    province what-if benchmark (5 venues raised, 30 s) the joint stage ends at weighted
-    shortfall 905-966 with 516-534 moved unit-shifts, against 994-1,008 and 1,759-2,446 for a
-    stage of shortfall alone (benchmarks/RESULTS.md). Disruption alone then goes on lowering
-    the moves with the shortfall held, which is the dedicated min-moves model. The order stays
-    strict: each stage keeps what the stages before it reached.
+    province what-if benchmark (5 venues raised, 30 s, seeds 7, 0, 1, 2) the joint stage ends
+    at weighted shortfall 902-1,109 with 151-534 moved unit-shifts, against 976-1,064 and
+    964-2,779 for a stage of shortfall alone (benchmarks/RESULTS.md). Disruption alone then
+    goes on lowering the moves with the shortfall held, which is the dedicated min-moves model.
+    The order stays strict: each stage keeps what the stages before it reached.
     """
     names = [t.name for t in terms]
     if ObjectiveTerm.DISRUPTION not in names:
