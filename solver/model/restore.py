@@ -16,8 +16,7 @@ import numpy.typing as npt
 
 from solver.model.data import ModelData
 from solver.model.disruption import BaselineIndex
-from solver.model.greedy import Duty
-from solver.report import plan_from_vector
+from solver.model.placements import Placements
 
 
 def restore_baseline(
@@ -32,57 +31,29 @@ def restore_baseline(
     ``data`` must pool only units with the same baseline places (see
     :func:`solver.model.disruption.baseline_history`), as the re-plan's model data does.
     """
-    instance = data.instance
-    units = {unit.id: u for u, unit in enumerate(instance.units)}
-    shifts = {shift.id: s for s, shift in enumerate(instance.shifts)}
+    state = Placements(data, x)
+    place, duty, change_of = state.place, state.duty, state.shortfall_change
     group_of = data.group_of_unit()
-    candidates = data.candidate_index()
-    place: dict[tuple[int, int], int] = {}
-    duty = Duty(data)
-    for a in plan_from_vector(data, x).assignments:
-        u, s = units[a.unit], shifts[a.shift]
-        place[u, s] = candidates[group_of[u], a.venue, a.ring, a.shift]
-        duty.take(u, s)
-    slot_of = data.candidate_slot
-    slots = data.slots
-    assigned = np.zeros(len(slots), dtype=np.int64)
-    for (u, _s), c in place.items():
-        assigned[slot_of[c]] += instance.units[u].headcount
-
-    def shortfall_change(slot: int, change: int) -> int:
-        required, now = slots[slot].required, int(assigned[slot])
-        return slots[slot].weight * (max(0, required - now - change) - max(0, required - now))
-
     baseline = {(u, s): c for u, s, c in index.placements}
     for (u, s), b in sorted(baseline.items()):
         current = place.get((u, s))
         if s in index.locked or current == b:
             continue
-        headcount, target = instance.units[u].headcount, int(slot_of[b])
-        if assigned[target] + headcount > slots[target].capacity:
+        headcount, target = state.headcount[u], state.slot(b)
+        if not state.room(target, headcount):
             continue
-        change = shortfall_change(target, headcount)
+        change = change_of(target, headcount)
         if current is None:
             if not duty.free(u, s):
                 continue
         else:
-            change += shortfall_change(int(slot_of[current]), -headcount)
+            change += change_of(state.slot(current), -headcount)
         if change > 0:
             continue
-        if current is None:
-            duty.take(u, s)
-        else:
-            assigned[slot_of[current]] -= headcount
-        assigned[target] += headcount
-        place[u, s] = b
+        state.put(u, s, b)
     for (u, s), c in sorted(place.items()):
         if s in index.locked or (u, s) in baseline or (group_of[u], s) in index.lost_pairs:
             continue
-        headcount = instance.units[u].headcount
-        if shortfall_change(int(slot_of[c]), -headcount) == 0:
-            assigned[slot_of[c]] -= headcount
-            del place[u, s]  # the unit's duty keeps the shift: stricter, never wrong
-    restored = np.zeros(data.n_candidates, dtype=np.int64)
-    for c in place.values():
-        restored[c] += 1
-    return restored
+        if change_of(state.slot(c), -state.headcount[u]) == 0:
+            state.put(u, s, None)
+    return state.counts()
