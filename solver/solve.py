@@ -39,6 +39,7 @@ from solver.model.objective import (
     strict_weights,
     term_uppers,
 )
+from solver.model.repair import repair_shortfall
 from solver.model.restore import restore_baseline
 from solver.model.variables import Variables, make_variables
 from solver.presets import Preset
@@ -453,8 +454,10 @@ def _baseline_start(
 
     Each keeps every baseline place that the changed instance still allows (in ring and unit
     id order, as the locks do), then fills what is still missing outside the locked shifts, so
-    the first plan comes at once and moves no unit. Returns the best one's counts, or ``None``
-    when none of them holds the locks (a locked place the top-up could not keep).
+    the first plan comes at once and moves no unit. The best one is then repaired
+    (:func:`~solver.model.repair.repair_shortfall`: units move within their shifts to where
+    the changes made them weigh more), offered, and its counts returned; ``None`` when no
+    top-up holds the locks (a locked place the top-up could not keep).
     """
     units = data.instance.units
     start = sorted(
@@ -468,7 +471,15 @@ def _baseline_start(
     def holds_locks(x: npt.NDArray[np.int64]) -> bool:
         return all(int(x[c]) == index.keep.get(c, 0) for c in locked)
 
-    return _greedy_start(data, search, start=start, closed_shifts=index.locked, accept=holds_locks)
+    topped = _greedy_start(
+        data, search, start=start, closed_shifts=index.locked, accept=holds_locks
+    )
+    if topped is None:
+        return None
+    # Within their shifts, units move to where the changes made them weigh more.
+    repaired = repair_shortfall(data, topped, locked=index.locked)
+    search.offer(repaired, 0)
+    return repaired
 
 
 NEIGHBOURHOOD_ROUND = 10.0
