@@ -106,3 +106,15 @@ def test_repair_never_raises_the_shortfall_of_a_greedy_plan_and_keeps_every_rule
             assert _weighted(data, repaired) <= _weighted(data, x)
             lowered += _weighted(data, repaired) < _weighted(data, x)
     assert lowered > 0  # the human planner's orders leave moves to make
+
+
+def test_repair_stops_at_its_work_limit_with_a_valid_plan_and_the_same_plan_every_time() -> None:
+    instance = busy_instance(venues=12, units=60, shift_count=6)
+    data = build_data(instance)
+    x = greedy_counts(data, police_first=True, order="weight")
+    full = repair_shortfall(data, x)
+    cut = repair_shortfall(data, x, max_work=10)
+    assert np.array_equal(cut, repair_shortfall(data, x, max_work=10))
+    assert check_plan(instance, plan_from_vector(data, cut)).ok
+    # Ten pairs weighed: the first move is made, not the later ones.
+    assert _weighted(data, full) < _weighted(data, cut) < _weighted(data, x)

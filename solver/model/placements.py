@@ -31,14 +31,14 @@ class Placements:
         self.place: dict[tuple[int, int], int] = {}
         """``(unit, shift) -> candidate`` of every unit-shift on duty."""
         self.duty = Duty(data)
-        self.assigned = np.zeros(len(data.slots), dtype=np.int64)
+        self.assigned = [0] * len(data.slots)
         """Headcount standing in each slot."""
         for a in plan_from_vector(data, x).assignments:
             u, s = units[a.unit], shifts[a.shift]
             c = candidates[group_of[u], a.venue, a.ring, a.shift]
             self.place[u, s] = c
             self.duty.take(u, s)
-            self.assigned[data.candidate_slot[c]] += self.headcount[u]
+            self.assigned[int(data.candidate_slot[c])] += self.headcount[u]
 
     def slot(self, c: int) -> int:
         """The slot of candidate ``c``."""
@@ -46,13 +46,13 @@ class Placements:
 
     def room(self, slot: int, headcount: int) -> bool:
         """Whether ``headcount`` more fits in the slot's capacity."""
-        return int(self.assigned[slot]) + headcount <= self.data.slots[slot].capacity
+        return self.assigned[slot] + headcount <= self.data.slots[slot].capacity
 
     def shortfall_change(self, slot: int, change: int) -> int:
         """How the weighted shortfall of ``slot`` changes when its headcount changes by
         ``change`` (negative: it falls)."""
         target = self.data.slots[slot]
-        now = int(self.assigned[slot])
+        now = self.assigned[slot]
         return target.weight * (
             max(0, target.required - now - change) - max(0, target.required - now)
         )
