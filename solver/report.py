@@ -11,44 +11,57 @@ from solver.model.groups import rosters
 from solver.result import Activation, Coverage
 
 
-def plan_from_vector(data: ModelData, x: npt.NDArray[np.int64], hint: Plan | None = None) -> Plan:
-    """The assignments of the counts ``x``, ordered by shift, venue, ring and unit.
+def unit_places(
+    data: ModelData, x: npt.NDArray[np.int64], hint: Plan | None = None
+) -> list[tuple[int, int, int]]:
+    """``(unit, shift, candidate)`` of every unit placed by the counts ``x``.
 
     Each group's counts go to its units by the round robin of :func:`solver.model.groups.rosters`;
     with a ``hint``, rosters go to the units that keep most of their hinted assignments.
     """
-    instance = data.instance
-    shifts = instance.shifts
+    shifts = data.instance.shifts
     shift_order = [0] * len(shifts)
     for position, s in enumerate(
         sorted(range(len(shifts)), key=lambda s: (shifts[s].start, shifts[s].end, s))
     ):
         shift_order[s] = position
     per_group: dict[int, list[tuple[int, int, int]]] = {}
-    for c in np.flatnonzero(x):
-        candidate = data.candidates[int(c)]
-        shift = data.slots[candidate.slot].shift
-        per_group.setdefault(candidate.group, []).append((shift, candidate.slot, int(x[c])))
+    candidate_of: dict[tuple[int, int], int] = {}
+    for c in np.flatnonzero(x).tolist():
+        g, slot = int(data.candidate_group[c]), int(data.candidate_slot[c])
+        per_group.setdefault(g, []).append((data.slots[slot].shift, slot, int(x[c])))
+        candidate_of[g, slot] = c
     preferred = _preferred(data, hint) if hint is not None else None
+    return [
+        (u, shift, candidate_of[g, slot])
+        for g, counts in per_group.items()
+        for u, shift, slot in rosters(data.groups[g], counts, shift_order, preferred)
+    ]
+
+
+def plan_from_vector(data: ModelData, x: npt.NDArray[np.int64], hint: Plan | None = None) -> Plan:
+    """The assignments of the counts ``x`` (see :func:`unit_places`), ordered by shift, venue,
+    ring and unit."""
+    instance = data.instance
+    shifts = instance.shifts
     rows = []
-    for g, counts in per_group.items():
-        for u, _shift, s in rosters(data.groups[g], counts, shift_order, preferred):
-            slot = data.slots[s]
-            venue = instance.venues[slot.venue]
-            rows.append(
-                (
-                    slot.shift,
-                    slot.venue,
-                    slot.ring,
-                    u,
-                    Assignment(
-                        unit=instance.units[u].id,
-                        venue=venue.id,
-                        ring=venue.rings[slot.ring].number,
-                        shift=shifts[slot.shift].id,
-                    ),
-                )
+    for u, shift, c in unit_places(data, x, hint):
+        slot = data.slots[int(data.candidate_slot[c])]
+        venue = instance.venues[slot.venue]
+        rows.append(
+            (
+                shift,
+                slot.venue,
+                slot.ring,
+                u,
+                Assignment(
+                    unit=instance.units[u].id,
+                    venue=venue.id,
+                    ring=venue.rings[slot.ring].number,
+                    shift=shifts[shift].id,
+                ),
             )
+        )
     rows.sort(key=lambda row: row[:4])
     return Plan(assignments=tuple(row[4] for row in rows))
 

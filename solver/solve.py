@@ -265,8 +265,9 @@ def solve(
     """Plan a deployment with CP-SAT.
 
     With the default preset: independent parts of the instance (:mod:`solver.decompose`) are
-    solved one by one; each starts from the better of two greedy plans
-    (:mod:`solver.model.greedy`), which is also the first plan reported; the terms ranked above
+    solved one by one; each starts from the best of the greedy plans
+    (:mod:`solver.model.greedy`, the first of them is the first plan reported) repaired within
+    its shifts (:mod:`solver.model.repair`); the terms ranked above
     travel are solved on a pooling of units that ignores distances, the rest on the grouped
     model (:mod:`solver.model.groups`), whose counts become per-unit rosters exactly.
 
@@ -431,7 +432,9 @@ def _greedy_start(
     accept: Callable[[npt.NDArray[np.int64]], bool] = lambda x: True,
 ) -> npt.NDArray[np.int64] | None:
     """Offer the greedy plans of :data:`GREEDY_PORTFOLIO` (each from ``start``, adding no unit
-    in ``closed_shifts``) that ``accept`` takes; return the best one's counts, if any."""
+    in ``closed_shifts``) that ``accept`` takes, then the best one repaired within its shifts
+    (:func:`~solver.model.repair.repair_shortfall`, nothing changed in ``closed_shifts``);
+    return the repaired counts, if any greedy plan was taken."""
     best: tuple[int, npt.NDArray[np.int64]] | None = None
     for police_first, order in GREEDY_PORTFOLIO:
         x = greedy_counts(
@@ -444,7 +447,13 @@ def _greedy_start(
         total = search.total(fine)
         if best is None or total < best[0]:
             best = (total, x)
-    return None if best is None else best[1]
+    if best is None:
+        return None
+    # Units move within their shifts to where they weigh more: a shortfall the greedy order
+    # left is often covered from a lighter ring nearby.
+    repaired = repair_shortfall(data, best[1], locked=closed_shifts)
+    search.offer(to_fine(repaired), 0)
+    return repaired
 
 
 def _baseline_start(
@@ -454,10 +463,9 @@ def _baseline_start(
 
     Each keeps every baseline place that the changed instance still allows (in ring and unit
     id order, as the locks do), then fills what is still missing outside the locked shifts, so
-    the first plan comes at once and moves no unit. The best one is then repaired
-    (:func:`~solver.model.repair.repair_shortfall`: units move within their shifts to where
-    the changes made them weigh more), offered, and its counts returned; ``None`` when no
-    top-up holds the locks (a locked place the top-up could not keep).
+    the first plan comes at once and moves no unit; the best one, repaired within its shifts
+    (units move to where the changes made them weigh more), is the start. Returns its counts,
+    or ``None`` when no top-up holds the locks (a locked place the top-up could not keep).
     """
     units = data.instance.units
     start = sorted(
@@ -471,15 +479,7 @@ def _baseline_start(
     def holds_locks(x: npt.NDArray[np.int64]) -> bool:
         return all(int(x[c]) == index.keep.get(c, 0) for c in locked)
 
-    topped = _greedy_start(
-        data, search, start=start, closed_shifts=index.locked, accept=holds_locks
-    )
-    if topped is None:
-        return None
-    # Within their shifts, units move to where the changes made them weigh more.
-    repaired = repair_shortfall(data, topped, locked=index.locked)
-    search.offer(repaired, 0)
-    return repaired
+    return _greedy_start(data, search, start=start, closed_shifts=index.locked, accept=holds_locks)
 
 
 NEIGHBOURHOOD_ROUND = 10.0

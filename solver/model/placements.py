@@ -2,7 +2,7 @@
 
 The model's counts say how many units of a group stand in a slot; a local move needs to know
 which unit stands where. :class:`Placements` turns counts into per-unit places (through the
-rosters of :func:`solver.report.plan_from_vector`), keeps each slot's headcount and each
+rosters of :func:`solver.report.unit_places`), keeps each slot's headcount and each
 unit's duty (:class:`solver.model.greedy.Duty`), prices a change of a slot's headcount in
 weighted shortfall, and turns the places back into counts.
 """
@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from solver.model.data import ModelData
 from solver.model.greedy import Duty
-from solver.report import plan_from_vector
+from solver.report import unit_places
 
 
 class Placements:
@@ -22,20 +22,13 @@ class Placements:
 
     def __init__(self, data: ModelData, x: npt.NDArray[np.int64]) -> None:
         self.data = data
-        instance = data.instance
-        units = {unit.id: u for u, unit in enumerate(instance.units)}
-        shifts = {shift.id: s for s, shift in enumerate(instance.shifts)}
-        group_of = data.group_of_unit()
-        candidates = data.candidate_index()
-        self.headcount = [unit.headcount for unit in instance.units]
+        self.headcount = [unit.headcount for unit in data.instance.units]
         self.place: dict[tuple[int, int], int] = {}
         """``(unit, shift) -> candidate`` of every unit-shift on duty."""
         self.duty = Duty(data)
         self.assigned = [0] * len(data.slots)
         """Headcount standing in each slot."""
-        for a in plan_from_vector(data, x).assignments:
-            u, s = units[a.unit], shifts[a.shift]
-            c = candidates[group_of[u], a.venue, a.ring, a.shift]
+        for u, s, c in unit_places(data, x):
             self.place[u, s] = c
             self.duty.take(u, s)
             self.assigned[int(data.candidate_slot[c])] += self.headcount[u]
