@@ -433,8 +433,9 @@ def _greedy_start(
 ) -> npt.NDArray[np.int64] | None:
     """Offer the greedy plans of :data:`GREEDY_PORTFOLIO` (each from ``start``, adding no unit
     in ``closed_shifts``) that ``accept`` takes, then the best one repaired within its shifts
-    (:func:`~solver.model.repair.repair_shortfall`, nothing changed in ``closed_shifts``);
-    return the repaired counts, if any greedy plan was taken."""
+    (:func:`~solver.model.repair.repair_shortfall`, nothing changed in ``closed_shifts``)
+    unless that is worse under the ranking; return the start's counts, if any greedy plan was
+    taken."""
     best: tuple[int, npt.NDArray[np.int64]] | None = None
     for police_first, order in GREEDY_PORTFOLIO:
         x = greedy_counts(
@@ -450,9 +451,14 @@ def _greedy_start(
     if best is None:
         return None
     # Units move within their shifts to where they weigh more: a shortfall the greedy order
-    # left is often covered from a lighter ring nearby.
+    # left is often covered from a lighter ring nearby. Where a term is ranked above shortfall
+    # (TNI or balance, which a unit called in can raise), the repair may not pay: then the
+    # greedy plan stays the start.
     repaired = repair_shortfall(data, best[1], locked=closed_shifts)
-    search.offer(to_fine(repaired), 0)
+    fine = to_fine(repaired)
+    if search.total(fine) > best[0]:
+        return best[1]
+    search.offer(fine, 0)
     return repaired
 
 
