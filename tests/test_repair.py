@@ -68,6 +68,19 @@ def test_repair_calls_in_no_unit_whose_rest_rule_forbids_the_shift() -> None:
     assert shortfall[("kpu", 1, "s1")] == 2
 
 
+def test_repair_trades_a_light_shift_for_a_heavy_one_that_the_rest_rule_would_block() -> None:
+    # The KPU is guarded in s1 only; a stands at the market in s0, so 8 hours of rest keep it
+    # out of s1. Giving up s0 (1 weighted missing person) for s1 (2 x 32) pays.
+    venues = _two_venues()
+    venues[1] = {**venues[1], "guarded_shifts": ["s1"]}
+    instance = make(venues, [unit("a", headcount=2)], shifts(2), {"min_rest_hours": 8})
+    at_market = Plan(assignments=(Assignment(unit="a", venue="market", ring=4, shift="s0"),))
+    plan, shortfall = _repaired(instance, at_market)
+    assert plan.assignments == (Assignment(unit="a", venue="kpu", ring=1, shift="s1"),)
+    assert shortfall[("kpu", 1, "s1")] == 0
+    assert shortfall[("market", 4, "s0")] == 1 and shortfall[("market", 4, "s1")] == 1
+
+
 def test_repair_changes_nothing_in_a_locked_shift() -> None:
     instance = make(
         _two_venues(),

@@ -89,6 +89,27 @@ class Duty:
         self.load[u] = self.load.get(u, 0) + 1
         self.days[u] = self.days.get(u, 0) | 1 << self.data.shift_day[shift]
 
+    def drop(self, u: int, shift: int) -> None:
+        """Unit ``u`` no longer works ``shift``, which it worked."""
+        mask = self.worked[u] & ~(1 << shift)
+        self.worked[u] = mask
+        self.load[u] -= 1
+        days, shift_day = 0, self.data.shift_day
+        while mask:
+            low = mask & -mask
+            days |= 1 << shift_day[low.bit_length() - 1]
+            mask ^= low
+        self.days[u] = days
+
+    def shifts(self, u: int) -> list[int]:
+        """The shifts unit ``u`` works, in index order."""
+        mask, found = self.worked.get(u, 0), []
+        while mask:
+            low = mask & -mask
+            found.append(low.bit_length() - 1)
+            mask ^= low
+        return found
+
 
 def greedy_counts(
     data: ModelData,

@@ -51,12 +51,13 @@ class Placements:
         )
 
     def put(self, u: int, s: int, c: int | None) -> None:
-        """Stand unit ``u`` in candidate ``c`` in shift ``s`` (``None``: off duty there). A unit
-        newly on duty takes the shift in its duty; one taken off keeps it there, which is
-        stricter than needed and never wrong."""
+        """Stand unit ``u`` in candidate ``c`` in shift ``s`` (``None``: off duty there); its
+        duty follows."""
         old = self.place.pop((u, s), None)
         if old is not None:
             self.assigned[self.slot(old)] -= self.headcount[u]
+            if c is None:
+                self.duty.drop(u, s)
         elif c is not None:
             self.duty.take(u, s)
         if c is not None:

@@ -1,17 +1,20 @@
-"""Lowering a plan's weighted shortfall by moving units within a shift.
+"""Lowering a plan's weighted shortfall by moving units within a shift, or to another shift.
 
 Who works which shift decides the duty rules (rest, most shifts, shifts per 24 hours,
 consecutive days); where a unit stands within a shift decides only coverage and capacity. So a
 unit can change ring or venue within a shift it already works without breaking any duty rule,
-and a unit free under its duty rules can be called into a shift. :func:`repair_shortfall` does
-both wherever it lowers the weighted shortfall, heaviest missing person first: a ring that a
-change of risk made short takes people from rings where they weigh less (and those rings in
-turn from lighter ones), or from units off duty. It is the start of a re-plan, where the plan
-in force topped up leaves the raised venues short while the people they need stand nearby in
-lighter rings, and it improves the greedy start of a solve in the same way.
+and a unit free under its duty rules can be called into a shift; a unit that its duty rules
+keep out of a shift (rest after another shift, a run of days) may give up another shift it
+works for this one. :func:`repair_shortfall` makes these moves wherever they lower the
+weighted shortfall, heaviest missing person first: a ring that a change of risk made short
+takes people from rings where they weigh less (and those rings in turn from lighter ones),
+from units off duty, or from shifts where they weigh less. It is the start of a re-plan,
+where the plan in force topped up leaves the raised venues short while the people they need
+stand nearby in lighter rings, and it improves the greedy start of a solve in the same way.
 
 Every move lowers the weighted shortfall, so the repair ends; among moves of equal gain it
-prefers one that calls no reserve (TNI) unit in, then the shorter journey.
+prefers one that calls no reserve (TNI) unit in, then one that changes no unit's duty, then
+the shorter journey.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def repair_shortfall(
         )
     }
     visit = sorted(rank, key=rank.__getitem__)
+    closed = set(locked)
     work = 0
     for _ in range(MAX_PASSES):
         gave: set[int] = set()
@@ -84,7 +88,8 @@ def repair_shortfall(
             if short <= 0:
                 continue
             s, room = slots[b].shift, capacity[b] - assigned[b]
-            best: tuple[tuple[int, int, int], int, int] | None = None
+            # (key, unit, candidate, shift the unit gives up for this one or -1)
+            best: tuple[tuple[int, int, int, int], int, int, int] | None = None
             for c in data.by_slot[b]:
                 group = groups[group_of[c]]
                 h = group.headcount
@@ -95,26 +100,43 @@ def repair_shortfall(
                 work += len(members)
                 for u in members:
                     current = place.get((u, s))
-                    if current is None:
-                        if not duty.free(u, s):
-                            continue
-                        key = (-gain, h if group.reserve else 0, km)
-                    elif current == c:
+                    if current == c:
                         continue
-                    else:
+                    if current is not None:
                         a = slot_of[current]
                         left = required[a] - assigned[a]
                         net = gain - weight[a] * (max(0, left + h) - max(0, left))
-                        if net <= 0:
-                            continue
-                        key = (-net, 0, km)
-                    if best is None or key < best[0]:
-                        best = (key, u, c)
+                        if net > 0 and (best is None or (-net, 0, 0, km) < best[0]):
+                            best = ((-net, 0, 0, km), u, c, -1)
+                    elif duty.free(u, s):
+                        key = (-gain, h if group.reserve else 0, 0, km)
+                        if best is None or key < best[0]:
+                            best = (key, u, c, -1)
+                    else:
+                        # Not free: give up one of its other shifts for this one, where that
+                        # shift weighs less and dropping it frees this one.
+                        for other in duty.shifts(u):
+                            if other in closed:
+                                continue
+                            a = slot_of[place[u, other]]
+                            left = required[a] - assigned[a]
+                            net = gain - weight[a] * (max(0, left + h) - max(0, left))
+                            if net <= 0 or (best is not None and (-net, 0, 1, km) >= best[0]):
+                                continue
+                            work += 1
+                            duty.drop(u, other)
+                            frees = duty.free(u, s)
+                            duty.take(u, other)
+                            if frees:
+                                best = ((-net, 0, 1, km), u, c, other)
             if best is not None:
-                _key, u, c = best
+                _key, u, c, other = best
                 current = place.get((u, s))
                 if current is not None:
                     gave.add(slot_of[current])
+                if other >= 0:
+                    gave.add(slot_of[place[u, other]])
+                    state.put(u, other, None)
                 state.put(u, s, c)
             if work > max_work:
                 return state.counts()
