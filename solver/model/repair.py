@@ -13,8 +13,8 @@ where the plan in force topped up leaves the raised venues short while the peopl
 stand nearby in lighter rings, and it improves the greedy start of a solve in the same way.
 
 Every move lowers the weighted shortfall, so the repair ends; among moves of equal gain it
-prefers one that calls no reserve (TNI) unit in, then one that changes no unit's duty, then
-the shorter journey.
+prefers one that calls no reserve (TNI) unit in, then one that makes no unit give up a shift,
+then the shorter journey.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ def repair_shortfall(
     locked: Collection[int] = (),
     max_work: int = MAX_WORK,
 ) -> npt.NDArray[np.int64]:
-    """Counts ``x`` with units moved within their shifts, and free units called in, wherever
-    that lowers the weighted shortfall; nothing changes in the ``locked`` shifts. The repair
-    stops once it has weighed ``max_work`` (unit, slot) pairs.
+    """Counts ``x`` with units moved within their shifts, free units called in, and units
+    moved from one shift to another (see the module docstring), wherever that lowers the
+    weighted shortfall; nothing changes in the ``locked`` shifts. The repair stops once it has
+    weighed ``max_work`` (unit, slot) pairs and shift trades.
 
     The result keeps every rule that ``x`` keeps, and its weighted shortfall is never higher
     (strictly lower when any move was made).
