@@ -384,6 +384,13 @@ def shift_days(instance: Instance) -> tuple[list[date], list[int]]:
     return days, [(day - first).days for day in starts]
 
 
+def start_positions(instance: Instance) -> dict[int, int]:
+    """Each shift's position when shifts are ordered by start (then index)."""
+    shifts = instance.shifts
+    by_start = sorted(range(len(shifts)), key=lambda s: (shifts[s].start, s))
+    return {s: p for p, s in enumerate(by_start)}
+
+
 def shift_relations(instance: Instance) -> tuple[list[tuple[int, int]], list[list[int]]]:
     """Conflicting shift pairs under the rest rule, and the 24-hour windows."""
     rest = timedelta(hours=instance.rules.min_rest_hours)

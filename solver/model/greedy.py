@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.domain import Plan
-from solver.model.data import ModelData
+from solver.model.data import ModelData, start_positions
 
 
 def _has_run_longer(days: int, limit: int) -> bool:
@@ -128,9 +128,7 @@ def greedy_counts(
     (a plan in force, which the greedy then tops up); no unit is added in ``closed_shifts``.
     """
     instance = data.instance
-    n_shifts = len(instance.shifts)
-    by_start = sorted(range(n_shifts), key=lambda s: (instance.shifts[s].start, s))
-    position = {s: p for p, s in enumerate(by_start)}
+    position = start_positions(instance)
 
     units = instance.units
     reach = [0] * len(data.groups)

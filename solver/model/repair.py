@@ -24,7 +24,7 @@ from collections.abc import Collection
 import numpy as np
 import numpy.typing as npt
 
-from solver.model.data import ModelData
+from solver.model.data import ModelData, start_positions
 from solver.model.placements import Placements
 
 MAX_PASSES = 20
@@ -63,10 +63,9 @@ def repair_shortfall(
     slot_of: list[int] = data.candidate_slot.tolist()
     group_of: list[int] = data.candidate_group.tolist()
     km_of: list[int] = data.candidate_km.tolist()
-    shifts = data.instance.shifts
-    position = {
-        s: p for p, s in enumerate(sorted(range(len(shifts)), key=lambda s: (shifts[s].start, s)))
-    }
+    position = start_positions(data.instance)
+    closed = set(locked)
+    # Short slots, heaviest first, in the order of a pass; a slot's place in it.
     rank = {
         b: r
         for r, b in enumerate(
@@ -74,14 +73,13 @@ def repair_shortfall(
                 (
                     b
                     for b, slot in enumerate(slots)
-                    if slot.required > 0 and slot.shift not in locked and data.by_slot[b]
+                    if slot.required > 0 and slot.shift not in closed and data.by_slot[b]
                 ),
                 key=lambda b: (-weight[b], position[slots[b].shift], b),
             )
         )
     }
-    visit = sorted(rank, key=rank.__getitem__)
-    closed = set(locked)
+    visit = list(rank)
     work = 0
     for _ in range(MAX_PASSES):
         gave: set[int] = set()
