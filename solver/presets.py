@@ -40,6 +40,10 @@ class Preset:
     switch: tuple[int, str] | None = None
     """``(candidates, preset)``: a model with more candidates than this is solved with that
     preset instead (its model kind and decomposition stay this preset's)."""
+    shift_windows: bool = True
+    """Before the fine model's first stage (travel, in the default ranking), search one shift
+    at a time with every other shift held as it is (see :func:`solver.solve._search_shifts`):
+    fast descent, no proof. Off where plans must repeat exactly (``reproducible``)."""
     neighbourhood_above: int | None = 100_000
     """After the coarse stages, a fine model with more candidates than this is searched only in
     the neighbourhood of the best plan (its results are plans, not proofs); ``None``: never."""
@@ -75,7 +79,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "reproducible": Preset(
         # One interleaved search with a fixed seed returns the same plan on every run.
-        {**_MAX_LP, "interleave_search": True, "random_seed": 0}
+        {**_MAX_LP, "interleave_search": True, "random_seed": 0},
+        shift_windows=False,
     ),
     "fast": Preset(
         # Large instances: presolve once, skip probing and symmetry detection. On a

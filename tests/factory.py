@@ -7,7 +7,12 @@ from datetime import datetime, timedelta, timezone
 from subprocess import DEVNULL, PIPE, Popen
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from solver import Instance, Result, check_plan, parse_instance, solve
+from solver.model.data import ModelData
+from solver.model.greedy import greedy_counts
 
 WIB = timezone(timedelta(hours=7))
 HOME = {"lat": -6.55, "lon": 107.44}
@@ -132,6 +137,15 @@ def busy_instance(venues: int = 16, units: int = 100, shift_count: int = 6) -> I
         for i in range(units)
     ]
     return make(venue_list, unit_list, shifts(shift_count))
+
+
+def greedy_plans(data: ModelData) -> list[npt.NDArray[np.int64]]:
+    """The counts of the greedy plan of every slot order, police first and not."""
+    return [
+        greedy_counts(data, police_first=police_first, order=order)
+        for police_first in (True, False)
+        for order in ("weight", "day", "time")
+    ]
 
 
 def start_serve(*args: str, env: dict[str, str] | None = None) -> tuple[Popen[str], str]:
