@@ -124,3 +124,12 @@ def test_the_search_stops_at_its_work_limit_with_a_valid_plan_and_the_same_plan_
         < travel(cut)[ObjectiveTerm.TRAVEL]
         < travel(x)[ObjectiveTerm.TRAVEL]
     )
+
+
+def test_a_deadline_already_passed_stops_the_search_after_one_unit_shift() -> None:
+    instance = busy_instance(venues=12, units=60, shift_count=6)
+    data = build_data(instance)
+    x = greedy_counts(data, police_first=True, order="time")
+    assert np.array_equal(
+        shorten_travel(data, x, deadline=0.0), shorten_travel(data, x, max_work=1)
+    )

@@ -14,9 +14,10 @@ Greedy plans fill a slot with the first unit that fits its need, often from far 
 overshoot a ring's requirement by whole units; CP-SAT's search brings such a start down only
 slowly on a city-sized model (hundreds of units, tens of thousands of candidates). The moves
 take the farthest journeys first, the move that saves most for each; every move cuts the
-travel, so the search ends, and a deterministic work limit, not a clock, bounds it. The
-partners of a unit-shift are weighed together with NumPy: every unit on duty in the shift as a
-swap partner, every nearer candidate of the slot as a relief.
+travel, so the search ends. A deterministic work limit bounds it (the same plan on every run),
+and a caller's deadline may cut it shorter. The partners of a unit-shift are weighed together
+with NumPy: every unit on duty in the shift as a swap partner, every nearer candidate of the
+slot as a relief.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ around, so a sweep that moved a unit is followed by another."""
 MAX_WORK = 20_000
 """Most unit-shifts weighed (each against every partner in its shift at once) in one search:
 it bounds the search's time on large instances and, unlike a clock, gives the same plan on
-every run."""
+every run. Measured on greedy starts: 0.1-0.2 s on the suite's city (which converges well
+within it), 1.4-1.6 s on the whole province and the capital (the capital converges at about
+11,000)."""
 
 Ints = npt.NDArray[np.int64]
 
@@ -56,6 +59,8 @@ def shorten_travel(
 
     The result keeps every rule that ``x`` keeps; no slot's shortfall rises, the reserve
     headcount on duty does not rise, and the travel falls strictly whenever any move was made.
+    The search stops after ``max_work`` unit-shifts weighed, or once ``time.perf_counter()``
+    passes ``deadline``.
     """
     state = Placements(data, x)
     groups, place, duty = data.groups, state.place, state.duty
