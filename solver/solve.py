@@ -45,7 +45,7 @@ from solver.model.travel import shorten_travel
 from solver.model.variables import Variables, make_variables
 from solver.presets import Preset
 from solver.presets import preset as preset_parameters
-from solver.report import activations, coverage_rows, plan_from_vector
+from solver.report import activations, coverage_rows, plan_from_vector, unit_places
 from solver.result import Progress, Result, SolveStatus, relative_gap
 from solver.validation import instance_warnings
 
@@ -410,7 +410,7 @@ class _Phase:
             return x
         if self.kept is not None:
             return x[self.kept]
-        return hint_vector(self.data, plan_from_vector(self.fine, x))
+        return _recount(self.fine, self.data, x)
 
 
 GREEDY_PORTFOLIO: tuple[tuple[bool, SlotOrder], ...] = (
@@ -1003,7 +1003,29 @@ def _names(stage: Stage) -> str:
 
 def _to_fine(coarse: ModelData, fine: ModelData, x: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Counts of the coarse model as counts of the fine one (units handed out by roster)."""
-    return hint_vector(fine, plan_from_vector(coarse, x))
+    return _recount(coarse, fine, x)
+
+
+def _recount(
+    source: ModelData, target: ModelData, x: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Counts ``x`` of one pooling of an instance's units as counts of another: each unit
+    stands where the rosters of ``source`` put it, counted in its group of ``target``. With
+    the same slots (as the coarse and fine data of one solve share), by index and in bulk;
+    else through the plan (:func:`hint_vector`)."""
+    if source.slots is not target.slots:
+        return hint_vector(target, plan_from_vector(source, x))
+    places = unit_places(source, x)
+    units = np.fromiter((u for u, _s, _c in places), dtype=np.int64, count=len(places))
+    cands = np.fromiter((c for _u, _s, c in places), dtype=np.int64, count=len(places))
+    group = np.full(len(target.instance.units), -1, dtype=np.int64)
+    for g, members in enumerate(target.groups):
+        group[list(members.members)] = g
+    found = target.candidate_of(group[units], source.candidate_slot[cands])
+    counts: npt.NDArray[np.int64] = np.bincount(
+        found[found >= 0], minlength=target.n_candidates
+    ).astype(np.int64)
+    return counts
 
 
 def _result(

@@ -8,15 +8,20 @@ rule family; both models must prove the same optimal objective, and the grouped 
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pytest
 
 from benchmarks.generator import generate
 from solver import Instance, ObjectiveTerm, Plan, SolveStatus
 from solver.model.data import build_data, restrict
+from solver.model.greedy import greedy_counts
 from solver.presets import PRESETS, Preset
+from solver.report import plan_from_vector
+from solver.solve import hint_vector
 from tests.factory import WIB, make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -250,11 +255,31 @@ def test_a_neighbourhood_search_in_short_rounds_keeps_every_rule_and_improves(
         return solver, status
 
     monkeypatch.setattr(solve_module, "_run_stage", counted)
+    # No shift windows (each one a CP-SAT run of its own) before the neighbourhood's rounds.
+    rounds_only = replace(PRESETS["neighbourhood"], shift_windows=False)
+    monkeypatch.setitem(PRESETS, "neighbourhood-rounds", rounds_only)
     seen: list[Any] = []
     instance = generate("city", 0, "loose")
-    result = solve_checked(instance, preset="neighbourhood", time_limit=6, progress=seen.append)
+    result = solve_checked(
+        instance, preset="neighbourhood-rounds", time_limit=6, progress=seen.append
+    )
     assert rounds.count("FEASIBLE") >= 3  # the travel stage ran in several rounds
     assert result.status is SolveStatus.FEASIBLE  # a neighbourhood proves nothing
     assert result.total_shortfall == 0
     assert result.objective is not None and result.objective < seen[0].objective
     assert result.objective == seen[-1].objective
+
+
+def test_counts_of_one_pooling_become_those_of_another_as_through_the_plan() -> None:
+    # The coarse pooling's plans reach the fine model (and back) by index, in bulk; the counts
+    # must be those of the plan that the rosters make.
+    instance = generate("city", 0, "tight")
+    fine = build_data(instance)
+    coarse = build_data(instance, ignore_km=True, like=fine)
+    assert coarse.n_candidates < fine.n_candidates
+    for source, target in ((coarse, fine), (fine, coarse)):
+        x = greedy_counts(source, police_first=True, order="time")
+        through_plan = hint_vector(target, plan_from_vector(source, x))
+        assert x.sum() > 0
+        recounted = importlib.import_module("solver.solve")._recount(source, target, x)
+        assert np.array_equal(recounted, through_plan)

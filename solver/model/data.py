@@ -116,6 +116,7 @@ class ModelData:
     _candidate_index: dict[tuple[int, str, int, str], int] | None = field(
         default=None, init=False, repr=False
     )
+    _sorted_keys: tuple[Column, Column] | None = field(default=None, init=False, repr=False)
 
     @property
     def n_candidates(self) -> int:
@@ -179,6 +180,22 @@ class ModelData:
             np.add.at(reach, self.candidate_slot, people[self.candidate_group])
         reach_list: list[int] = reach.tolist()
         return reach_list
+
+    def candidate_of(self, groups: Column, slots: Column) -> Column:
+        """The candidate of each (group, slot) pair of the two arrays, -1 where there is none:
+        the vectorised lookup by index (:meth:`candidate_index` looks up by names)."""
+        n_slots = len(self.slots)
+        if self._sorted_keys is None:
+            keys = self.candidate_group * n_slots + self.candidate_slot
+            order = np.argsort(keys, kind="stable")
+            self._sorted_keys = keys[order], order
+        keys, order = self._sorted_keys
+        query = np.asarray(groups, dtype=np.int64) * n_slots + np.asarray(slots, dtype=np.int64)
+        if not len(keys):
+            return np.full(query.shape, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+        found: Column = np.where(keys[at] == query, order[at], -1)
+        return found
 
     def candidate_index(self) -> dict[tuple[int, str, int, str], int]:
         """``(group, venue id, ring number, shift id) -> candidate``: where a plan's
