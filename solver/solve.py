@@ -720,6 +720,9 @@ def _solve_whole(
                     if travel_stage:
                         _improve_travel(fine_data, search, reached, travel_stage[0], run, index)
                     travelled = True
+                    if deadline - time.perf_counter() < MIN_FINE_SECONDS:
+                        all_optimal = False  # too little time left to build and search it
+                        break
                 fine = _fine_phase(
                     fine_data, coarse_data, search.best_x, chosen.neighbourhood_above
                 )
@@ -889,6 +892,11 @@ def _fine_phase(
 WINDOW_SECONDS = 1.0
 """Most seconds CP-SAT spends on one shift's window (see :func:`_search_shifts`); on the
 suite's city a window is mostly proven optimal in 0.03-0.4 s."""
+
+MIN_FINE_SECONDS = 1.0
+"""Seconds below which the fine model is not built once the coarse stages and the travel
+moves are done: building the capital's neighbourhood model alone takes about 0.8 s, and a
+province part's travel stage found no plan in its last second (status ``UNKNOWN``)."""
 
 MIN_WINDOW = 0.05
 """Seconds below which a shift's window is not searched."""
