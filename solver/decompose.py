@@ -37,12 +37,17 @@ class Part:
     units: tuple[int, ...]
 
 
-def independent_parts(instance: Instance) -> list[Part]:
+def independent_parts(instance: Instance, data: ModelData | None = None) -> list[Part]:
     """The independent parts of ``instance``, smallest first (by units, then venues).
 
-    Units without any candidate belong to no part.
+    Units without any candidate belong to no part. ``data``, the instance's model data when
+    already built, lends its slots and each unit's candidates.
     """
-    slots = build_slots(instance)
+    if data is not None:
+        slots, per_unit = data.slots, data.per_unit
+    else:
+        slots = build_slots(instance)
+        per_unit = unit_candidates(instance, slots)
     parent = list(range(len(instance.venues)))
 
     def find(v: int) -> int:
@@ -52,7 +57,7 @@ def independent_parts(instance: Instance) -> list[Part]:
         return v
 
     reach: list[set[int]] = []
-    for pairs in unit_candidates(instance, slots):
+    for pairs in per_unit:
         venues = {slots[slot].venue for slot, _km in pairs}
         reach.append(venues)
         first = next(iter(venues), None)

@@ -348,9 +348,16 @@ def solve(
         overrides,
     )
     if chosen.decompose:
-        parts = [part for part in independent_parts(instance) if part.units]
+        # The model data is built once: it tells the parts apart, and is the whole model's
+        # (or is cut into the parts').
+        began = time.perf_counter()
+        history = None if baseline is None else baseline_history(instance, baseline)
+        data = build_data(instance, grouped=chosen.model == "grouped", history=history)
+        parts = [part for part in independent_parts(instance, data) if part.units]
+        built = time.perf_counter() - began
         if len(parts) > 1:
-            return _solve_parts(instance, parts, run)
+            return _solve_parts(instance, parts, run, data, built)
+        return _solve_whole(instance, run, data, built=built)[0]
     return _solve_whole(instance, run)[0]
 
 
@@ -576,6 +583,7 @@ def _solve_whole(
     run: _Run,
     data: ModelData | None = None,
     start_x: npt.NDArray[np.int64] | None = None,
+    built: float = 0.0,
 ) -> tuple[Result, int]:
     """Solve ``instance`` as one model; also return the weight of its first ranked term.
 
@@ -592,7 +600,8 @@ def _solve_whole(
     ``data``, the instance's model data (grouped with the baseline's history in a re-plan), is
     built here unless given (:func:`_solve_parts` cuts each part's from the whole instance's);
     ``start_x``, counts of it that keep every rule, is then the warm start instead of the
-    greedy plans (in a re-plan: instead of the plan in force topped up).
+    greedy plans (in a re-plan: instead of the plan in force topped up). ``built``: seconds
+    already spent building ``data``, counted in the result's build time.
     """
     began, start, chosen, parameters = time.perf_counter(), run.start, run.preset, run.parameters
     hint, progress, stop = run.hint, run.progress, run.stop
@@ -673,7 +682,7 @@ def _solve_whole(
         stages = _fine_stages(fine.terms, run.baseline is not None, chosen.stage_range)
         schedule = [(fine, st) for st in stages]
         order = [t.name for t in fine.terms]
-    build_time = time.perf_counter() - began - heuristic_time
+    build_time = built + time.perf_counter() - began - heuristic_time
     first = schedule[0][0] if schedule else (coarse or fine)
     if first is not None:
         if topped is not None:
@@ -1085,7 +1094,9 @@ def _part_budgets(sizes: list[int], now: float, deadline: float) -> list[float]:
     return deadlines
 
 
-def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
+def _solve_parts(
+    instance: Instance, parts: list[Part], run: _Run, data: ModelData, built: float
+) -> Result:
     """Solve independent parts one by one and put their plans side by side.
 
     Parts are solved smallest first, each with time in proportion to its candidates (pass 2
@@ -1095,14 +1106,14 @@ def _solve_parts(instance: Instance, parts: list[Part], run: _Run) -> Result:
     whose busiest unit works fewer shifts than the overall busiest are solved again with that
     many shifts as their limit and balance left out, so that they can buy the later terms with
     the slack (pass 2); the combined plan is then optimal when every part solve is.
+
+    ``data`` is the whole instance's model data, built in ``built`` seconds.
     """
     began = time.perf_counter()
     chosen, baseline = run.preset, run.baseline
-    history = None if baseline is None else baseline_history(instance, baseline)
-    data = build_data(instance, grouped=chosen.model == "grouped", history=history)
     evaluator, full_weights = _judge(data, baseline)
     search = _Search(data, evaluator, full_weights, run.start, run.progress, run.incumbent)
-    build_time = time.perf_counter() - began
+    build_time = built + time.perf_counter() - began
     part_of = {u: i for i, part in enumerate(parts) for u in part.units}
     part_of_group = np.array([part_of[g.members[0]] for g in data.groups], dtype=np.int64)
     sizes: list[int] = np.bincount(
