@@ -131,8 +131,9 @@ def greedy_counts(
     position = start_positions(instance)
 
     units = instance.units
-    reach = [0] * len(data.groups)
-    for candidate in data.candidates:
+    candidates, groups = data.candidates, data.groups
+    reach = [0] * len(groups)
+    for candidate in candidates:
         reach[candidate.group] += 1
     duty = Duty(data)
     load = duty.load
@@ -152,7 +153,7 @@ def greedy_counts(
 
     placed: dict[int, int] = {}
     for u, c in start:
-        s = data.candidates[c].slot
+        s = candidates[c].slot
         headcount = units[u].headcount
         shift = data.slots[s].shift
         if placed.get(s, 0) + headcount <= data.slots[s].capacity and duty.free(u, shift):
@@ -174,12 +175,11 @@ def greedy_counts(
         # stays the same while this slot is filled: check once per slot.
         options = []
         for c in data.by_slot[s]:
-            g = data.candidates[c].group
-            static = (int(data.groups[g].reserve), reach[g])
-            for u in data.groups[g].members:
+            g, _slot, km = candidates[c]
+            static = (int(groups[g].reserve), reach[g])
+            for u in groups[g].members:
                 if duty.free(u, slot.shift):
-                    busy = load.get(u, 0)
-                    options.append((units[u].headcount, *static, busy, data.candidates[c].km, c, u))
+                    options.append((units[u].headcount, *static, load.get(u, 0), km, c, u))
         while need > 0 and options:
             best: tuple[tuple[int, ...], int] | None = None
             for i, (headcount, reserve, spread, busy, km, _c, _u) in enumerate(options):
