@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.domain import Assignment, Plan
-from solver.model.data import ModelData, is_reserve
+from solver.model.data import ModelData, Slot, is_reserve
 from solver.model.groups import rosters
 from solver.result import Activation, Coverage
 
@@ -86,15 +86,12 @@ def _preferred(data: ModelData, plan: Plan) -> dict[int, set[tuple[int, int]]]:
     return preferred
 
 
-def _reason(data: ModelData, slot_index: int, shortfall: int) -> str:
-    slot = data.slots[slot_index]
+def _reason(slot: Slot, shortfall: int, reach: int) -> str:
+    """Why ``slot`` is short; ``reach`` is the headcount of every unit that may stand in it."""
     if shortfall == 0:
         return ""
     if slot.required > slot.capacity:
         return f"requires {slot.required} but the ring holds at most {slot.capacity}"
-    groups = data.groups
-    reachable = {data.candidates[c].group for c in data.by_slot[slot_index]}
-    reach = sum(groups[g].headcount * groups[g].size for g in reachable)
     if reach < slot.required:
         return (
             f"only {reach} headcount is available, eligible and within travel range "
@@ -109,6 +106,7 @@ def _reason(data: ModelData, slot_index: int, shortfall: int) -> str:
 def coverage_rows(data: ModelData, assigned: npt.NDArray[np.int64]) -> tuple[Coverage, ...]:
     """One row per ring and shift that has a requirement or any assigned headcount."""
     instance = data.instance
+    reach = data.slot_reach()
     rows = []
     for index, slot in enumerate(data.slots):
         got = int(assigned[index])
@@ -126,7 +124,7 @@ def coverage_rows(data: ModelData, assigned: npt.NDArray[np.int64]) -> tuple[Cov
                 required=slot.required,
                 assigned=got,
                 shortfall=short,
-                reason=_reason(data, index, short),
+                reason=_reason(slot, short, reach[index]),
             )
         )
     return tuple(rows)

@@ -39,6 +39,26 @@ def test_ring_capacity_caps_headcount_and_shortfall_is_reported() -> None:
     assert any("a shortfall is unavoidable" in w for w in result.warnings)
 
 
+def test_a_shortfall_names_how_much_headcount_could_reach_the_ring() -> None:
+    # Three officers in range of a ring that needs five.
+    instance = make([venue(rings=[ring(capacity=10, minimum=5)])], [unit("a", headcount=3)])
+    (row,) = solve_checked(instance).coverage
+    assert row.shortfall == 2
+    assert row.reason == (
+        "only 3 headcount is available, eligible and within travel range for a requirement of 5"
+    )
+
+
+def test_a_shortfall_of_a_ring_others_could_cover_says_they_are_deployed_or_resting() -> None:
+    # Both venues need the one unit in the same shift: one of them goes short.
+    instance = make([venue("a"), venue("b")], [unit("u1")])
+    rows = [row for row in solve_checked(instance).coverage if row.shortfall]
+    assert [row.reason for row in rows] == [
+        "the 1 eligible headcount in range is deployed to other rings or resting "
+        "under the duty rules"
+    ]
+
+
 def test_unit_larger_than_ring_is_never_placed() -> None:
     instance = make([venue(rings=[ring(capacity=2, minimum=2)])], [unit("platoon", headcount=3)])
     result = solve_checked(instance)
