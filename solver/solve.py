@@ -907,6 +907,11 @@ MIN_FINE_SECONDS = 1.0
 moves are done: building the capital's neighbourhood model alone takes about 0.8 s, and a
 province part's travel stage found no plan in its last second (status ``UNKNOWN``)."""
 
+MIN_FINE_SEARCH = 5.0
+"""Seconds the fine model's search must be left after the shift windows' share; with less,
+the windows take all the time left. A province part's travel stage, reached with 1-1.5 s
+left, ended with no plan (status ``UNKNOWN``)."""
+
 MIN_WINDOW = 0.05
 """Seconds below which a shift's window is not searched."""
 
@@ -951,12 +956,16 @@ def _improve_travel(
     """Before the first stage with travel (``stage``, of any phase: its terms' names count),
     shorten the best plan's journeys (:func:`_shorten`), then, where the preset asks for it,
     search it shift by shift (:func:`_search_shifts`) for :data:`WINDOWS_SHARE` of the time
-    left when the model has more than :data:`WINDOWS_ABOVE` candidates."""
+    left (all of it when the fine search would get less than :data:`MIN_FINE_SEARCH`) when
+    the model has more than :data:`WINDOWS_ABOVE` candidates."""
     assert search.best_x is not None
     _shorten(data, search, search.best_x, index, run.deadline)
     if run.preset.shift_windows and data.n_candidates > WINDOWS_ABOVE:
         now = time.perf_counter()
-        until = now + (run.deadline - now) * WINDOWS_SHARE
+        left = run.deadline - now
+        # Too little time for the fine model's own search: the windows may use all of it.
+        share = WINDOWS_SHARE if left * (1 - WINDOWS_SHARE) >= MIN_FINE_SEARCH else 1.0
+        until = now + left * share
         _search_shifts(data, search, reached, stage, run.parameters, until, run.stop, index)
 
 
