@@ -522,18 +522,21 @@ candidates; otherwise building it costs more than it saves."""
 
 def _coarse_size(data: ModelData) -> int:
     """Candidates of the pooling that ignores distances, counted from the fine model's data."""
-    slots_of: dict[int, list[int]] = {}
-    groups, slots = data.candidate_group.tolist(), data.candidate_slot.tolist()
-    for group, slot in zip(groups, slots, strict=True):
-        slots_of.setdefault(group, []).append(slot)
-    slot_shift = [slot.shift for slot in data.slots]
+    order = np.argsort(data.candidate_group, kind="stable")
+    group_of, slot_of = data.candidate_group[order], data.candidate_slot[order]
+    present, starts = np.unique(group_of, return_index=True)
+    ends = [*starts[1:].tolist(), len(order)] if len(starts) else []
+    shift_of = np.array([slot.shift for slot in data.slots], dtype=np.int64)
+    slot_shift: list[int] = shift_of.tolist()
     pools: dict[object, int] = {}
-    for g, slots in slots_of.items():
-        group = data.groups[g]
-        pairs = [(slot, 0) for slot in slots]
+    for g, a, b in zip(present.tolist(), starts.tolist(), ends, strict=True):
+        group, slots = data.groups[g], slot_of[a:b]
+        # needs_own_group reads only the shifts: one slot of each is enough.
+        _shifts, first = np.unique(shift_of[slots], return_index=True)
+        pairs = [(int(slots[i]), 0) for i in first.tolist()]
         alone = needs_own_group(data.instance, pairs, slot_shift, data.shift_day)
-        key = ("group", g) if alone else (group.headcount, group.reserve, tuple(slots))
-        pools[key] = len(slots)
+        key = ("group", g) if alone else (group.headcount, group.reserve, slots.tobytes())
+        pools[key] = b - a
     return sum(pools.values())
 
 
