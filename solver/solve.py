@@ -476,9 +476,7 @@ def _shorten(
     """Offer ``x`` with its journeys shortened by the ``deadline``
     (:func:`~solver.model.travel.shorten_travel`) and return it, unless that is worse under
     the ranking (a term ranked above travel that the moves may raise, such as balance); then
-    return ``x``."""
-    if ObjectiveTerm.TRAVEL not in data.instance.rules.priorities:
-        return x
+    return ``x``. Called only before a stage with travel, so travel is ranked."""
     shorter = shorten_travel(data, x, deadline=deadline)
     if search.total(shorter) > search.total(x):
         return x
@@ -1047,10 +1045,7 @@ def _recount(
     places = unit_places(source, x)
     units = np.fromiter((u for u, _s, _c in places), dtype=np.int64, count=len(places))
     cands = np.fromiter((c for _u, _s, c in places), dtype=np.int64, count=len(places))
-    group = np.full(len(target.instance.units), -1, dtype=np.int64)
-    for g, members in enumerate(target.groups):
-        group[list(members.members)] = g
-    found = target.candidate_of(group[units], source.candidate_slot[cands])
+    found = target.candidate_of(target.unit_groups()[units], source.candidate_slot[cands])
     counts: npt.NDArray[np.int64] = np.bincount(
         found[found >= 0], minlength=target.n_candidates
     ).astype(np.int64)

@@ -52,6 +52,20 @@ def test_a_nearer_free_unit_relieves_one_from_far_away() -> None:
     assert terms[ObjectiveTerm.TRAVEL] == 0
 
 
+def test_a_unit_out_of_every_venue_s_range_is_never_counted_as_a_relief() -> None:
+    # "away" lives 200 km off, beyond the 30 km limit: no candidate, in no group. Only "near"
+    # may relieve "far".
+    away = unit("away", 2, home={"region": "pwk", "location": {"lat": -8.35, "lon": 107.44}})
+    instance = make(
+        [venue(rings=[ring(1, 10, 2)])],
+        [away, unit("near", 2), _far("far", 2)],
+        rules={"max_travel_km": 30},
+    )
+    plan, terms = _shortened(instance, Plan(assignments=(_at("far"),)))
+    assert plan.assignments == (_at("near"),)
+    assert terms[ObjectiveTerm.TRAVEL] == 0
+
+
 def test_two_units_trade_places_when_each_stands_nearer_the_other_venue() -> None:
     venues = [venue("kpu"), venue("bawaslu", location=FAR)]
     instance = make(venues, [unit("here", 1), _far("there", 1)])

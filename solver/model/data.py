@@ -171,6 +171,13 @@ class ModelData:
         """Group index of every unit that has a candidate."""
         return {u: g for g, group in enumerate(self.groups) for u in group.members}
 
+    def unit_groups(self) -> Column:
+        """Group index of every unit of the instance, as an array (-1: no candidate)."""
+        groups: Column = np.full(len(self.instance.units), -1, dtype=np.int64)
+        for g, group in enumerate(self.groups):
+            groups[list(group.members)] = g
+        return groups
+
     def slot_reach(self) -> list[int]:
         """The most headcount that could stand in each slot: every unit that may."""
         groups = self.groups

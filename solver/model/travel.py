@@ -71,9 +71,7 @@ def shorten_travel(
     slot_shift = np.array([slot.shift for slot in data.slots], dtype=np.int64)
     assigned = np.array(state.assigned, dtype=np.int64)
     n_units = len(state.headcount)
-    unit_group = np.zeros(n_units, dtype=np.int64)
-    for u, g in data.group_of_unit().items():
-        unit_group[u] = g
+    unit_group = data.unit_groups()
     headcount = np.array(state.headcount, dtype=np.int64)
     group_reserve = np.array([group.reserve for group in groups], dtype=bool)
     group_headcount = np.array([group.headcount for group in groups], dtype=np.int64)
@@ -187,7 +185,10 @@ def shorten_travel(
             for u, c in on_duty[s].items():
                 held[u] = c
             partners.clear()
-            callable_[:] = [held[u] < 0 and duty.free(u, s) for u in range(n_units)]
+            # A unit with no candidate (out of range, say) is in no group and never called.
+            callable_[:] = [
+                unit_group[u] >= 0 and held[u] < 0 and duty.free(u, s) for u in range(n_units)
+            ]
             callable_in[:] = np.bincount(unit_group[callable_], minlength=len(groups))
             own = np.flatnonzero(slot_shift == s)
             local[own] = np.arange(len(own))
