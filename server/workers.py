@@ -250,17 +250,25 @@ class Worker:
         self.process.kill()
         self.process.join(5.0)
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Ask the process to exit; kill it if it does not."""
+    def ask_to_exit(self) -> None:
+        """Ask the process to stop its solve, if any, and exit after it."""
         try:
             self._stop.set()
             self._conn.send(None)
         except (OSError, ValueError):
             pass
-        self.process.join(timeout)
+
+    def finish(self, deadline: float) -> None:
+        """Wait until ``deadline`` (``time.monotonic()``) for the process to exit, then kill it."""
+        self.process.join(max(0.0, deadline - time.monotonic()))
         if self.process.is_alive():
             self.kill()
         self._conn.close()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Ask the process to exit; kill it if it has not within ``timeout`` seconds."""
+        self.ask_to_exit()
+        self.finish(time.monotonic() + timeout)
 
 
 class WorkerPool:
@@ -324,13 +332,26 @@ class WorkerPool:
         self._give_back(worker)
         return result
 
-    def close(self) -> None:
-        """Stop every idle worker; busy ones are stopped when their job returns."""
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop every idle worker; busy ones are stopped when their job returns.
+
+        The idle workers are all asked at once and share one ``timeout``: a worker runs niced,
+        and on a loaded machine its exit can take seconds, which one by one would add up.
+        """
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
         for worker in idle:
-            worker.close()
+            worker.ask_to_exit()
+        deadline = time.monotonic() + timeout
+        for worker in idle:
+            worker.finish(deadline)
+
+    @property
+    def idle_pids(self) -> list[int]:
+        """Process ids of the workers waiting for a solve."""
+        with self._lock:
+            return [w.process.pid for w in self._idle if w.process.pid is not None]
 
     @property
     def busy_pids(self) -> list[int]:

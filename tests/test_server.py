@@ -22,6 +22,7 @@ from server.app import SERVICE_NAME, create_server
 from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
 from server.convert import instance_from_proto, instance_to_proto
+from server.workers import WorkerLimits, WorkerPool
 from solver import Assignment, Instance, Plan, Progress, Result, check_plan, load_instance, solve
 from tests.factory import busy_instance, make, ring, shifts, start_serve, unit, venue
 
@@ -408,6 +409,19 @@ def test_a_crashed_solver_process_fails_its_call_and_the_server_keeps_serving() 
         assert client.info().active_solves == 0
         # The slot and a fresh worker are there for the next call.
         assert checked(tiny(), client.solve(tiny(), time_limit=10)).status == "optimal"
+
+
+def test_closing_the_pool_kills_idle_workers_that_do_not_exit() -> None:
+    pool = WorkerPool(2, WorkerLimits(), overrun_grace=5.0)
+    pids = pool.idle_pids
+    assert len(pids) == 2
+    for pid in pids:  # a stopped process cannot take the request to exit
+        os.kill(pid, signal.SIGSTOP)
+    pool.close(timeout=0.5)
+    for pid in pids:  # killed and reaped
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert pool.idle_pids == []
 
 
 def test_a_solve_that_overruns_its_time_limit_is_stopped_by_the_watchdog() -> None:
