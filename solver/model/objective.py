@@ -132,11 +132,16 @@ def _travel(data: ModelData, variables: Variables) -> Term:
 
 
 def _travel_upper(data: ModelData) -> int:
-    km: list[int] = data.candidate_km.tolist()
-    return sum(
-        data.groups[g].size * max(km[c] for c in indices)
-        for (g, _shift), indices in data.by_group_shift.items()
-    )
+    """Every unit in its farthest candidate slot in each shift it can work."""
+    if not data.n_candidates:
+        return 0
+    n_shifts = len(data.instance.shifts)
+    slot_shift = np.array([slot.shift for slot in data.slots], dtype=np.int64)
+    key = data.candidate_group * n_shifts + slot_shift[data.candidate_slot]
+    farthest = np.zeros(len(data.groups) * n_shifts, dtype=np.int64)
+    np.maximum.at(farthest, key, data.candidate_km)
+    sizes = np.array([group.size for group in data.groups], dtype=np.int64)
+    return int((farthest.reshape(len(data.groups), n_shifts).sum(axis=1) * sizes).sum())
 
 
 def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> Term:
@@ -145,15 +150,18 @@ def _balance(model: cp_model.CpModel, data: ModelData, variables: Variables) -> 
     A group of k units whose counts sum to n has a busiest unit with ``ceil(n / k)`` shifts
     (see :mod:`solver.model.groups`), hence ``n <= k * peak``.
     """
-    per_group: dict[int, list[int]] = {}
-    first = variables.first
-    for (group, _shift), indices in data.by_group_shift.items():
-        per_group.setdefault(group, []).extend(first + c for c in indices)
+    order = np.argsort(data.candidate_group, kind="stable")
+    groups, starts = np.unique(data.candidate_group[order], return_index=True)
+    indices = (order + variables.first).tolist()
+    ends = [*starts[1:].tolist(), len(indices)] if len(indices) else []
     upper = _balance_upper(data)
     peak = model.new_int_var(0, upper, "peak_shifts_per_unit")
     rows = Rows(model)
-    for group, xs in per_group.items():  # sum(xs) - k * peak <= 0
-        rows.linear([*xs, peak.index], [*(1 for _ in xs), -data.groups[group].size], INT_MIN, 0)
+    for group, a, b in zip(groups.tolist(), starts.tolist(), ends, strict=True):
+        # sum(xs) - k * peak <= 0
+        rows.linear(
+            [*indices[a:b], peak.index], [1] * (b - a) + [-data.groups[group].size], INT_MIN, 0
+        )
     variables.peak = peak
     return Term(ObjectiveTerm.BALANCE, [peak.index], [1], upper)
 

@@ -119,7 +119,9 @@ def _add_bulk(model: cp_model.CpModel, uppers: list[int], names: list[str]) -> i
             for name, upper in zip(names, uppers, strict=True)
         )
     else:
-        text = "".join(f"variables {{ domain: [0, {upper}] }}\n" for upper in uppers)
+        # Most uppers repeat (1, a group's size): each distinct one is formatted once.
+        formatted = {upper: f"variables{{domain:[0,{upper}]}}" for upper in set(uppers)}
+        text = "".join([formatted[upper] for upper in uppers])
     if text and not model.proto.merge_text_format(text):
         raise RuntimeError("CP-SAT did not accept the variables")
     return first
