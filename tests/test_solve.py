@@ -7,11 +7,12 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from solver import Assignment, ObjectiveTerm, Plan, SolveStatus, check_plan, solve
 from solver.model.constraints import add_constraints
-from solver.model.data import build_data
+from solver.model.data import build_data, great_circle_km
 from solver.model.greedy import greedy_counts
 from solver.model.objective import make_stages, objective_terms
 from solver.model.variables import make_variables
@@ -169,6 +170,32 @@ def test_travel_limit_keeps_distant_units_home_unless_overridden() -> None:
     result = solve_checked(instance)
     assert placed(result) == {("far-mobile", "kpu", 1, "s0")}
     assert result.breakdown[ObjectiveTerm.TRAVEL] in range(105, 116)
+
+
+def test_candidates_keep_each_distance_as_the_haversine_gives_it_up_to_the_limit() -> None:
+    rng = np.random.default_rng(7)
+    spots = [
+        {"lat": float(-6.0 - rng.random()), "lon": float(107.0 + rng.random())} for _ in range(24)
+    ]
+    venues = [venue(f"v{i}", location=spot) for i, spot in enumerate(spots[:8])]
+    units = [
+        unit(f"u{i}", home={"region": "pwk", "location": spot}) for i, spot in enumerate(spots[8:])
+    ]
+    # One unit whose own limit is exactly its distance to v0: the limit is inclusive.
+    edge = great_circle_km(spots[8]["lat"], spots[8]["lon"], spots[0]["lat"], spots[0]["lon"])
+    units[0]["max_travel_km"] = edge
+    instance = make(venues, units, rules={"max_travel_km": 60})
+    data = build_data(instance, grouped=False)
+    kept = {(data.groups[c.group].members[0], c.slot): c.km for c in data.candidates}
+    expected = {}
+    for u, home in enumerate(spots[8:]):
+        limit = edge if u == 0 else 60
+        for v, site in enumerate(spots[:8]):
+            km = great_circle_km(home["lat"], home["lon"], site["lat"], site["lon"])
+            if km <= limit:
+                expected[u, v] = round(km)  # one ring, one shift: slot index = venue index
+    assert (0, 0) in expected and len(expected) < 16 * 8  # some pairs are out of reach
+    assert kept == expected
 
 
 def test_requirement_scales_with_risk_and_shift_override() -> None:

@@ -264,32 +264,68 @@ UnitCandidates = list[tuple[int, int]]
 """The (slot, km) pairs of one unit, in slot order."""
 
 
+def _distances(instance: Instance) -> npt.NDArray[np.float64]:
+    """Kilometres from each unit's home to each venue, as :func:`great_circle_km` gives them.
+
+    Computed for all pairs at once; where the last bits of NumPy's arithmetic could decide
+    something (a distance within a millimetre of a unit's travel limit or of a half kilometre,
+    where it is rounded), the pair is computed again by :func:`great_circle_km` itself.
+    """
+    homes = np.radians([[u.home.location.lat, u.home.location.lon] for u in instance.units])
+    sites = np.radians([[v.location.lat, v.location.lon] for v in instance.venues])
+    homes, sites = homes.reshape(-1, 2), sites.reshape(-1, 2)
+    p1, p2 = homes[:, :1], sites[:, 0]
+    h = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin((sites[:, 1] - homes[:, 1:]) / 2) ** 2
+    )
+    km: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    limits = np.array(
+        [
+            np.inf if limit is None else limit
+            for limit in (
+                u.max_travel_km if u.max_travel_km is not None else instance.rules.max_travel_km
+                for u in instance.units
+            )
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 1)
+    close = np.abs(km - limits) < TIE_KM
+    close |= np.abs(km - np.floor(km) - 0.5) < TIE_KM
+    for u, v in zip(*np.nonzero(close), strict=True):
+        home, venue = instance.units[u].home.location, instance.venues[v].location
+        km[u, v] = great_circle_km(home.lat, home.lon, venue.lat, venue.lon)
+    return km
+
+
+TIE_KM = 1e-6
+"""How close to a decision (a travel limit, a half kilometre) a vectorised distance is
+computed again by :func:`great_circle_km`."""
+
+
 def unit_candidates(instance: Instance, slots: list[Slot]) -> list[UnitCandidates]:
     """For each unit, the slots it may stand in and the rounded distance to each."""
     rules = instance.rules
     slot_index = {(slot.venue, slot.ring, slot.shift): i for i, slot in enumerate(slots)}
     result: list[UnitCandidates] = []
-    for unit in instance.units:
+    distances = _distances(instance)
+    for u, unit in enumerate(instance.units):
         pairs: UnitCandidates = []
         result.append(pairs)
         limit = unit.max_travel_km if unit.max_travel_km is not None else rules.max_travel_km
         open_shifts = [s for s, shift in enumerate(instance.shifts) if _available(unit, shift)]
         if not open_shifts:
             continue
-        for v, venue in enumerate(instance.venues):
+        row = distances[u]
+        near = range(len(row)) if limit is None else np.flatnonzero(row <= limit).tolist()
+        for v in near:
+            venue = instance.venues[v]
             shifts_here = open_shifts
             if venue.guarded_shifts is not None:  # no candidate where the venue holds nobody
                 shifts_here = [s for s in open_shifts if venue.guarded_in(instance.shifts[s].id)]
                 if not shifts_here:
                     continue
-            km = great_circle_km(
-                unit.home.location.lat,
-                unit.home.location.lon,
-                venue.location.lat,
-                venue.location.lon,
-            )
-            if limit is not None and km > limit:
-                continue
+            km = float(row[v])
             for r, ring in enumerate(venue.rings):
                 if unit.force not in ring.allowed_forces:
                     continue
