@@ -9,8 +9,14 @@ measures what better bounds there are for the shortfall stage of ringplan's mode
 2. the LP relaxation with coefficient strengthening on the coverage rows: a unit's headcount
    counts at most the ring's requirement (``min(headcount, required)``), valid for 0/1
    assignments and the usual first cut for such knapsack rows;
-3. HiGHS's MIP search on the strengthened model for ``--time-limit`` seconds: its best plan
-   and its dual bound (presolve, cuts and branching).
+3. the strengthened LP with the consecutive-days rule written per part of a rest clique
+   within a day (as ringplan's CP-SAT model writes it, see
+   :func:`solver.model.constraints.day_cliques`) instead of one big-M row per unit and day;
+   solved by HiGHS's interior point method;
+4. HiGHS's MIP search on that model for ``--time-limit`` seconds: its best plan and its dual
+   bound (presolve, cuts and branching).
+
+HiGHS runs on one thread unless ``--threads`` says otherwise.
 
 Prints one JSON line. Usage::
 
@@ -32,9 +38,12 @@ from solver import ObjectiveTerm, load_instance
 from solver.model.data import build_data
 
 
-def _highs(model: LinearModel, values: Sequence[float], cost: np.ndarray) -> highspy.Highs:
+def _highs(
+    model: LinearModel, values: Sequence[float], cost: np.ndarray, threads: int = 1
+) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", threads)
     n = len(model.lower)
     h.addVars(n, np.array(model.lower), np.array(model.upper))
     h.addRows(
@@ -68,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("instance")
     parser.add_argument("--time-limit", type=float, default=120.0, help="MIP seconds")
+    parser.add_argument("--threads", type=int, default=1, help="HiGHS threads")
     args = parser.parse_args(argv)
     data = build_data(load_instance(args.instance), grouped=False)
     model, _n = build_mip(data)
@@ -78,20 +88,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     row: dict[str, object] = {"instance": args.instance, "candidates": data.n_candidates}
 
     start = time.perf_counter()
-    plain = _highs(model, model.values, cost)
+    plain = _highs(model, model.values, cost, args.threads)
     plain.run()
     row["lp"] = plain.getInfo().objective_function_value
     row["lp_seconds"] = round(time.perf_counter() - start, 1)
 
     values = strengthened(model, set(costs))
     start = time.perf_counter()
-    strong = _highs(model, values, cost)
+    strong = _highs(model, values, cost, args.threads)
     strong.run()
     row["lp_strengthened"] = strong.getInfo().objective_function_value
     row["lp_strengthened_seconds"] = round(time.perf_counter() - start, 1)
 
+    # The same with the consecutive-days rule per rest clique within a day.
+    model, _n = build_mip(data, day_cliques_rows=True)
+    costs = model.costs[ObjectiveTerm.SHORTFALL]
+    cost = np.zeros(len(model.lower))
+    for column, value in costs.items():
+        cost[column] = value
+    values = strengthened(model, set(costs))
+    start = time.perf_counter()
+    strong = _highs(model, values, cost, args.threads)
+    strong.setOptionValue("solver", "ipm")
+    strong.run()
+    row["lp_day_cliques"] = strong.getInfo().objective_function_value
+    row["lp_day_cliques_seconds"] = round(time.perf_counter() - start, 1)
+
     n = len(model.lower)
-    strong = _highs(model, values, cost)  # a fresh solver: the MIP from scratch
+    strong = _highs(model, values, cost, args.threads)  # a fresh solver: the MIP from scratch
     strong.changeColsIntegrality(
         n,
         np.arange(n, dtype=np.int32),

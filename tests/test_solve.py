@@ -11,7 +11,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from solver import Assignment, ObjectiveTerm, Plan, SolveStatus, check_plan, solve
-from solver.model.constraints import add_constraints
+from solver.model.constraints import add_constraints, day_cliques, rest_cliques
 from solver.model.data import build_data, great_circle_km
 from solver.model.greedy import greedy_counts
 from solver.model.objective import make_stages, objective_terms
@@ -159,6 +159,25 @@ def test_max_consecutive_days_forces_a_day_off() -> None:
     result = solve_checked(instance)
     worked = sorted(a.shift for a in result.plan.assignments)
     assert len(worked) == 3 and worked[0] == "d0" and worked[-1] == "d3"
+
+
+def test_day_cliques_are_the_rest_cliques_cut_at_midnight() -> None:
+    # 06-14, 14-22, 22-06 each day; 8 h of rest forbids two shifts in a row, so the rest
+    # cliques are the pairs of consecutive shifts; the night shift's pair ends the next day.
+    instance = make([venue()], [unit("u0")], shifts(6), {"min_rest_hours": 8})
+    data = build_data(instance)
+    assert rest_cliques(data) == [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]
+    assert day_cliques(data, rest_cliques(data)) == [[[0, 1], [1, 2]], [[3, 4], [4, 5]]]
+
+
+def test_a_day_off_in_six_costs_a_lone_officer_one_shift_of_every_other() -> None:
+    # Three 8 h shifts a day for a week, 8 h of rest, at most 5 duty days in a row: every
+    # other shift is 11 of 21, and the day off the rule forces takes one of them.
+    rules = {"min_rest_hours": 8, "max_consecutive_days": 5}
+    instance = make([venue(rings=[ring(1, 10, 1)])], [unit("u0")], shifts(21), rules)
+    result = solve_checked(instance)
+    assert result.status is SolveStatus.OPTIMAL
+    assert len(result.plan.assignments) == 10
 
 
 def test_travel_limit_keeps_distant_units_home_unless_overridden() -> None:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from benchmarks.baselines import Outcome
 from solver import Instance, ObjectiveTerm
-from solver.model.constraints import rest_cliques
+from solver.model.constraints import day_cliques, rest_cliques
 from solver.model.data import ModelData, build_data, is_reserve
 from solver.report import plan_from_vector
 
@@ -62,8 +62,14 @@ class LinearModel:
         self.row_upper.append(upper)
 
 
-def build_mip(data: ModelData) -> tuple[LinearModel, int]:
-    """The MIP of ``data``; returns it and the number of assignment columns (the first ones)."""
+def build_mip(data: ModelData, *, day_cliques_rows: bool = False) -> tuple[LinearModel, int]:
+    """The MIP of ``data``; returns it and the number of assignment columns (the first ones).
+
+    The consecutive-days rule forces a unit's duty-day flag with one big-M row per day, as a
+    first MIP model would; ``day_cliques_rows`` writes it as ringplan's CP-SAT model does, one
+    row per part of a rest clique within the day (see
+    :func:`solver.model.constraints.day_cliques`), whose linear relaxation is much tighter.
+    """
     inf = np.inf
     instance, rules = data.instance, data.instance.rules
     units = instance.units
@@ -81,6 +87,7 @@ def build_mip(data: ModelData) -> tuple[LinearModel, int]:
 
     # One place per shift and rest: one row per unit and rest clique.
     cliques = rest_cliques(data)
+    parts = day_cliques(data, cliques)
     for shifts in by_unit.values():
         for clique in cliques:
             cols = [c for s in clique for c in shifts.get(s, ())]
@@ -118,7 +125,13 @@ def build_mip(data: ModelData) -> tuple[LinearModel, int]:
                 flags = {}
                 for day, cols in by_day.items():
                     flags[day] = m.column(0, 1)
-                    m.row([*[(c, 1.0) for c in cols], (flags[day], -len(cols))], -inf, 0)
+                    if not day_cliques_rows:
+                        m.row([*[(c, 1.0) for c in cols], (flags[day], -len(cols))], -inf, 0)
+                        continue
+                    for part in parts[day]:
+                        in_part = [c for s in part for c in shifts.get(s, ())]
+                        if in_part:
+                            m.row([*[(c, 1.0) for c in in_part], (flags[day], -1.0)], -inf, 0)
                 for first in range(len(data.days) - limit):
                     run = [flags[d] for d in range(first, first + limit + 1) if d in flags]
                     if len(run) > limit:

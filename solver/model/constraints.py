@@ -26,8 +26,9 @@ def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variabl
     """Add every rule to the model, in a fixed order."""
     rows = Rows(model)
     by_group = _group_shift_indices(data, variables)
+    cliques = rest_cliques(data)
     # Where a unit can be: one place per shift, and enough rest between shifts.
-    _one_place_and_rest(rows, data, by_group)
+    _one_place_and_rest(rows, data, by_group, cliques)
     # What a ring can hold and what it needs.
     headcounts: list[int] = data.candidate_headcount().tolist()
     _ring_capacity(rows, data, variables, headcounts)
@@ -35,7 +36,7 @@ def add_constraints(model: cp_model.CpModel, data: ModelData, variables: Variabl
     # How much one unit may work.
     _max_shifts(rows, data, by_group)
     _max_shifts_per_24h(rows, data, by_group)
-    _max_consecutive_days(model, rows, data, variables, by_group)
+    _max_consecutive_days(model, rows, data, variables, by_group, cliques)
 
 
 GroupShiftIndices = dict[int, dict[int, list[int]]]
@@ -72,14 +73,28 @@ def rest_cliques(data: ModelData) -> list[list[int]]:
     return sorted(sorted(c) for c in maximal)
 
 
-def _one_place_and_rest(rows: Rows, data: ModelData, by_group: GroupShiftIndices) -> None:
+def day_cliques(data: ModelData, cliques: list[list[int]]) -> list[list[list[int]]]:
+    """For each calendar day, the largest parts of rest cliques that start on it.
+
+    Each is a set of that day's shifts of which a unit works at most one (see
+    :func:`rest_cliques`); every shift of the day lies in one of them.
+    """
+    parts: list[set[frozenset[int]]] = [set() for _ in data.days]
+    for clique in cliques:
+        for day in {data.shift_day[s] for s in clique}:
+            parts[day].add(frozenset(s for s in clique if data.shift_day[s] == day))
+    return [sorted(sorted(p) for p in day if not any(p < other for other in day)) for day in parts]
+
+
+def _one_place_and_rest(
+    rows: Rows, data: ModelData, by_group: GroupShiftIndices, cliques: list[list[int]]
+) -> None:
     """A unit stands in at most one place per shift, and works no two shifts that conflict.
 
     For each group g of k units and each rest clique K (see :func:`rest_cliques`):
     ``sum(assign[g, *, s] for s in K) <= k``. As each shift is in a clique, this also keeps a
     unit in one place per shift. For k = 1 the row is an at-most-one.
     """
-    cliques = rest_cliques(data)
     for g, shifts in by_group.items():
         size = data.groups[g].size
         for clique in cliques:
@@ -110,16 +125,20 @@ def _ring_capacity(
 def _coverage(rows: Rows, data: ModelData, variables: Variables, headcounts: list[int]) -> None:
     """Soft: headcount in a ring plus its shortfall reaches the requirement.
 
-    ``sum(headcount[g] * assign[g, slot]) + shortfall[slot] >= required[slot]``; the shortfall
-    is what the objective minimises first. ``headcounts`` holds one entry per candidate.
+    ``sum(min(headcount[g], required) * assign[g, slot]) + shortfall[slot] >= required``; the
+    shortfall is what the objective minimises first. ``headcounts`` holds one entry per
+    candidate. Counting a unit's headcount at most up to the requirement changes no whole
+    plan's shortfall (one such unit covers the ring either way), but keeps the linear
+    relaxation from covering a ring with a fraction of a large unit.
     """
     first = variables.first
     for index, short in variables.shortfall.items():
         indices = data.by_slot[index]
+        required = data.slots[index].required
         rows.linear(
             [*(first + c for c in indices), short.index],
-            [*(headcounts[c] for c in indices), 1],
-            data.slots[index].required,
+            [*(min(headcounts[c], required) for c in indices), 1],
+            required,
             INT_MAX,
         )
 
@@ -157,32 +176,41 @@ def _max_consecutive_days(
     data: ModelData,
     variables: Variables,
     by_group: GroupShiftIndices,
+    cliques: list[list[int]],
 ) -> None:
     """A unit is on duty on at most ``rules.max_consecutive_days`` calendar days in a row.
 
-    ``day_on[u, d]`` is forced up by any assignment of ``u`` to a shift starting on day ``d``
-    (``sum(assign[u, d]) <= n * day_on[u, d]``, one row per unit and day rather than one
-    implication per assignment); every run of ``max + 1`` consecutive days holds at most
-    ``max`` duty days. Only groups of one unit can need this row: pooling keeps every unit for
-    which the rule can bind on its own (see :mod:`solver.model.groups`).
+    ``day_on[u, d]`` is forced up by any assignment of ``u`` to a shift starting on day ``d``:
+    for each part of a rest clique within the day (see :func:`day_cliques`), of which ``u``
+    works at most one shift, ``sum(assign[u, part]) <= day_on[u, d]``. Every run of ``max + 1``
+    consecutive days holds at most ``max`` duty days. Only groups of one unit can need these
+    rows: pooling keeps every unit for which the rule can bind on its own (see
+    :mod:`solver.model.groups`).
+
+    One row per clique part rather than one per day (``sum(assign[u, d]) <= n * day_on[u,
+    d]``) is what lets the linear relaxation see the rule: with the single row, half of two
+    clashing shifts of a day cost a small fraction of a duty day, and on the suite's loose
+    province the relaxation's shortfall bound was 20 instead of 644 (benchmarks/RESULTS.md).
     """
     limit = data.instance.rules.max_consecutive_days
     if limit is None or len(data.days) <= limit:
         return
     named = variables.named
+    parts = day_cliques(data, cliques)
     for unit, shifts in by_group.items():
-        by_day: dict[int, list[int]] = defaultdict(list)
-        for s, xs in shifts.items():
-            by_day[data.shift_day[s]].extend(xs)
-        if len(by_day) <= limit:
+        days = sorted({data.shift_day[s] for s in shifts})
+        if len(days) <= limit:
             continue
         group = data.groups[unit]
         assert group.size == 1, "a pooled group must not need the consecutive-days rule"
         unit_id = data.instance.units[group.members[0]].id
-        for day, xs in by_day.items():
+        for day in days:
             flag = model.new_bool_var(f"day_on(unit={unit_id}, day={day})" if named else "")
             variables.day_on[unit, day] = flag
-            rows.linear([*xs, flag.index], [*(1 for _ in xs), -len(xs)], INT_MIN, 0)
+            for part in parts[day]:
+                xs = [x for s in part for x in shifts.get(s, ())]
+                if xs:
+                    rows.linear([*xs, flag.index], [1] * len(xs) + [-1], INT_MIN, 0)
         for start in range(len(data.days) - limit):
             run = [
                 variables.day_on[unit, d].index
