@@ -15,7 +15,7 @@ valid for the grouped model too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -45,8 +45,10 @@ class Duty:
     """What each unit works so far, and whether one more shift keeps every duty rule (one
     place per shift, rest, most shifts, shifts per 24 hours, consecutive days)."""
 
-    def __init__(self, data: ModelData) -> None:
+    def __init__(self, data: ModelData, days_off: Mapping[int, int] | None = None) -> None:
         self.data = data
+        self.days_off = days_off or {}
+        """Bitmask of the days each unit is kept off (see :func:`planned_days_off`)."""
         rules = data.instance.rules
         self.rules = rules
         n_shifts = len(data.instance.shifts)
@@ -68,6 +70,8 @@ class Duty:
         """Whether unit ``u`` may also work ``shift``."""
         rules, mask = self.rules, self.worked.get(u, 0)
         if mask & self.conflict[shift]:
+            return False
+        if self.days_off.get(u, 0) >> self.data.shift_day[shift] & 1:
             return False
         if rules.max_shifts is not None and self.load.get(u, 0) >= rules.max_shifts:
             return False
@@ -111,6 +115,38 @@ class Duty:
         return found
 
 
+def planned_days_off(data: ModelData) -> dict[int, int]:
+    """Days off planned ahead for the consecutive-days rule, spread over the units.
+
+    Filling slots in time order, a greedy that keeps every unit busy runs them all into the
+    rule's limit together: on the loose province most units had worked five days running by
+    the sixth, which then went short. Here each unit for which the rule can bind is kept off
+    every ``max + 1``-th day from an offset of its own, the offsets (those that plan the
+    fewest days off over the horizon) taken in turn along the units sorted by home, so that
+    neighbours rest on different days. Returns a day bitmask per such unit.
+    """
+    limit = data.instance.rules.max_consecutive_days
+    n_days = len(data.days)
+    if limit is None or n_days <= limit:
+        return {}
+    patterns = [sum(1 << d for d in range(r, n_days, limit + 1)) for r in range(limit + 1)]
+    fewest = min(p.bit_count() for p in patterns)
+    offsets = [p for p in patterns if p.bit_count() == fewest]
+    # The days each group has a candidate on; a group whose days hold a longer run than the
+    # rule allows is a single unit (pooling keeps such units on their own).
+    slot_day = np.array([data.shift_day[slot.shift] for slot in data.slots], dtype=np.int64)
+    masks = np.zeros(len(data.groups), dtype=np.int64)
+    np.bitwise_or.at(masks, data.candidate_group, 1 << slot_day[data.candidate_slot])
+    units = data.instance.units
+    bound = [
+        group.members[0]
+        for group, days in zip(data.groups, masks.tolist(), strict=True)
+        if group.size == 1 and _has_run_longer(days, limit)
+    ]
+    bound.sort(key=lambda u: (units[u].home.location.lon, units[u].home.location.lat, u))
+    return {u: offsets[i % len(offsets)] for i, u in enumerate(bound)}
+
+
 def greedy_counts(
     data: ModelData,
     *,
@@ -118,6 +154,7 @@ def greedy_counts(
     order: SlotOrder = "weight",
     start: Sequence[tuple[int, int]] = (),
     closed_shifts: frozenset[int] = frozenset(),
+    days_off: Mapping[int, int] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Candidate counts of a greedy plan (see the module docstring).
 
@@ -126,6 +163,8 @@ def greedy_counts(
     heaviest first within a shift). ``start`` holds ``(unit, candidate)`` placements made
     first, in order, each kept only where the ring's capacity and the unit's duty rules allow
     (a plan in force, which the greedy then tops up); no unit is added in ``closed_shifts``.
+    ``days_off`` (a day bitmask per unit, see :func:`planned_days_off`) keeps units off days
+    (it adds no unit there; the start's places stay).
     """
     instance = data.instance
     position = start_positions(instance)
@@ -160,6 +199,7 @@ def greedy_counts(
             place(c, u, shift)
             placed[s] = placed.get(s, 0) + headcount
 
+    duty.days_off = days_off or {}  # for what is added; the start keeps its places
     slots = sorted(
         (
             s
