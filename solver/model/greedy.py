@@ -135,12 +135,14 @@ def planned_days_off(data: ModelData) -> dict[int, int]:
     # The days each group has a candidate on; a group whose days hold a longer run than the
     # rule allows is a single unit (pooling keeps such units on their own).
     slot_day = np.array([data.shift_day[slot.shift] for slot in data.slots], dtype=np.int64)
-    masks = np.zeros(len(data.groups), dtype=np.int64)
-    np.bitwise_or.at(masks, data.candidate_group, 1 << slot_day[data.candidate_slot])
+    keys = np.unique(data.candidate_group * n_days + slot_day[data.candidate_slot])
+    masks = [0] * len(data.groups)  # Python integers: a horizon may hold over 63 days
+    for key in keys.tolist():
+        masks[key // n_days] |= 1 << key % n_days
     units = data.instance.units
     bound = [
         group.members[0]
-        for group, days in zip(data.groups, masks.tolist(), strict=True)
+        for group, days in zip(data.groups, masks, strict=True)
         if group.size == 1 and _has_run_longer(days, limit)
     ]
     bound.sort(key=lambda u: (units[u].home.location.lon, units[u].home.location.lat, u))
