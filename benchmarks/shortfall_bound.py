@@ -59,6 +59,15 @@ def _highs(
     return h
 
 
+def _shortfall_cost(model: LinearModel) -> tuple[dict[int, float], np.ndarray]:
+    """The shortfall columns' weights, and the cost vector with them alone."""
+    costs = model.costs[ObjectiveTerm.SHORTFALL]
+    cost = np.zeros(len(model.lower))
+    for column, value in costs.items():
+        cost[column] = value
+    return costs, cost
+
+
 def strengthened(model: LinearModel, shortfall: set[int]) -> list[float]:
     """Coverage-row coefficients capped at the row's requirement (rows with a shortfall column)."""
     values = list(model.values)
@@ -81,10 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     data = build_data(load_instance(args.instance), grouped=False)
     model, _n = build_mip(data)
-    costs = model.costs[ObjectiveTerm.SHORTFALL]
-    cost = np.zeros(len(model.lower))
-    for column, value in costs.items():
-        cost[column] = value
+    costs, cost = _shortfall_cost(model)
     row: dict[str, object] = {"instance": args.instance, "candidates": data.n_candidates}
 
     start = time.perf_counter()
@@ -102,10 +108,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     # The same with the consecutive-days rule per rest clique within a day.
     model, _n = build_mip(data, day_cliques_rows=True)
-    costs = model.costs[ObjectiveTerm.SHORTFALL]
-    cost = np.zeros(len(model.lower))
-    for column, value in costs.items():
-        cost[column] = value
+    costs, cost = _shortfall_cost(model)
     values = strengthened(model, set(costs))
     start = time.perf_counter()
     strong = _highs(model, values, cost, args.threads)

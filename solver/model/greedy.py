@@ -45,9 +45,9 @@ class Duty:
     """What each unit works so far, and whether one more shift keeps every duty rule (one
     place per shift, rest, most shifts, shifts per 24 hours, consecutive days)."""
 
-    def __init__(self, data: ModelData, days_off: Mapping[int, int] | None = None) -> None:
+    def __init__(self, data: ModelData) -> None:
         self.data = data
-        self.days_off = days_off or {}
+        self.days_off: Mapping[int, int] = {}
         """Bitmask of the days each unit is kept off (see :func:`planned_days_off`)."""
         rules = data.instance.rules
         self.rules = rules
