@@ -533,7 +533,7 @@ def _coarse_size(data: ModelData) -> int:
     group_of, slot_of = data.candidate_group[order], data.candidate_slot[order]
     present, starts = np.unique(group_of, return_index=True)
     ends = [*starts[1:].tolist(), len(order)] if len(starts) else []
-    shift_of = np.array([slot.shift for slot in data.slots], dtype=np.int64)
+    shift_of = data.slot_shifts()
     slot_shift: list[int] = shift_of.tolist()
     pools: dict[object, int] = {}
     for g, a, b in zip(present.tolist(), starts.tolist(), ends, strict=True):
@@ -942,8 +942,7 @@ def _shift_window(data: ModelData, x: npt.NDArray[np.int64], shift: int) -> _Pha
     the places ``x`` holds in other shifts fixed, nothing else. Every rule holds as in the
     full model (the fixed places count towards rest, most shifts, days in a row and balance);
     its plans are plans of the instance, its bounds only of the window."""
-    slot_shift = np.array([slot.shift for slot in data.slots], dtype=np.int64)
-    inside = slot_shift[data.candidate_slot] == shift
+    inside = data.slot_shifts()[data.candidate_slot] == shift
     kept = np.union1d(np.flatnonzero(inside), np.flatnonzero(x))
     phase = _phase(restrict(data, kept.tolist()))
     first, variables = phase.variables.first, phase.model.proto.variables

@@ -117,6 +117,7 @@ class ModelData:
         default=None, init=False, repr=False
     )
     _sorted_keys: tuple[Column, Column] | None = field(default=None, init=False, repr=False)
+    _slot_shifts: Column | None = field(default=None, init=False, repr=False)
 
     @property
     def n_candidates(self) -> int:
@@ -187,6 +188,13 @@ class ModelData:
             np.add.at(reach, self.candidate_slot, people[self.candidate_group])
         reach_list: list[int] = reach.tolist()
         return reach_list
+
+    def slot_shifts(self) -> Column:
+        """Shift index of each slot, as an array (``slot_shifts()[candidate_slot]`` gives
+        each candidate's shift)."""
+        if self._slot_shifts is None:
+            self._slot_shifts = np.array([slot.shift for slot in self.slots], dtype=np.int64)
+        return self._slot_shifts
 
     def candidate_of(self, groups: Column, slots: Column) -> Column:
         """The candidate of each (group, slot) pair of the two arrays, -1 where there is none:
@@ -264,12 +272,13 @@ UnitCandidates = list[tuple[int, int]]
 """The (slot, km) pairs of one unit, in slot order."""
 
 
-def _distances(instance: Instance) -> npt.NDArray[np.float64]:
+def _distances(instance: Instance, limits: Sequence[float | None]) -> npt.NDArray[np.float64]:
     """Kilometres from each unit's home to each venue, as :func:`great_circle_km` gives them.
 
     Computed for all pairs at once; where the last bits of NumPy's arithmetic could decide
-    something (a distance within a millimetre of a unit's travel limit or of a half kilometre,
-    where it is rounded), the pair is computed again by :func:`great_circle_km` itself.
+    something (a distance within a millimetre of the unit's travel limit in ``limits`` or of a
+    half kilometre, where it is rounded), the pair is computed again by
+    :func:`great_circle_km` itself.
     """
     homes = np.radians([[u.home.location.lat, u.home.location.lon] for u in instance.units])
     sites = np.radians([[v.location.lat, v.location.lon] for v in instance.venues])
@@ -280,17 +289,8 @@ def _distances(instance: Instance) -> npt.NDArray[np.float64]:
         + np.cos(p1) * np.cos(p2) * np.sin((sites[:, 1] - homes[:, 1:]) / 2) ** 2
     )
     km: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-    limits = np.array(
-        [
-            np.inf if limit is None else limit
-            for limit in (
-                u.max_travel_km if u.max_travel_km is not None else instance.rules.max_travel_km
-                for u in instance.units
-            )
-        ],
-        dtype=np.float64,
-    ).reshape(-1, 1)
-    close = np.abs(km - limits) < TIE_KM
+    most = np.array([np.inf if x is None else x for x in limits], dtype=np.float64)
+    close = np.abs(km - most.reshape(-1, 1)) < TIE_KM
     close |= np.abs(km - np.floor(km) - 0.5) < TIE_KM
     for u, v in zip(*np.nonzero(close), strict=True):
         home, venue = instance.units[u].home.location, instance.venues[v].location
@@ -308,11 +308,14 @@ def unit_candidates(instance: Instance, slots: list[Slot]) -> list[UnitCandidate
     rules = instance.rules
     slot_index = {(slot.venue, slot.ring, slot.shift): i for i, slot in enumerate(slots)}
     result: list[UnitCandidates] = []
-    distances = _distances(instance)
-    for u, unit in enumerate(instance.units):
+    limits = [
+        unit.max_travel_km if unit.max_travel_km is not None else rules.max_travel_km
+        for unit in instance.units
+    ]
+    distances = _distances(instance, limits)
+    for u, (unit, limit) in enumerate(zip(instance.units, limits, strict=True)):
         pairs: UnitCandidates = []
         result.append(pairs)
-        limit = unit.max_travel_km if unit.max_travel_km is not None else rules.max_travel_km
         open_shifts = [s for s, shift in enumerate(instance.shifts) if _available(unit, shift)]
         if not open_shifts:
             continue
@@ -397,8 +400,7 @@ def _indexed(data: ModelData) -> ModelData:
     bounds = np.searchsorted(slot[order], np.arange(len(data.slots) + 1)).tolist()
     data.by_slot = [order[a:b].tolist() for a, b in pairwise(bounds)]
     n_shifts = len(data.instance.shifts)
-    slot_shift = np.array([s.shift for s in data.slots], dtype=np.int64)
-    key = data.candidate_group * n_shifts + (slot_shift[slot] if len(slot) else slot)
+    key = data.candidate_group * n_shifts + (data.slot_shifts()[slot] if len(slot) else slot)
     order = np.argsort(key, kind="stable")
     keys, starts = np.unique(key[order], return_index=True)
     ends = [*starts[1:].tolist(), len(order)] if len(starts) else []

@@ -134,7 +134,7 @@ def planned_days_off(data: ModelData) -> dict[int, int]:
     offsets = [p for p in patterns if p.bit_count() == fewest]
     # The days each group has a candidate on; a group whose days hold a longer run than the
     # rule allows is a single unit (pooling keeps such units on their own).
-    slot_day = np.array([data.shift_day[slot.shift] for slot in data.slots], dtype=np.int64)
+    slot_day = np.asarray(data.shift_day, dtype=np.int64)[data.slot_shifts()]
     keys = np.unique(data.candidate_group * n_days + slot_day[data.candidate_slot])
     masks = [0] * len(data.groups)  # Python integers: a horizon may hold over 63 days
     for key in keys.tolist():

@@ -136,8 +136,7 @@ def _travel_upper(data: ModelData) -> int:
     if not data.n_candidates:
         return 0
     n_shifts = len(data.instance.shifts)
-    slot_shift = np.array([slot.shift for slot in data.slots], dtype=np.int64)
-    key = data.candidate_group * n_shifts + slot_shift[data.candidate_slot]
+    key = data.candidate_group * n_shifts + data.slot_shifts()[data.candidate_slot]
     farthest = np.zeros(len(data.groups) * n_shifts, dtype=np.int64)
     np.maximum.at(farthest, key, data.candidate_km)
     sizes = np.array([group.size for group in data.groups], dtype=np.int64)

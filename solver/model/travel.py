@@ -68,7 +68,7 @@ def shorten_travel(
     required = np.array([slot.required for slot in data.slots], dtype=np.int64)
     capacity = np.array([slot.capacity for slot in data.slots], dtype=np.int64)
     weight = np.array([slot.weight for slot in data.slots], dtype=np.int64)
-    slot_shift = np.array([slot.shift for slot in data.slots], dtype=np.int64)
+    slot_shift = data.slot_shifts()
     assigned = np.array(state.assigned, dtype=np.int64)
     n_units = len(state.headcount)
     unit_group = data.unit_groups()
