@@ -263,7 +263,10 @@ def test_a_neighbourhood_search_in_short_rounds_keeps_every_rule_and_improves(
     result = solve_checked(
         instance, preset="neighbourhood-rounds", time_limit=6, progress=seen.append
     )
-    assert rounds.count("FEASIBLE") >= 3  # the travel stage ran in several rounds
+    # The travel stage ran in several rounds, the first cut short by its time limit; a later
+    # one may exhaust the neighbourhood (OPTIMAL within it), which ends the rounds: how soon
+    # depends on the machine's speed (after two rounds in 2 of 3 runs at 5af6840).
+    assert len(rounds) >= 2 and rounds[0] == "FEASIBLE"
     assert result.status is SolveStatus.FEASIBLE  # a neighbourhood proves nothing
     assert result.total_shortfall == 0
     assert result.objective is not None and result.objective < seen[0].objective
