@@ -17,6 +17,7 @@ from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission
 from server.auth import tenant_of
 from server.config import ServerConfig
+from server.decoding import DecodeGuard
 from server.jobs.manager import JobManager
 from server.jobs.store import JobStore
 from server.security import server_security
@@ -65,7 +66,7 @@ class RingplanServer:
             ),
             # No second server may silently share the port.
             options=[*channel_options(config), ("grpc.so_reuseport", 0)],
-            interceptors=security.interceptors,
+            interceptors=[*security.interceptors, DecodeGuard()],
         )
         self.jobs = JobManager(self.store, self.pool, self.admission, config)
         api_grpc.add_RingplanServiceServicer_to_server(

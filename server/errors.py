@@ -65,9 +65,32 @@ def violations_from(problems: Iterable[Problem], prefix: str) -> list[FieldViola
     return result
 
 
+MAX_VIOLATIONS = 20
+"""Most field violations an error carries; the rest are counted in a last one."""
+
+MAX_TEXT = 200
+"""Longest field path or description in an error, in characters; longer ones are cut."""
+
+MAX_MESSAGE = 200
+"""Longest status message, in characters (gRPC percent-encodes it: at most 2,400 bytes)."""
+
+MAX_STATUS_BYTES = 4096
+"""Most bytes of the packed ``google.rpc.Status``. gRPC sends it base64-encoded in the
+``grpc-status-details-bin`` trailer (4/3 of its size) next to the message, so every error stays
+under 8 KiB of metadata, half the 16 KiB a client accepts by default."""
+
+
+def cut(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` itself, or its start and how much was cut when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    rest = f"... ({len(text) - limit} more characters)"
+    return text[: max(0, limit - len(rest))] + rest
+
+
 def invalid_argument(violations: Sequence[FieldViolation]) -> ServiceError:
     """INVALID_ARGUMENT naming every bad field."""
-    head = "; ".join(f"{v.field}: {v.description}" for v in violations[:3])
+    head = "; ".join(f"{cut(v.field)}: {cut(v.description)}" for v in violations[:3])
     more = f" (and {len(violations) - 3} more)" if len(violations) > 3 else ""
     return ServiceError(
         grpc.StatusCode.INVALID_ARGUMENT,
@@ -77,18 +100,48 @@ def invalid_argument(violations: Sequence[FieldViolation]) -> ServiceError:
 
 
 def to_status(error: ServiceError) -> status_pb2.Status:
-    """The ``google.rpc.Status`` for an error, with its details packed."""
-    details = []
-    if error.violations:
-        bad = error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(
-                    field=v.field, description=v.description
-                )
-                for v in error.violations
-            ]
+    """The ``google.rpc.Status`` for an error, with its details packed.
+
+    At most :data:`MAX_VIOLATIONS` field violations are listed, each cut to :data:`MAX_TEXT`
+    characters, and fewer when the whole would pass :data:`MAX_STATUS_BYTES`; a last one says
+    how many more there are.
+    """
+    keep = min(len(error.violations), MAX_VIOLATIONS)
+    while True:
+        status = _status(error, keep)
+        if status.ByteSize() <= MAX_STATUS_BYTES or keep == 0:
+            return status
+        keep //= 2
+
+
+def _listed(
+    violations: Sequence[FieldViolation], keep: int
+) -> list[error_details_pb2.BadRequest.FieldViolation]:
+    """The first ``keep`` violations, cut, and one that counts the others."""
+    shown = [
+        error_details_pb2.BadRequest.FieldViolation(
+            field=cut(v.field), description=cut(v.description)
         )
-        details.append(bad)
+        for v in violations[:keep]
+    ]
+    rest = violations[keep:]
+    if rest:
+        shown.append(
+            error_details_pb2.BadRequest.FieldViolation(
+                field=cut(rest[0].field),
+                description=f"and {len(rest)} more problem(s) not listed here "
+                "(Validate reports every one)",
+            )
+        )
+    return shown
+
+
+def _status(error: ServiceError, keep: int) -> status_pb2.Status:
+    details: list[Any] = []
+    if error.violations:
+        details.append(
+            error_details_pb2.BadRequest(field_violations=_listed(error.violations, keep))
+        )
     if error.retry_after is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(error.retry_after * 1e9))
@@ -98,7 +151,9 @@ def to_status(error: ServiceError) -> status_pb2.Status:
         box = any_pb2.Any()
         box.Pack(detail)
         packed.append(box)
-    return status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+    return status_pb2.Status(
+        code=error.code.value[0], message=cut(error.message, MAX_MESSAGE), details=packed
+    )
 
 
 def _abort(context: grpc.ServicerContext, error: ServiceError) -> NoReturn:

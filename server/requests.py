@@ -110,8 +110,14 @@ def read_job(
     no deadline); the time spent reading the request is taken off it.
     """
     began = time.monotonic()
+    # The options' few problems first: a long list of errors is cut at the end.
     violations = option_violations(options)
     preset = options.preset or "default"
+    instance = None
+    try:
+        instance = read_instance(instance_msg, config)
+    except ServiceError as error:
+        violations += error.violations
     hint = None
     if options.HasField("hint"):
         try:
@@ -119,11 +125,6 @@ def read_job(
         except ValidationError as error:
             problems = problems_from_validation_error(error)
             violations += violations_from(problems, "options.hint")
-    instance = None
-    try:
-        instance = read_instance(instance_msg, config)
-    except ServiceError as error:
-        violations = [*error.violations, *violations]
     if violations or instance is None:
         raise invalid_argument(violations)
     left = None if remaining is None else remaining - (time.monotonic() - began)

@@ -15,10 +15,12 @@ from pathlib import Path
 import grpc
 import pytest
 
+from ringplan.v1 import ringplan_service_pb2 as api
 from server.admission import Admission
 from server.app import create_server
 from server.client import JobView, RingplanClient, RingplanError
 from server.config import ServerConfig
+from server.convert import instance_to_proto
 from server.jobs.manager import JobManager
 from server.jobs.store import JobRecord, JobState, JobStore
 from server.workers import WorkerLimits, WorkerPool
@@ -172,27 +174,31 @@ def test_kill_during_writes_leaves_a_clean_store(tmp_path: Path) -> None:
         assert not _consistent(record)
 
 
-def test_a_job_of_another_tenant_is_not_found(tmp_path: Path) -> None:
+@pytest.fixture
+def manager(tmp_path: Path) -> Iterator[JobManager]:
+    """A job manager on a fresh store, not dispatching."""
     config = ServerConfig(jobs_db=str(tmp_path / "jobs.sqlite3"))
     store = JobStore(config.jobs_db)
     pool = WorkerPool(1, WorkerLimits(), 5.0)
     try:
-        manager = JobManager(store, pool, Admission(1), config)
-        from ringplan.v1 import ringplan_service_pb2 as api
-        from server.convert import instance_to_proto
-
-        record, _ = manager.submit(
-            "alpha", api.SubmitJobRequest(instance=instance_to_proto(tiny()))
-        )
-        assert manager.get("alpha", record.id).id == record.id
-        for call in (manager.get, manager.cancel):
-            with pytest.raises(Exception) as caught:
-                call("beta", record.id)
-            assert getattr(caught.value, "code", None) is grpc.StatusCode.NOT_FOUND
-        assert manager.page("beta", None, 10, "")[0] == []
+        yield JobManager(store, pool, Admission(1), config)
     finally:
         pool.close()
         store.close()
+
+
+def _request() -> api.SubmitJobRequest:
+    return api.SubmitJobRequest(instance=instance_to_proto(tiny()))
+
+
+def test_a_job_of_another_tenant_is_not_found(manager: JobManager) -> None:
+    record, _ = manager.submit("alpha", _request())
+    assert manager.get("alpha", record.id).id == record.id
+    for call in (manager.get, manager.cancel):
+        with pytest.raises(Exception) as caught:
+            call("beta", record.id)
+        assert getattr(caught.value, "code", None) is grpc.StatusCode.NOT_FOUND
+    assert manager.page("beta", None, 10, "")[0] == []
 
 
 # -- the Jobs API ----------------------------------------------------------------------
@@ -284,8 +290,6 @@ def test_job_calls_with_bad_input_name_the_field(client: RingplanClient) -> None
         client.list_jobs(page_token="zzz")
     assert caught.value.violations[0].field == "page_token"
     bad = tiny().model_copy(update={"units": ()})
-    from server.convert import instance_to_proto
-
     message = instance_to_proto(bad)
     message.units.add(id="x", headcount=0)
     with pytest.raises(RingplanError) as caught:
@@ -366,3 +370,68 @@ def test_a_second_server_cannot_open_a_store_in_use(tmp_path: Path) -> None:
         JobStore(path)
     first.close()
     JobStore(path).close()  # free again once the first has closed it
+
+
+# -- page tokens and request ids --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "9" * 40,  # a number past SQLite's integers
+        " 5 ",  # what int() would take
+        "1_0",  # what int() would take
+        "A" * 43,  # the right length, a made-up tag
+        "x" * 10_000,  # far too long
+    ],
+)
+def test_list_jobs_refuses_a_page_token_it_did_not_give(client: RingplanClient, token: str) -> None:
+    client.submit_job(tiny(), request_id="one", time_limit=5)
+    with pytest.raises(RingplanError) as caught:
+        client.list_jobs(page_token=token)
+    assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in caught.value.violations] == ["page_token"]
+
+
+def test_page_tokens_reveal_no_position_and_serve_only_their_tenant(manager: JobManager) -> None:
+    for _ in range(3):
+        manager.submit("alpha", _request())
+        manager.submit("beta", _request())
+    _, token = manager.page("alpha", None, 1, "")
+    _, again = manager.page("alpha", None, 1, "")
+    assert token and again and token != again  # the same position, sealed twice
+    assert len(token) == len(again) and not token.isdigit()
+    assert [r.tenant for r in manager.page("alpha", None, 10, token)[0]] == ["alpha"] * 2
+    with pytest.raises(Exception) as caught:
+        manager.page("beta", None, 10, token)
+    assert getattr(caught.value, "code", None) is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_page_tokens_outlive_a_server_restart(tmp_path: Path) -> None:
+    config = ServerConfig(
+        port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
+    )
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        ids = [client.submit_job(tiny(), time_limit=5)[0].id for _ in range(3)]
+        _, token = client.list_jobs(page_size=1)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        rest, last = client.list_jobs(page_token=token)
+    assert [j.id for j in rest] == ids[::-1][1:] and last == ""
+
+
+def test_a_request_id_reused_for_another_request_is_already_exists(
+    client: RingplanClient,
+) -> None:
+    first, _ = client.submit_job(tiny(), request_id="plan-7", time_limit=5)
+    again, created = client.submit_job(tiny(), request_id="plan-7", time_limit=5)
+    assert again.id == first.id and not created  # the same request: the same job
+    other = tiny().model_copy(update={"name": "another"})
+    with pytest.raises(RingplanError) as caught:
+        client.submit_job(other, request_id="plan-7", time_limit=5)
+    assert caught.value.code is grpc.StatusCode.ALREADY_EXISTS
+    assert first.id in caught.value.message and "instance" in caught.value.message
+    with pytest.raises(RingplanError) as caught:
+        client.submit_job(tiny(), request_id="plan-7", time_limit=6)
+    assert caught.value.code is grpc.StatusCode.ALREADY_EXISTS
+    assert "options" in caught.value.message
+    assert [j.id for j in client.list_jobs()[0]] == [first.id]

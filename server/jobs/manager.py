@@ -24,6 +24,7 @@ from server.config import ServerConfig
 from server.convert import plan_from_proto, plan_to_proto, progress_to_proto, result_to_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument
 from server.jobs.store import JobRecord, JobState, JobStore
+from server.jobs.tokens import PageTokens
 from server.requests import read_job
 from server.workers import SolveCancelled, SolveFailed, WorkerPool
 from solver import Plan, Progress
@@ -43,6 +44,28 @@ def _not_found(job_id: str) -> ServiceError:
     return ServiceError(grpc.StatusCode.NOT_FOUND, f"no job '{job_id}'")
 
 
+def _same_request(record: JobRecord, request: api.SubmitJobRequest) -> None:
+    """Refuse a request id that is reused for a different request.
+
+    Raises
+    ------
+    ServiceError
+        ALREADY_EXISTS naming the job the id belongs to and what differs.
+    """
+    first = api.SubmitJobRequest.FromString(record.request)
+    differ = [
+        name for name in ("instance", "options") if getattr(first, name) != getattr(request, name)
+    ]
+    if differ:
+        raise ServiceError(
+            grpc.StatusCode.ALREADY_EXISTS,
+            f"request id '{request.request_id}' belongs to job {record.id}, submitted with a "
+            f"different {' and '.join(differ)}; send the same request to get that job back, or "
+            "use a new request id for a new job",
+            [FieldViolation("request_id", f"used by job {record.id} for another request")],
+        )
+
+
 class JobManager:
     """Runs and keeps jobs; one per server."""
 
@@ -53,6 +76,7 @@ class JobManager:
         self._pool = pool
         self._admission = admission
         self._config = config
+        self._tokens = PageTokens(store.key)
         self._changed = threading.Condition()
         self._version = 0
         self._running: dict[str, Ticket] = {}
@@ -107,6 +131,8 @@ class JobManager:
         )
         if created:
             self._bump()
+        else:
+            _same_request(record, request)
         return record, created
 
     def get(self, tenant: str, job_id: str) -> JobRecord:
@@ -137,17 +163,18 @@ class JobManager:
             violations.append(FieldViolation("page_size", "must not be negative"))
         before = None
         if page_token:
-            try:
-                before = int(page_token)
-            except ValueError:
-                violations.append(FieldViolation("page_token", "not a token from ListJobs"))
+            before = self._tokens.open(tenant, page_token)
+            if before is None:
+                violations.append(
+                    FieldViolation("page_token", "not a page token ListJobs gave this caller")
+                )
         if violations:
             raise invalid_argument(violations)
         limit = min(page_size or DEFAULT_PAGE, MAX_PAGE)
         records = self._store.page(tenant, state, limit + 1, before)
         more = len(records) > limit
         records = records[:limit]
-        return records, str(records[-1].seq) if more else ""
+        return records, self._tokens.seal(tenant, records[-1].seq) if more else ""
 
     def watch(
         self, tenant: str, job_id: str, gone: threading.Event | None = None

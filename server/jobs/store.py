@@ -9,6 +9,7 @@ the store; the service decides their encoding.
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_request ON jobs (tenant, request_id)
     WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 COLUMNS = (
@@ -129,6 +131,16 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self.key = self._key()
+
+    def _key(self) -> bytes:
+        """The store's secret (created with the store): it seals page tokens."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('key', ?)", (os.urandom(32),)
+            )
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()
+        return bytes(row[0])
 
     def close(self) -> None:
         """Close the database and let another server open it."""
