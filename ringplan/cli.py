@@ -30,6 +30,7 @@ from solver import (
     load_instance,
     solve,
 )
+from solver.figures import terms_text
 from solver.presets import PRESETS
 from solver.validation import instance_warnings, load_json, problems_from_validation_error
 
@@ -76,8 +77,7 @@ def load_plan(path: str) -> Plan:
 
 def _print_progress(progress: Progress) -> None:
     print(
-        f"  [{progress.elapsed:7.2f} s] objective {progress.objective}  "
-        f"bound {progress.best_bound}  gap {100 * progress.gap:.2f} %",
+        f"  [{progress.elapsed:7.2f} s] better plan: {terms_text(progress.terms)}",
         file=sys.stderr,
         flush=True,
     )

@@ -25,6 +25,7 @@ from ringplan.v1 import whatif_pb2 as wpb
 from server.jobs.store import JobRecord, JobState
 from solver import Instance, InstanceError, Plan, Problem, Result, parse_instance
 from solver.domain import Force, ObjectiveTerm, RegionLevel, RiskLevel, Venue, VenueKind
+from solver.figures import Figures, TermFigure
 from solver.result import Activation, Coverage, Progress, SolveStatus
 from solver.validation import PathPart
 from solver.whatif import (
@@ -445,6 +446,49 @@ def result_to_proto(result: Result) -> rpb.Result:
             for a in result.activations
         ],
         warnings=list(result.warnings),
+        term_bounds=[rpb.TermValue(term=terms[t], value=v) for t, v in result.term_bounds.items()],
+        figures=None if result.figures is None else figures_to_proto(result.figures),
+    )
+
+
+def figures_to_proto(figures: Figures) -> rpb.Figures:
+    """A plan's figures in people units as their message."""
+    terms = _invert(TERMS)
+    counts = figures.model_dump(exclude={"terms"})
+    return rpb.Figures(
+        **counts,
+        terms=[
+            rpb.TermFigure(
+                term=terms[t.term],
+                value=t.value,
+                unit=t.unit,
+                bound=t.bound,
+                proven_minimal=t.proven_minimal,
+            )
+            for t in figures.terms
+        ],
+    )
+
+
+def figures_from_proto(message: rpb.Figures) -> Figures:
+    """A plan's figures from their message."""
+    counts = {
+        name: _optional(message, name) if name == "moved_unit_shifts" else getattr(message, name)
+        for name in Figures.model_fields
+        if name != "terms"
+    }
+    return Figures(
+        **counts,
+        terms=tuple(
+            TermFigure(
+                term=TERMS[t.term],
+                value=t.value,
+                unit=t.unit,
+                bound=_optional(t, "bound"),
+                proven_minimal=t.proven_minimal,
+            )
+            for t in message.terms
+        ),
     )
 
 
@@ -491,6 +535,8 @@ def result_from_proto(message: rpb.Result) -> Result:
             for a in message.activations
         ),
         warnings=tuple(message.warnings),
+        term_bounds={TERMS[t.term]: t.value for t in message.term_bounds},
+        figures=figures_from_proto(message.figures) if message.HasField("figures") else None,
     )
 
 
@@ -502,6 +548,7 @@ def progress_to_proto(progress: Progress) -> rpb.Progress:
         gap=progress.gap,
         elapsed_seconds=progress.elapsed,
         stage=progress.stage,
+        terms=[rpb.TermValue(term=_invert(TERMS)[t], value=v) for t, v in progress.terms.items()],
     )
 
 
@@ -513,6 +560,7 @@ def progress_from_proto(message: rpb.Progress) -> Progress:
         gap=message.gap,
         elapsed=message.elapsed_seconds,
         stage=message.stage,
+        terms={TERMS[t.term]: t.value for t in message.terms},
     )
 
 

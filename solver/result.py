@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from solver.domain import Assignment, Force, ObjectiveTerm, Plan, RiskLevel
+from solver.figures import Figures, figures_text, plan_figures
 
 
 class SolveStatus(StrEnum):
@@ -82,6 +83,40 @@ class Result(_Frozen):
     """Each objective term's value in the plan."""
     activations: tuple[Activation, ...] = ()
     warnings: tuple[str, ...] = ()
+    term_bounds: dict[ObjectiveTerm, int] = {}
+    """Proven lower bound of each term where the search proved one (every ranked term when
+    :attr:`status` is optimal)."""
+    figures: Figures | None = None
+    """The plan's figures in people units (see :mod:`solver.figures`)."""
+
+    def people_figures(self, priorities: tuple[ObjectiveTerm, ...] | None = None) -> Figures:
+        """:attr:`figures`, or, when the result does not carry them, computed from it."""
+        if self.figures is not None and priorities is None:
+            return self.figures
+        return plan_figures(
+            self.coverage,
+            self.activations,
+            self.breakdown,
+            assignments=len(self.plan.assignments),
+            priorities=priorities,
+            bounds=self.term_bounds,
+            optimal=self.status is SolveStatus.OPTIMAL,
+        )
+
+    def status_line(self) -> str:
+        """The status in words that agree with what the search proved."""
+        if self.status is SolveStatus.OPTIMAL:
+            return "status: optimal (every term proven minimal)"
+        if self.status is SolveStatus.FEASIBLE:
+            figures = self.people_figures()
+            proven = [t.term.value for t in figures.terms if t.proven_minimal]
+            text = "status: feasible (stopped before proving the plan best"
+            if proven:
+                text += f"; proven minimal: {', '.join(proven)}"
+            return text + ")"
+        if self.status is SolveStatus.NO_SOLUTION:
+            return "status: no_solution (stopped before any plan was found)"
+        return f"status: {self.status.value}"
 
     @property
     def total_shortfall(self) -> int:
@@ -90,31 +125,21 @@ class Result(_Frozen):
 
     def summary(self) -> str:
         """A short text report for a person."""
-        lines = [f"status: {self.status.value}"]
-        if self.objective is not None:
-            gap = f"{100 * self.gap:.2f} %" if self.gap is not None else "n/a"
-            lines.append(
-                f"objective: {self.objective}  bound: {self.best_bound}  gap: {gap}  "
-                f"time: {self.wall_time:.2f} s"
-            )
-            terms = ", ".join(f"{term.value} {value}" for term, value in self.breakdown.items())
-            lines.append(f"terms: {terms}")
-            lines.append(
-                f"assignments: {len(self.plan.assignments)}  "
-                f"shortfall: {self.total_shortfall} headcount-shifts"
-            )
+        lines = [self.status_line(), f"time: {self.wall_time:.2f} s"]
+        if self.status.has_plan:
+            lines += figures_text(self.people_figures())
         short: dict[tuple[str, int], int] = {}
         for row in self.coverage:
             if row.shortfall:
                 short[row.venue, row.ring] = short.get((row.venue, row.ring), 0) + row.shortfall
         if short:
-            lines.append("shortfall by venue and ring:")
+            lines.append("uncovered people-shifts by venue and ring:")
             lines += [f"  {venue} ring {ring}: {n}" for (venue, ring), n in sorted(short.items())]
         if self.activations:
             lines.append("TNI / standby activations:")
             lines += [
-                f"  {a.unit} ({a.force.value} {a.type}, {a.headcount}) -> {a.venue} ring {a.ring}"
-                f" in {', '.join(a.shifts)}"
+                f"  {a.unit} ({a.force.value} {a.type}, {a.headcount} soldiers) -> {a.venue} "
+                f"ring {a.ring} in {', '.join(a.shifts)}"
                 for a in self.activations
             ]
         lines += [f"warning: {w}" for w in self.warnings]
@@ -132,6 +157,8 @@ class Progress:
     """Seconds since the call began."""
     stage: int
     """Index of the priority stage being solved (0 when all terms are solved at once)."""
+    terms: dict[ObjectiveTerm, int] = field(default_factory=dict)
+    """Each term's value in the plan (units as in :data:`solver.figures.TERM_UNITS`)."""
 
 
 def relative_gap(objective: int, bound: int) -> float:
@@ -143,6 +170,7 @@ __all__ = [
     "Activation",
     "Assignment",
     "Coverage",
+    "Figures",
     "Plan",
     "Progress",
     "Result",

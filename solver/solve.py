@@ -88,13 +88,16 @@ class _Search:
     """Also called with every improving plan (see :attr:`_Run.forward`)."""
 
     def total(self, x: npt.NDArray[np.int64]) -> int:
-        values = self.evaluator.terms(x)
+        return self._weighted(self.evaluator.terms(x))
+
+    def _weighted(self, values: dict[ObjectiveTerm, int]) -> int:
         priorities = self.data.instance.rules.priorities
         return sum(w * values.get(t, 0) for w, t in zip(self.full_weights, priorities, strict=True))
 
     def offer(self, x: npt.NDArray[np.int64], stage: int) -> None:
         """Keep ``x`` if it beats the best plan so far, and report it."""
-        objective = self.total(x)
+        values = self.evaluator.terms(x)
+        objective = self._weighted(values)
         with self.lock:
             if self.first_solution_time is None:
                 self.first_solution_time = time.perf_counter() - self.start
@@ -112,6 +115,7 @@ class _Search:
                     gap=relative_gap(objective, bound),
                     elapsed=time.perf_counter() - self.start,
                     stage=stage,
+                    terms=values,
                 )
             )
         if time.perf_counter() - self.incumbent_at >= INCUMBENT_INTERVAL:
@@ -356,9 +360,36 @@ def solve(
         parts = [part for part in independent_parts(instance, data) if part.units]
         built = time.perf_counter() - began
         if len(parts) > 1:
-            return _solve_parts(instance, parts, run, data, built)
-        return _solve_whole(instance, run, data, built=built)[0]
-    return _solve_whole(instance, run)[0]
+            result, first_weight = _solve_parts(instance, parts, run, data, built)
+        else:
+            result, first_weight = _solve_whole(instance, run, data, built=built)
+    else:
+        result, first_weight = _solve_whole(instance, run)
+    return with_term_bounds(result, instance.rules.priorities, first_weight)
+
+
+def with_term_bounds(
+    result: Result, priorities: tuple[ObjectiveTerm, ...], first_weight: int
+) -> Result:
+    """``result`` with the bound of each term the search proved, and its figures in people
+    units.
+
+    An optimal plan proves every ranked term minimal. Otherwise the scalar bound, whose
+    first term has weight ``first_weight`` above everything the later terms can add, bounds
+    the first term by ``floor(bound / first_weight)``.
+    """
+    if not result.status.has_plan:
+        return result
+    if result.status is SolveStatus.OPTIMAL:
+        bounds = {term: result.breakdown.get(term, 0) for term in priorities}
+    else:
+        first = priorities[0]
+        bounds = {
+            first: min(result.breakdown.get(first, 0), (result.best_bound or 0) // first_weight)
+        }
+    update = {"term_bounds": bounds}
+    with_bounds = result.model_copy(update=update)
+    return with_bounds.model_copy(update={"figures": with_bounds.people_figures(priorities)})
 
 
 @dataclass(frozen=True)
@@ -1111,7 +1142,7 @@ def _part_budgets(sizes: list[int], now: float, deadline: float) -> list[float]:
 
 def _solve_parts(
     instance: Instance, parts: list[Part], run: _Run, data: ModelData, built: float
-) -> Result:
+) -> tuple[Result, int]:
     """Solve independent parts one by one and put their plans side by side.
 
     Parts are solved smallest first, each with time in proportion to its candidates (pass 2
@@ -1237,4 +1268,5 @@ def _solve_parts(
         search.bound = full_weights[0] * first_term
     build_time += cut_time + sum(r.build_time for r in results if r is not None)
     search.hand_over()
-    return _result(search, False, optimal, build_time, instance, run.hint)
+    result = _result(search, False, optimal, build_time, instance, run.hint)
+    return result, full_weights[0] if full_weights else 1

@@ -38,7 +38,7 @@ def test_solve_prints_summary_and_writes_a_result_the_checker_accepts(
     run = ringplan("solve", str(instance_file), "--time-limit", "10", "--out", str(out))
     assert run.returncode == 0, run.stderr
     assert "status: optimal" in run.stdout
-    assert "objective" in run.stderr  # progress lines
+    assert "better plan: shortfall" in run.stderr  # progress lines, in people units
     result = json.loads(out.read_text())
     assert {
         "status",
@@ -134,7 +134,7 @@ def test_solve_through_a_server_writes_a_result_the_checker_accepts(
         )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "status: optimal" in run.stdout
-    assert "objective" in run.stderr  # streamed progress lines
+    assert "better plan: shortfall" in run.stderr  # streamed progress lines
     assert check_plan(load_instance(instance_file), load_plan_from(out)).ok
 
 
