@@ -425,7 +425,7 @@ def test_cli_solves_over_mutual_tls_with_a_token(
         example.write_text(tiny().model_dump_json())
         solve = ["solve", str(example), "--server", target, "--time-limit", "5", "--quiet"]
         secure = ["--tls-ca", str(ca), "--tls-cert", str(cert), "--tls-key", str(key)]
-        assert cli.main([*solve, *secure, "--token", JABAR]) == 0
+        assert cli.main([*solve, *secure, f"--token={JABAR}"]) == 0
         assert "status: optimal" in capsys.readouterr().out
         assert cli.main([*solve, *secure]) == 2
         error = capsys.readouterr().err
