@@ -7,7 +7,7 @@ which :class:`Instance` runs once after its fields are valid.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Self
 
@@ -102,20 +102,47 @@ class Region(Frozen):
     """The province of a regency or city; ``None`` for a province."""
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""No shift or time window starts before this instant."""
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""No shift or time window ends after this instant."""
+MAX_SHIFT_HOURS = 7 * 24
+"""Longest shift, in hours."""
+MAX_HORIZON_DAYS = 366
+"""Longest horizon (first shift start to last shift end), in days."""
+
+
+def _in_era(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(
+            f"{value.isoformat()} is outside {EARLIEST.date().isoformat()} to "
+            f"{LATEST.date().isoformat()}"
+        )
+    return value
+
+
 class Shift(Frozen):
-    """A duty period with timezone-aware start and end."""
+    """A duty period with timezone-aware start and end, in 1970-2099, at most a week long."""
 
     id: Id
     name: str = ""
     start: AwareDatetime
     end: AwareDatetime
 
+    @field_validator("start")
+    @classmethod
+    def _start_in_era(cls, start: datetime) -> datetime:
+        return _in_era(start)
+
     @field_validator("end")
     @classmethod
     def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        _in_era(end)
         start = info.data.get("start")
         if start is not None and end <= start:
             raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
+        if start is not None and end - start > timedelta(hours=MAX_SHIFT_HOURS):
+            raise ValueError(f"a shift lasts at most {MAX_SHIFT_HOURS} hours")
         return end
 
     @property
@@ -125,14 +152,20 @@ class Shift(Frozen):
 
 
 class TimeWindow(Frozen):
-    """A half-open time interval ``[start, end)``."""
+    """A half-open time interval ``[start, end)`` in 1970-2099."""
 
     start: AwareDatetime
     end: AwareDatetime
 
+    @field_validator("start")
+    @classmethod
+    def _start_in_era(cls, start: datetime) -> datetime:
+        return _in_era(start)
+
     @field_validator("end")
     @classmethod
     def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        _in_era(end)
         start = info.data.get("start")
         if start is not None and end <= start:
             raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
@@ -354,9 +387,20 @@ class Instance(Frozen):
 
     @model_validator(mode="after")
     def _references_hold(self) -> Self:
-        from solver.validation import InstanceError, reference_problems
+        from solver.validation import InstanceError, Problem, reference_problems
 
         problems = reference_problems(self.model_dump())
+        first = min(self.shifts, key=lambda s: s.start)
+        last = max(self.shifts, key=lambda s: s.end)
+        if last.end - first.start > timedelta(days=MAX_HORIZON_DAYS):
+            at = self.shifts.index(last)
+            problems.append(
+                Problem(
+                    ("shifts", at, "end"),
+                    f"the shifts span more than {MAX_HORIZON_DAYS} days (from shift "
+                    f"'{first.id}' to this one)",
+                )
+            )
         if problems:
             raise InstanceError(problems)
         return self

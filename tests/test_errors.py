@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import replace
@@ -134,3 +135,47 @@ def test_a_good_request_after_bad_bytes_is_answered(server: Any) -> None:
     ):
         client.get_job("no-such-job")
     assert caught.value.code is grpc.StatusCode.NOT_FOUND
+
+
+def _shifted(change: dict[str, str], index: int = 0) -> Any:
+    message = instance_to_proto(make([venue(rings=[ring(1, 3, 2)])], [unit("u")], shifts(2)))
+    for name, value in change.items():
+        setattr(message.shifts[index], name, value)
+    return message
+
+
+# Shifts that would make a valid-looking instance run away, each with the field named.
+RUNAWAY = [
+    # the year 1 (the horizon then spans two thousand years)
+    pytest.param(
+        _shifted({"start": "0001-01-01T00:00:00Z"}), "instance.shifts[0].start", id="year-1"
+    ),
+    # the year 9999
+    pytest.param(
+        _shifted({"end": "9999-12-31T00:00:00Z"}, 1), "instance.shifts[1].end", id="year-9999"
+    ),
+    # a shift of a month
+    pytest.param(
+        _shifted({"end": "2024-03-14T06:00:00+07:00"}, 1), "instance.shifts[1].end", id="month-long"
+    ),
+    # two shifts of a day, two years apart
+    pytest.param(
+        _shifted({"start": "2026-02-14T06:00:00+07:00", "end": "2026-02-14T14:00:00+07:00"}, 1),
+        "instance.shifts[1].end",
+        id="two-years",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "field"), RUNAWAY)
+def test_a_runaway_horizon_is_invalid_argument_at_once(
+    server: Any, message: Any, field: str
+) -> None:
+    with RingplanClient(server.target, timeout=30) as client:
+        assert field in {p.field for p in client.validate(message).problems}
+        started = time.perf_counter()
+        with pytest.raises(RingplanError) as caught:
+            client.solve(message, time_limit=30)
+        assert time.perf_counter() - started < 5
+        assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert field in {v.field for v in caught.value.violations}

@@ -53,6 +53,32 @@ def _base() -> dict[str, Any]:
             lambda d: d["shifts"][1].update(end="2024-02-14T06:00:00+07:00"),
             "shifts[1].end: end 2024-02-14T06:00:00+07:00 is not after start",
         ),
+        # a shift in the year 1: the horizon would span two thousand years
+        (
+            lambda d: d["shifts"][0].update(start="0001-01-01T00:00:00Z"),
+            "shifts[0].start: 0001-01-01T00:00:00+00:00 is outside 1970-01-01 to 2100-01-01",
+        ),
+        # a shift of more than a week
+        (
+            lambda d: d["shifts"][1].update(end="2024-03-14T06:00:00+07:00"),
+            "shifts[1].end: a shift lasts at most 168 hours",
+        ),
+        # an availability window in the year 3000
+        (
+            lambda d: d["units"][0].update(
+                available_windows=[
+                    {"start": "2024-02-14T06:00:00+07:00", "end": "3000-01-01T00:00Z"}
+                ]
+            ),
+            "units[0].available_windows[0].end: 3000-01-01T00:00:00+00:00 is outside",
+        ),
+        # shifts a year and more apart
+        (
+            lambda d: d["shifts"][1].update(
+                start="2025-03-14T06:00:00+07:00", end="2025-03-14T14:00:00+07:00"
+            ),
+            "shifts[1].end: the shifts span more than 366 days (from shift 's0' to this one)",
+        ),
         # negative headcount
         (
             lambda d: d["units"][0].update(headcount=-3),
