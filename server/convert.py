@@ -406,13 +406,35 @@ def instance_to_proto(instance: Instance) -> pb.Instance:
     )
 
 
+INT64 = (-(2**63), 2**63 - 1)
+"""The range of a protobuf int64."""
+
+
+def _clamped(value: int) -> int:
+    """``value`` within the int64 range (the nearest limit when it is outside)."""
+    return max(INT64[0], min(INT64[1], value))
+
+
+def _decimal(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _exact(decimal: str, number: int) -> int:
+    """A value sent both ways: its decimal digits when given, else its (int64) number."""
+    return int(decimal) if decimal else number
+
+
 def result_to_proto(result: Result) -> rpb.Result:
-    """A solve result as its message."""
+    """A solve result as its message; values past int64 are clamped, and exact in decimal."""
     risks, terms = _invert(RISKS), _invert(TERMS)
+    values = [v for v in (result.objective, result.best_bound) if v is not None]
     return rpb.Result(
         status=_invert(STATUSES)[result.status],
-        objective=result.objective,
-        best_bound=result.best_bound,
+        objective=None if result.objective is None else _clamped(result.objective),
+        best_bound=None if result.best_bound is None else _clamped(result.best_bound),
+        objective_decimal=_decimal(result.objective),
+        best_bound_decimal=_decimal(result.best_bound),
+        objective_clamped=any(v != _clamped(v) for v in values),
         gap=result.gap,
         wall_time_seconds=result.wall_time,
         build_time_seconds=result.build_time,
@@ -432,7 +454,10 @@ def result_to_proto(result: Result) -> rpb.Result:
             )
             for c in result.coverage
         ],
-        breakdown=[rpb.TermValue(term=terms[t], value=v) for t, v in result.breakdown.items()],
+        breakdown=[
+            rpb.TermValue(term=terms[t], value=_clamped(v), value_decimal=str(v))
+            for t, v in result.breakdown.items()
+        ],
         activations=[
             rpb.Activation(
                 unit=a.unit,
@@ -500,8 +525,16 @@ def result_from_proto(message: rpb.Result) -> Result:
     """A solve result from its message (what a client receives)."""
     return Result(
         status=STATUSES[message.status],
-        objective=_optional(message, "objective"),
-        best_bound=_optional(message, "best_bound"),
+        objective=(
+            _exact(message.objective_decimal, message.objective)
+            if message.HasField("objective")
+            else None
+        ),
+        best_bound=(
+            _exact(message.best_bound_decimal, message.best_bound)
+            if message.HasField("best_bound")
+            else None
+        ),
         gap=_optional(message, "gap"),
         wall_time=message.wall_time_seconds,
         build_time=message.build_time_seconds,
@@ -521,7 +554,7 @@ def result_from_proto(message: rpb.Result) -> Result:
             )
             for c in message.coverage
         ),
-        breakdown={TERMS[t.term]: t.value for t in message.breakdown},
+        breakdown={TERMS[t.term]: _exact(t.value_decimal, t.value) for t in message.breakdown},
         activations=tuple(
             Activation(
                 unit=a.unit,
@@ -543,8 +576,10 @@ def result_from_proto(message: rpb.Result) -> Result:
 def progress_to_proto(progress: Progress) -> rpb.Progress:
     """A progress report as its message."""
     return rpb.Progress(
-        objective=progress.objective,
-        best_bound=progress.best_bound,
+        objective=_clamped(progress.objective),
+        best_bound=_clamped(progress.best_bound),
+        objective_decimal=str(progress.objective),
+        best_bound_decimal=str(progress.best_bound),
         gap=progress.gap,
         elapsed_seconds=progress.elapsed,
         stage=progress.stage,
@@ -555,8 +590,8 @@ def progress_to_proto(progress: Progress) -> rpb.Progress:
 def progress_from_proto(message: rpb.Progress) -> Progress:
     """A progress report from its message."""
     return Progress(
-        objective=message.objective,
-        best_bound=message.best_bound,
+        objective=_exact(message.objective_decimal, message.objective),
+        best_bound=_exact(message.best_bound_decimal, message.best_bound),
         gap=message.gap,
         elapsed=message.elapsed_seconds,
         stage=message.stage,
