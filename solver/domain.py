@@ -182,6 +182,17 @@ MAX_REST_HOURS = 24 * 366
 """Longest rest between shifts, in hours (a year)."""
 
 
+EMPTY_LIST = "an empty list would allow nothing: leave the field out for no limit"
+"""Why an optional limit may not be an empty list: the wire cannot tell one from a missing
+list, so the JSON file, the Python API and the service would disagree about it."""
+
+
+def _not_empty_list(cls: type, value: tuple[object, ...] | None) -> tuple[object, ...] | None:
+    if value is not None and not value:
+        raise ValueError(EMPTY_LIST)
+    return value
+
+
 class Ring(Frozen):
     """One security ring of a venue: 1 is innermost (the plenary room), 4 the access roads."""
 
@@ -195,12 +206,7 @@ class Ring(Frozen):
     allowed_types: tuple[str, ...] | None = None
     """Unit types that may stand here; ``None`` admits every type."""
 
-    @field_validator("allowed_forces")
-    @classmethod
-    def _some_force(cls, forces: tuple[Force, ...]) -> tuple[Force, ...]:
-        if not forces:
-            raise ValueError("at least one force must be allowed")
-        return forces
+    _some_force_and_type = field_validator("allowed_forces", "allowed_types")(_not_empty_list)
 
 
 class RiskOverride(Frozen):
@@ -276,6 +282,10 @@ class Unit(Frozen):
     """Windows the unit may work in (a shift must lie inside one); ``None`` places no limit."""
     max_travel_km: float | None = Field(default=None, gt=0)
     """Overrides :attr:`Rules.max_travel_km` for this unit."""
+
+    _some_availability = field_validator("available_shifts", "available_windows")(
+        _not_empty_list
+    )
 
 
 def _default_risk_multipliers() -> dict[RiskLevel, float]:
