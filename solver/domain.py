@@ -283,9 +283,7 @@ class Unit(Frozen):
     max_travel_km: float | None = Field(default=None, gt=0)
     """Overrides :attr:`Rules.max_travel_km` for this unit."""
 
-    _some_availability = field_validator("available_shifts", "available_windows")(
-        _not_empty_list
-    )
+    _some_availability = field_validator("available_shifts", "available_windows")(_not_empty_list)
 
 
 def _default_risk_multipliers() -> dict[RiskLevel, float]:
