@@ -266,6 +266,7 @@ def solve(
     log_search: bool = False,
     baseline: Baseline | None = None,
     sat_parameters: Mapping[str, object] | None = None,
+    deterministic_time: float | None = None,
 ) -> Result:
     """Plan a deployment with CP-SAT.
 
@@ -317,6 +318,11 @@ def solve(
     sat_parameters
         Further ``SatParameters`` fields over the preset's, such as
         ``{"max_deterministic_time": 5.0}``.
+    deterministic_time
+        Limit every CP-SAT search by this much of CP-SAT's deterministic time instead of the
+        clock, and let no clock cut a heuristic or a shift window short: with one worker and a
+        seed the same call returns the same plan on any machine, at any load. ``time_limit``
+        stays a safety net (keep it well above what the searches need).
 
     Returns
     -------
@@ -334,6 +340,8 @@ def solve(
         overrides["random_seed"] = seed
     if sat_parameters:
         overrides.update(sat_parameters)
+    if deterministic_time is not None:
+        overrides["max_deterministic_time"] = deterministic_time
     parameters = {**chosen.parameters, **overrides}
     if baseline is not None:
         instance = with_disruption_ranked(instance)
@@ -350,6 +358,7 @@ def solve(
         incumbent,
         baseline,
         overrides,
+        deterministic=deterministic_time is not None,
     )
     if chosen.decompose:
         # The model data is built once: it tells the parts apart, and is the whole model's
@@ -410,6 +419,8 @@ class _Run:
     forward: Callable[[npt.NDArray[np.int64]], None] | None = None
     """Called with the counts of every improving plan (of the model data the solve is
     given): how a part's plans reach the whole instance's search."""
+    deterministic: bool = False
+    """CP-SAT's deterministic time limits the searches, no clock (see :func:`solve`)."""
 
 
 @dataclass
@@ -823,15 +834,19 @@ def _solve_whole(
             # gathers during one solve (measured ~16 MiB/s on the capital).
             round_limit = min(budget, NEIGHBOURHOOD_ROUND)
             solver, status = _run_stage(model, callback, parameters, round_limit, stop)
+            gained = True  # deterministic: rounds go on while each betters the best plan
             while (
                 status == cp_model.FEASIBLE
                 and ends - time.perf_counter() > 1.0
                 and not (stop is not None and stop.is_set())
                 and search.best_x is not None
+                and gained
             ):
+                before = search.best_objective
                 add_hint(model, phase.data, phase.variables, phase.own_vector(search.best_x))
                 round_limit = min(ends - time.perf_counter(), NEIGHBOURHOOD_ROUND)
                 solver, status = _run_stage(model, callback, parameters, round_limit, stop)
+                gained = not run.deterministic or search.best_objective != before
         index += 1
         logger.info(
             "stage %d (%s, %s model) ended at %.2f s: %s, value %s, bound %s",
@@ -1006,7 +1021,10 @@ def _improve_travel(
         # Too little time for the fine model's own search: the windows may use all of it.
         share = WINDOWS_SHARE if left * (1 - WINDOWS_SHARE) >= MIN_FINE_SEARCH else 1.0
         until = now + left * share
-        _search_shifts(data, search, reached, stage, run.parameters, until, run.stop, index)
+        longest = math.inf if run.deterministic else WINDOW_SECONDS
+        _search_shifts(
+            data, search, reached, stage, run.parameters, until, run.stop, index, longest
+        )
 
 
 def _search_shifts(
@@ -1018,6 +1036,7 @@ def _search_shifts(
     until: float,
     stop: threading.Event | None,
     stage_index: int,
+    longest: float = WINDOW_SECONDS,
 ) -> None:
     """Improve the best plan one shift at a time, before the fine model's search.
 
@@ -1042,7 +1061,7 @@ def _search_shifts(
             window = _shift_window(data, search.best_x, shift)
             _keep_reached(window, reached, search)
             _same_stage(window, stage).minimize_in(window.model)
-            limit = min(WINDOW_SECONDS, until - time.perf_counter())
+            limit = min(longest, until - time.perf_counter())
             if limit <= MIN_WINDOW:
                 return
             callback = _Callback(search, window, stage_index, 0, 1)
