@@ -22,6 +22,7 @@ from server.jobs.manager import JobManager
 from server.jobs.store import JobStore
 from server.security import server_security
 from server.service import RingplanServicer
+from server.streams import StreamBudget
 from server.workers import WorkerLimits, WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ class RingplanServer:
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
-                max_workers=config.max_concurrent_solves + SPARE_THREADS,
+                # Streams have threads of their own (see server.streams).
+                max_workers=config.max_concurrent_solves + SPARE_THREADS + config.max_streams,
                 thread_name_prefix="rpc",
             ),
             # No second server may silently share the port.
@@ -69,8 +71,13 @@ class RingplanServer:
             interceptors=[*security.interceptors, DecodeGuard()],
         )
         self.jobs = JobManager(self.store, self.pool, self.admission, config)
+        self.streams = StreamBudget(
+            config.max_streams, config.max_streams_per_tenant, config.retry_after
+        )
         api_grpc.add_RingplanServiceServicer_to_server(
-            RingplanServicer(config, self.admission, self.pool, self.jobs, tenant_of=tenant_of),
+            RingplanServicer(
+                config, self.admission, self.pool, self.jobs, self.streams, tenant_of=tenant_of
+            ),
             self._server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)

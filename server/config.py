@@ -64,6 +64,11 @@ class ServerConfig:
     """CPU niceness of solver processes, so answering calls beats solving."""
     overrun_grace: float = 10.0
     """Seconds a solve may overrun its time limit before its process is killed."""
+    max_streams: int = 512
+    """Most server streams (job watches, streamed solves) open at once; each holds a thread of
+    its own, beyond those that answer unary calls. More are refused with RESOURCE_EXHAUSTED."""
+    max_streams_per_tenant: int = 256
+    """Most server streams one tenant may hold open at once."""
     jobs_db: str = field(default_factory=default_jobs_db)
     """SQLite file of the job store (created if missing)."""
     retry_after: float = 1.0
@@ -130,6 +135,8 @@ class ServerConfig:
             "max_venues",
             "max_shifts",
             "max_candidates",
+            "max_streams",
+            "max_streams_per_tenant",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -26,6 +26,7 @@ from server.convert import (
 from server.errors import FieldViolation, ServiceError, edge, invalid_argument
 from server.jobs.manager import JobManager
 from server.requests import read_instance, read_job
+from server.streams import StreamBudget
 from server.whatif import read_batch, read_whatif
 from server.workers import SolveCancelled, SolveFailed, Task, WorkerPool
 from solver import Progress
@@ -61,12 +62,14 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
         admission: Admission,
         pool: WorkerPool,
         jobs: JobManager,
+        streams: StreamBudget,
         tenant_of: TenantOf = single_tenant,
     ) -> None:
         self._config = config
         self._admission = admission
         self._pool = pool
         self._jobs = jobs
+        self._streams = streams
         self._tenant_of = tenant_of
 
     def _admit(self) -> Ticket:
@@ -150,17 +153,18 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
     def SolveStream(
         self, request: api.SolveStreamRequest, context: grpc.ServicerContext
     ) -> Iterator[api.SolveStreamResponse]:
-        job, ticket = self._prepared(
-            lambda: read_job(
-                request.instance, request.options, context.time_remaining(), self._config
+        with self._streams.held(self._tenant_of(context)):
+            job, ticket = self._prepared(
+                lambda: read_job(
+                    request.instance, request.options, context.time_remaining(), self._config
+                )
             )
-        )
-        _cancel_on_termination(context, ticket)
-        for event in self._stream(job, ticket):
-            if isinstance(event, Progress):
-                yield api.SolveStreamResponse(progress=progress_to_proto(event))
-            else:
-                yield api.SolveStreamResponse(result=result_to_proto(event))
+            _cancel_on_termination(context, ticket)
+            for event in self._stream(job, ticket):
+                if isinstance(event, Progress):
+                    yield api.SolveStreamResponse(progress=progress_to_proto(event))
+                else:
+                    yield api.SolveStreamResponse(result=result_to_proto(event))
 
     # -- what-if -------------------------------------------------------------------------
 
@@ -178,15 +182,16 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
     def WhatIfStream(
         self, request: api.WhatIfStreamRequest, context: grpc.ServicerContext
     ) -> Iterator[api.WhatIfStreamResponse]:
-        task, ticket = self._prepared(
-            lambda: read_whatif(request, context.time_remaining(), self._config)
-        )
-        _cancel_on_termination(context, ticket)
-        for event in self._stream(task, ticket):
-            if isinstance(event, Progress):
-                yield api.WhatIfStreamResponse(progress=progress_to_proto(event))
-            else:
-                yield api.WhatIfStreamResponse(answer=answer_to_proto(event))
+        with self._streams.held(self._tenant_of(context)):
+            task, ticket = self._prepared(
+                lambda: read_whatif(request, context.time_remaining(), self._config)
+            )
+            _cancel_on_termination(context, ticket)
+            for event in self._stream(task, ticket):
+                if isinstance(event, Progress):
+                    yield api.WhatIfStreamResponse(progress=progress_to_proto(event))
+                else:
+                    yield api.WhatIfStreamResponse(answer=answer_to_proto(event))
 
     @edge
     def WhatIfBatch(
@@ -276,11 +281,13 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
     def WatchJob(
         self, request: api.WatchJobRequest, context: grpc.ServicerContext
     ) -> Iterator[api.WatchJobResponse]:
-        gone = threading.Event()
-        if not context.add_callback(lambda: self._jobs.leave_watch(gone)):
-            return  # the caller has already gone
-        for record in self._jobs.watch(self._tenant_of(context), request.job_id, gone):
-            yield api.WatchJobResponse(job=job_to_proto(record, with_result=True))
+        tenant = self._tenant_of(context)
+        with self._streams.held(tenant):
+            gone = threading.Event()
+            if not context.add_callback(lambda: self._jobs.leave_watch(gone)):
+                return  # the caller has already gone
+            for record in self._jobs.watch(tenant, request.job_id, gone):
+                yield api.WatchJobResponse(job=job_to_proto(record, with_result=True))
 
     @edge
     def CancelJob(

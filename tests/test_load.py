@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.load import EXPECTED, MIX, run_load, secured, spawned_server
+from benchmarks.watch_load import run as run_watch_load
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,16 @@ def test_load_over_tls_with_a_token_gets_only_expected_codes(tmp_path: Path) -> 
         if stats.codes:
             assert set(stats.codes) == ({"OK"} if name == "Health" else {"UNAUTHENTICATED"})
     assert anonymous.methods["Validate"].codes["UNAUTHENTICATED"] > 0
+
+
+def test_watch_load_answers_health_and_info_with_watchers_and_excess_solves(
+    target: str,
+) -> None:
+    phases = asyncio.run(run_watch_load(target, watchers=40, probes=1, seconds=1.0, slots=1))
+    assert list(phases) == ["watchers", "watchers + C+10 solves"]
+    for stats in phases.values():
+        for name in ("Health", "GetInfo"):
+            assert stats[name].codes.get("OK", 0) > 0
+            assert set(stats[name].codes) == {"OK"}, (name, stats[name].codes)
+    solves = phases["watchers + C+10 solves"]["Solve"].codes
+    assert set(solves) <= {"OK", "RESOURCE_EXHAUSTED"} and solves.get("RESOURCE_EXHAUSTED")
