@@ -286,6 +286,26 @@ class Unit(Frozen):
     _some_availability = field_validator("available_shifts", "available_windows")(_not_empty_list)
 
 
+class ReserveUnit(Frozen):
+    """A national reserve unit (a TNI standby battalion, a Brimob company): it belongs to no
+    province and can be sent to any venue's area once mobilised.
+
+    Sent to a venue, it is based there and serves like a standby unit of that area: venues
+    within its travel limit, in shifts that start at least :attr:`lead_hours` after the
+    first shift of the horizon.
+    """
+
+    id: Id
+    name: str = ""
+    force: Force
+    type: str = Field(min_length=1, max_length=64)
+    headcount: int = Field(ge=1, le=MAX_HEADCOUNT)
+    lead_hours: float = Field(default=24.0, ge=0, le=MAX_REST_HOURS)
+    """Mobilisation lead time: hours from the start of the horizon until it can stand."""
+    max_travel_km: float | None = Field(default=None, gt=0)
+    """Overrides :attr:`Rules.max_travel_km` around the venue it is sent to."""
+
+
 def _default_risk_multipliers() -> dict[RiskLevel, float]:
     return {
         RiskLevel.LOW: 1.0,
@@ -385,6 +405,8 @@ class Instance(Frozen):
     units: tuple[Unit, ...] = ()
     shifts: tuple[Shift, ...]
     rules: Rules = Field(default_factory=Rules)
+    reserve: tuple[ReserveUnit, ...] = ()
+    """The national reserve, allocated to parts by :mod:`solver.parts.reserve`."""
 
     @field_validator("venues", "shifts")
     @classmethod

@@ -60,6 +60,42 @@ class Activation(_Frozen):
     shifts: tuple[str, ...]
 
 
+class PartSummary(_Frozen):
+    """One independent part of an instance planned on its own (see :mod:`solver.parts`)."""
+
+    index: int
+    venues: int
+    units: int
+    provinces: tuple[str, ...]
+    """Provinces of the part's venues."""
+    cut: str = ""
+    """How the part was found: ``""`` (connected), ``"province"`` or ``"region"`` (cut out
+    of a bigger part, see :mod:`solver.parts.split`)."""
+    status: SolveStatus
+    reason: str = ""
+    """Why the part has no plan, when it has none (out of time, out of memory, ...)."""
+    objective: int | None = None
+    """In the part's own weights."""
+    best_bound: int | None = None
+    """In the part's own weights."""
+    shortfall_bound: int = 0
+    """Lower bound on the part's first ranked term (weighted shortfall by default)."""
+    breakdown: dict[ObjectiveTerm, int] = {}
+    wall_time: float = 0.0
+    reserve_units: int = 0
+    """National reserve units sent to the part."""
+
+
+class Dispatch(_Frozen):
+    """A national reserve unit sent to a venue's area after its mobilisation lead time."""
+
+    unit: str
+    venue: str
+    """The venue the unit is based at once it arrives; it serves venues within its travel
+    limit of there."""
+    part: int
+
+
 class Result(_Frozen):
     """The outcome of one solve."""
 
@@ -118,6 +154,15 @@ class Result(_Frozen):
             return "status: no_solution (stopped before any plan was found)"
         return f"status: {self.status.value}"
 
+    parts: tuple[PartSummary, ...] = ()
+    """Each independent part, when the instance was planned in parts (:mod:`solver.parts`).
+    Then :attr:`best_bound` is the sum of the parts' bounds on the first ranked term in the
+    whole instance's weights: valid for the instance with the national reserve relaxed (a
+    reserve unit counted in every part it could go to)."""
+    dispatches: tuple[Dispatch, ...] = ()
+    """National reserve units sent out; the plan is checked on
+    :func:`solver.parts.reserve.dispatched_instance` of the instance and these."""
+
     @property
     def total_shortfall(self) -> int:
         """Missing headcount summed over every ring and shift."""
@@ -170,7 +215,9 @@ __all__ = [
     "Activation",
     "Assignment",
     "Coverage",
+    "Dispatch",
     "Figures",
+    "PartSummary",
     "Plan",
     "Progress",
     "Result",

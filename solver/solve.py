@@ -43,6 +43,7 @@ from solver.model.repair import repair_shortfall
 from solver.model.restore import restore_baseline
 from solver.model.travel import shorten_travel
 from solver.model.variables import Variables, make_variables
+from solver.parts.national import Mode, PartsCallback, solve_in_parts, uses_parts
 from solver.presets import Preset
 from solver.presets import preset as preset_parameters
 from solver.report import activations, coverage_rows, plan_from_vector, unit_places
@@ -267,6 +268,9 @@ def solve(
     baseline: Baseline | None = None,
     sat_parameters: Mapping[str, object] | None = None,
     deterministic_time: float | None = None,
+    split: str = "auto",
+    scheduler: str | None = None,
+    part_progress: PartsCallback | None = None,
 ) -> Result:
     """Plan a deployment with CP-SAT.
 
@@ -323,6 +327,15 @@ def solve(
         clock, and let no clock cut a heuristic or a shift window short: with one worker and a
         seed the same call returns the same plan on any machine, at any load. ``time_limit``
         stays a safety net (keep it well above what the searches need).
+    split
+        Where the instance's independent parts are planned (:class:`solver.parts.national.Mode`):
+        ``auto`` (national-size instances, a national reserve or a ``scheduler`` go through
+        :func:`solver.parts.national.solve_in_parts`, split before any model is built; the
+        rest as below), ``off``, ``in-process`` or ``local`` (an embedded Dask cluster).
+    scheduler
+        Address of a Dask scheduler (``tcp://host:8786``) to plan the parts on.
+    part_progress
+        Called each time a part returns a plan, when planned in parts.
 
     Returns
     -------
@@ -330,6 +343,19 @@ def solve(
         Status, plan, coverage, objective breakdown, activations and warnings. An
         under-resourced instance is a result with shortfalls, never an error.
     """
+    mode = Mode(split)
+    if baseline is None and hint is None and uses_parts(instance, mode, scheduler):
+        return solve_in_parts(
+            instance,
+            time_limit=time_limit,
+            mode=mode,
+            scheduler=scheduler,
+            preset=preset,
+            seed=seed,
+            workers=workers,
+            stop=stop,
+            part_progress=part_progress,
+        )
     start = time.perf_counter()
     chosen = preset_parameters(preset)
     overrides: dict[str, object] = {

@@ -133,12 +133,17 @@ def reference_problems(data: Any) -> list[Problem]:
     so that :func:`parse_instance` reports field and reference problems together.
     """
     problems: list[Problem] = []
-    for field in ("regions", "venues", "units", "shifts"):
+    for field in ("regions", "venues", "units", "shifts", "reserve"):
         ids = [_get(item, "id") for item in _items(data, field)]
         dupes = _duplicates(i for i in ids if isinstance(i, str))
         for index, item_id in enumerate(ids):
             if item_id in dupes:
                 problems.append(Problem((field, index, "id"), f"duplicate id '{item_id}'"))
+    unit_ids = {_get(u, "id") for u in _items(data, "units")}
+    for index, item in enumerate(_items(data, "reserve")):
+        if _get(item, "id") in unit_ids:
+            message = f"reserve unit '{_get(item, 'id')}' has the id of a unit"
+            problems.append(Problem(("reserve", index, "id"), message))
 
     regions = {_get(r, "id"): r for r in _items(data, "regions")}
     shift_ids = {_get(s, "id") for s in _items(data, "shifts")}

@@ -1,0 +1,556 @@
+"""Plan an instance in independent parts, in this process or on Dask, with the national reserve.
+
+Never one model of the whole instance: the instance is split on the domain first
+(:mod:`solver.parts.split`), each part is planned alone by :func:`solver.solve` as a task of
+plain data (:mod:`solver.parts.task`), parts run where :class:`Mode` says
+(:mod:`solver.parts.runner`), the national reserve is allocated between them
+(:mod:`solver.parts.reserve`), and the plans are put side by side (:func:`merge`). Memory grows
+with the largest part, not with the instance.
+
+When the cluster is used (``mode="auto"``, the default of :func:`solver.solve`):
+
+* ``scheduler`` given: always, on that cluster;
+* otherwise the embedded ``LocalCluster`` (one worker process per core) when there are at
+  least two parts and the instance has at least :data:`CLUSTER_UNITS` units (national size):
+  starting it costs a few seconds, which only large instances repay;
+* otherwise parts run one by one in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from solver.decompose import Part, part_instance
+from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
+from solver.model.data import build_slots
+from solver.model.objective import strict_weights
+from solver.parts.reserve import (
+    Kind,
+    allocate,
+    kind_of,
+    reserve_unit,
+    weighted_shortfall,
+)
+from solver.parts.runner import (
+    DEFAULT_MEMORY_LIMIT,
+    DaskRunner,
+    InProcessRunner,
+    PartRunner,
+    cores,
+    open_cluster,
+)
+from solver.parts.split import DomainPart, domain_parts, unreached_venues
+from solver.parts.task import PartOutcome, PartTask
+from solver.result import (
+    Activation,
+    Coverage,
+    Dispatch,
+    PartSummary,
+    Result,
+    SolveStatus,
+    relative_gap,
+)
+
+logger = logging.getLogger(__name__)
+
+CLUSTER_UNITS = 5_000
+"""Units from which ``mode="auto"`` plans on the embedded cluster (the suite's province and
+capital have under 500; the nation 26,437)."""
+
+PARTS_UNITS = 5_000
+"""Units from which ``mode="auto"`` plans in parts at all (below, and with no reserve nor
+scheduler, :func:`solver.solve` plans as it always has)."""
+
+UNITS_PER_SECOND = 100
+"""A part may hold at most this many units per second a worker has; a bigger one is cut along
+regions (a province of about 400 units plans well in 10 s, and a whole national part of 2,300
+units within the default budgets)."""
+
+MIN_CUT_UNITS = 500
+"""Parts of at most this many units are never cut."""
+
+FIRST_ROUND_SHARE = 0.55
+"""Share of the parts' time for their first plans when a reserve is to be allocated after."""
+
+MERGE_SECONDS = 3.0
+"""Seconds kept back from the budget to merge the parts' plans (plus 2 % of it)."""
+
+
+class Mode(StrEnum):
+    """Where the parts of an instance run."""
+
+    AUTO = "auto"
+    """See the module's rule."""
+    OFF = "off"
+    """No domain split: :func:`solver.solve` as before (it splits its model data itself)."""
+    IN_PROCESS = "in-process"
+    """Split, and parts one by one in this process."""
+    LOCAL = "local"
+    """Split, and parts on an embedded ``LocalCluster``."""
+
+
+@dataclass(frozen=True)
+class PartsProgress:
+    """How far the parts are: reported each time a part returns a plan."""
+
+    round: str
+    """``"plan"`` for the first plans, ``"reserve N"`` for the reserve's rounds."""
+    done: int
+    total: int
+    planned: int
+    """Parts with a plan so far (over all rounds)."""
+    shortfall: int
+    """Missing headcount-shifts in the latest plans of the parts planned so far."""
+    elapsed: float
+
+
+PartsCallback = Callable[[PartsProgress], None]
+
+
+def uses_parts(instance: Instance, mode: Mode, scheduler: str | None) -> bool:
+    """Whether :func:`solver.solve` plans ``instance`` through :func:`solve_in_parts`."""
+    if mode is Mode.OFF:
+        return False
+    if mode is not Mode.AUTO or scheduler is not None or instance.reserve:
+        return True
+    return len(instance.units) >= PARTS_UNITS
+
+
+@dataclass
+class _State:
+    """Parts and their latest outcomes."""
+
+    instance: Instance
+    parts: list[DomainPart]
+    outcomes: dict[int, PartOutcome]
+    failures: dict[int, str]
+    sent: dict[int, list[Dispatch]]
+    start: float
+    callback: PartsCallback | None
+    lock: threading.Lock
+
+    def report(self, round_name: str, done: int, total: int) -> None:
+        if self.callback is None:
+            return
+        with self.lock:
+            short = sum(int(row["shortfall"]) for o in self.outcomes.values() for row in o.coverage)
+            planned = sum(1 for o in self.outcomes.values() if o.assignments or o.objective)
+        self.callback(
+            PartsProgress(
+                round=round_name,
+                done=done,
+                total=total,
+                planned=planned,
+                shortfall=short,
+                elapsed=time.perf_counter() - self.start,
+            )
+        )
+
+
+def _part_instance(state: _State, index: int) -> Instance:
+    part = state.parts[index]
+    sub = part_instance(state.instance, Part(part.venues, part.units))
+    if not state.sent.get(index):
+        return sub.model_copy(update={"reserve": ()})
+    venues = {v.id: v for v in state.instance.venues}
+    reserve = {r.id: r for r in state.instance.reserve}
+    added = tuple(
+        reserve_unit(state.instance, reserve[d.unit], venues[d.venue]) for d in state.sent[index]
+    )
+    return sub.model_copy(update={"units": sub.units + added, "reserve": ()})
+
+
+def _budgets(sizes: Sequence[int], seconds: float, workers: int) -> list[float]:
+    """Each part's share of ``workers`` x ``seconds``, none more than ``seconds``."""
+    total = sum(sizes) or 1
+    return [min(seconds, seconds * workers * size / total) for size in sizes]
+
+
+Settings = tuple[int | None, str, int]
+"""(seed, preset, CP-SAT workers) of every part's solve."""
+
+
+def _tasks(
+    state: _State,
+    indices: Sequence[int],
+    deadline: float,
+    lanes: int,
+    settings: Settings,
+    hint: bool = False,
+) -> list[PartTask]:
+    """Tasks for the parts ``indices`` (with the reserve units sent to them), each with its
+    share of the time to ``deadline`` on ``lanes`` workers; with ``hint``, warm-started from
+    the part's latest plan."""
+    seed, preset, workers = settings
+    seconds = max(0.5, deadline - time.time())
+    budgets = _budgets([len(state.parts[i].units) for i in indices], seconds, lanes)
+    return [
+        PartTask(
+            index=i,
+            instance=_part_instance(state, i).model_dump(mode="json"),
+            budget=budget,
+            deadline=deadline,
+            seed=seed,
+            preset=preset,
+            workers=workers,
+            hint=state.outcomes[i].assignments if hint else (),
+        )
+        for i, budget in zip(indices, budgets, strict=True)
+    ]
+
+
+@contextmanager
+def _runner(
+    mode: Mode,
+    scheduler: str | None,
+    n_parts: int,
+    n_units: int,
+    stop: threading.Event | None,
+    n_workers: int | None,
+    memory_limit: str,
+) -> Iterator[PartRunner]:
+    cluster = scheduler is not None or mode is Mode.LOCAL
+    if mode is Mode.AUTO and scheduler is None:
+        cluster = n_parts >= 2 and n_units >= CLUSTER_UNITS
+    if not cluster:
+        yield InProcessRunner(stop)
+        return
+    with open_cluster(scheduler, n_workers=n_workers, memory_limit=memory_limit) as client:
+        yield DaskRunner(client, stop)
+
+
+def solve_in_parts(
+    instance: Instance,
+    *,
+    time_limit: float,
+    mode: Mode = Mode.AUTO,
+    scheduler: str | None = None,
+    preset: str = "default",
+    seed: int | None = None,
+    workers: int = 1,
+    stop: threading.Event | None = None,
+    part_progress: PartsCallback | None = None,
+    n_workers: int | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> Result:
+    """Plan ``instance`` in independent parts within ``time_limit`` seconds (see the module).
+
+    ``workers`` are CP-SAT's per part in this process (one on a cluster worker, which has one
+    thread); ``n_workers`` and ``memory_limit`` size the embedded cluster.
+    """
+    start = time.perf_counter()
+    wall_deadline = time.time() + time_limit - MERGE_SECONDS - 0.02 * time_limit
+    lanes = n_workers or (cores() if scheduler is None else 2)
+    if mode is Mode.IN_PROCESS or (mode is Mode.AUTO and scheduler is None):
+        lanes = max(1, lanes)
+    max_units = max(MIN_CUT_UNITS, int(UNITS_PER_SECOND * max(1.0, time_limit)))
+    parts = domain_parts(instance, max_units=max_units)
+    state = _State(instance, parts, {}, {}, {}, start, part_progress, threading.Lock())
+    split_time = time.perf_counter() - start
+    first_whole: float | None = None
+    if parts:
+        with _runner(
+            mode, scheduler, len(parts), len(instance.units), stop, n_workers, memory_limit
+        ) as runner:
+            per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
+            share = FIRST_ROUND_SHARE if instance.reserve else 1.0
+            first_deadline = time.time() + max(0.5, (wall_deadline - time.time()) * share)
+            tasks = _tasks(
+                state,
+                range(len(parts)),
+                first_deadline,
+                runner.workers,
+                (seed, preset, per_part_workers),
+            )
+            done = 0
+
+            def on_done(outcome: PartOutcome) -> None:
+                nonlocal done
+                with state.lock:
+                    state.outcomes[outcome.index] = outcome
+                    done += 1
+                state.report("plan", done, len(tasks))
+
+            for index, reason in runner.run(tasks, on_done, first_deadline):
+                state.failures[index] = reason
+            if len(state.outcomes) == len(parts):
+                first_whole = time.perf_counter() - start
+            if instance.reserve:
+                settings = (seed, preset, per_part_workers)
+                _coordinate(state, runner, wall_deadline, settings, stop)
+    result = merge(state, time.perf_counter() - start)
+    warnings = list(result.warnings)
+    warnings.insert(0, f"planned in {len(parts)} parts (split in {split_time:.1f} s)")
+    return result.model_copy(
+        update={
+            "first_solution_time": first_whole,
+            "wall_time": time.perf_counter() - start,
+            "warnings": tuple(warnings),
+        }
+    )
+
+
+def _coordinate(
+    state: _State,
+    runner: PartRunner,
+    wall_deadline: float,
+    settings: Settings,
+    stop: threading.Event | None,
+) -> None:
+    """The reserve's rounds (:mod:`solver.parts.reserve`) until the pool is empty, no part
+    improves, or the time is up."""
+    pool: dict[Kind, list[str]] = {}
+    for unit in state.instance.reserve:
+        pool.setdefault(kind_of(unit), []).append(unit.id)
+    excluded: set[int] = set()
+    round_number = 0
+    venues = {v.id: v for v in state.instance.venues}
+    while any(pool.values()) and time.time() < wall_deadline - 1.0:
+        if stop is not None and stop.is_set():
+            return
+        round_number += 1
+        rows_of = {
+            i: [row for row in outcome.coverage if int(row["shortfall"]) > 0]
+            for i, outcome in state.outcomes.items()
+            if i not in excluded
+        }
+        rows_of = {i: rows for i, rows in rows_of.items() if rows}
+        counts = {kind: len(ids) for kind, ids in pool.items() if ids}
+        allocation = allocate(state.instance, counts, rows_of, settings[0] or 0)
+        if not allocation:
+            return
+        given: dict[int, list[Dispatch]] = {}
+        for (part, hub), kinds in sorted(allocation.items()):
+            for kind, n in kinds.items():
+                for _ in range(n):
+                    unit_id = pool[kind].pop()
+                    given.setdefault(part, []).append(Dispatch(unit=unit_id, venue=hub, part=part))
+        before = {i: weighted_shortfall(state.instance, state.outcomes[i].coverage) for i in given}
+        for i, dispatches in given.items():
+            state.sent.setdefault(i, []).extend(dispatches)
+        tasks = _tasks(state, list(given), wall_deadline, runner.workers, settings, hint=True)
+        improved = False
+        done = 0
+        name = f"reserve {round_number}"
+
+        def on_done(
+            outcome: PartOutcome,
+            name: str = name,
+            before: dict[int, int] = before,
+            given: dict[int, list[Dispatch]] = given,
+            total: int = len(tasks),
+        ) -> None:
+            nonlocal improved, done
+            i = outcome.index
+            after = weighted_shortfall(state.instance, outcome.coverage)
+            with state.lock:
+                done += 1
+                better = bool(outcome.assignments) and after < before[i]
+                if better:
+                    state.outcomes[i] = outcome
+                    improved = True
+            if not better:
+                _give_back(state, pool, i, given[i], venues)
+                excluded.add(i)
+            state.report(name, done, total)
+
+        failed = runner.run(tasks, on_done, wall_deadline)
+        for i, _reason in failed:
+            _give_back(state, pool, i, given[i], venues)
+            excluded.add(i)
+        if not improved:
+            return
+
+
+def _give_back(
+    state: _State,
+    pool: dict[Kind, list[str]],
+    part: int,
+    dispatches: Sequence[Dispatch],
+    venues: dict[str, Any],
+) -> None:
+    """Return a round's dispatches to ``part`` into the pool."""
+    reserve = {r.id: r for r in state.instance.reserve}
+    ids = {d.unit for d in dispatches}
+    state.sent[part] = [d for d in state.sent.get(part, []) if d.unit not in ids]
+    for unit_id in ids:
+        pool.setdefault(kind_of(reserve[unit_id]), []).append(unit_id)
+
+
+def _provinces(instance: Instance, part: DomainPart) -> tuple[str, ...]:
+    parent = {r.id: r.parent or r.id for r in instance.regions}
+    return tuple(
+        sorted(
+            {parent.get(instance.venues[v].region, instance.venues[v].region) for v in part.venues}
+        )
+    )
+
+
+def _unreached_rows(instance: Instance, venues: Sequence[int]) -> list[Coverage]:
+    """Coverage of venues no unit can reach: all they require is missing."""
+    if not venues:
+        return []
+    sub = instance.model_copy(
+        update={"venues": tuple(instance.venues[v] for v in venues), "units": ()}
+    )
+    rows = []
+    for slot in build_slots(sub):
+        if slot.required == 0:
+            continue
+        venue = sub.venues[slot.venue]
+        rows.append(
+            Coverage(
+                venue=venue.id,
+                ring=venue.rings[slot.ring].number,
+                shift=sub.shifts[slot.shift].id,
+                risk=slot.risk,
+                capacity=slot.capacity,
+                required=slot.required,
+                assigned=0,
+                shortfall=slot.required,
+                reason="no unit can reach this venue",
+            )
+        )
+    return rows
+
+
+def merge(state: _State, elapsed: float) -> Result:
+    """The whole instance's result from its parts' latest outcomes.
+
+    Terms are summed over parts (balance: the largest); the objective weighs them with strict
+    weights from the parts' upper bounds summed the same way. The bound is the sum of the
+    parts' bounds on the first ranked term, in those weights: a valid bound for the instance
+    with the reserve relaxed (each part's bound assumes the reserve units it had).
+    """
+    instance = state.instance
+    priorities = instance.rules.priorities
+    unreached = _unreached_rows(instance, unreached_venues(instance, state.parts))
+    unreached_short = weighted_shortfall(
+        instance, [row.model_dump(mode="json") for row in unreached]
+    )
+    uppers = [0] * len(priorities)
+    breakdown = {term: 0 for term in priorities}
+    first_bound = 0
+    assignments: list[Assignment] = []
+    coverage: list[Coverage] = []
+    activations: list[Activation] = []
+    warnings: list[str] = []
+    summaries: list[PartSummary] = []
+    for i, part in enumerate(state.parts):
+        outcome = state.outcomes.get(i)
+        sent = len(state.sent.get(i, []))
+        provinces = _provinces(instance, part)
+        common: dict[str, Any] = {
+            "index": i,
+            "venues": len(part.venues),
+            "units": len(part.units),
+            "provinces": provinces,
+            "cut": part.cut,
+            "reserve_units": sent,
+        }
+        if outcome is None or not SolveStatus(outcome.status).has_plan:
+            reason = state.failures.get(i, "no plan within its time")
+            summaries.append(PartSummary(**common, status=SolveStatus.NO_SOLUTION, reason=reason))
+            warnings.append(f"part {i} ({', '.join(provinces)}): no plan: {reason}")
+            # Its venues get no one.
+            lost = _unreached_rows(instance, part.venues)
+            unreached += lost
+            unreached_short += weighted_shortfall(
+                instance, [row.model_dump(mode="json") for row in lost]
+            )
+            continue
+        terms = {ObjectiveTerm(k): v for k, v in outcome.breakdown.items()}
+        summaries.append(
+            PartSummary(
+                **common,
+                status=SolveStatus(outcome.status),
+                objective=outcome.objective,
+                best_bound=outcome.best_bound,
+                shortfall_bound=outcome.first_term_bound,
+                breakdown=terms,
+                wall_time=outcome.wall_time,
+            )
+        )
+        for k, term in enumerate(priorities):
+            if term is ObjectiveTerm.BALANCE:
+                uppers[k] = max(uppers[k], outcome.uppers[k])
+                breakdown[term] = max(breakdown[term], terms.get(term, 0))
+            else:
+                uppers[k] += outcome.uppers[k]
+                breakdown[term] += terms.get(term, 0)
+        first_bound += outcome.first_term_bound
+        assignments += [
+            Assignment(unit=u, venue=v, ring=r, shift=s) for u, v, r, s in outcome.assignments
+        ]
+        coverage += [Coverage.model_validate(row) for row in outcome.coverage]
+        activations += [Activation.model_validate(row) for row in outcome.activations]
+        warnings += [w for w in outcome.warnings if w not in warnings]
+    coverage += unreached
+    if ObjectiveTerm.SHORTFALL in breakdown:
+        k = priorities.index(ObjectiveTerm.SHORTFALL)
+        uppers[k] += unreached_short
+        breakdown[ObjectiveTerm.SHORTFALL] += unreached_short
+        if priorities[0] is ObjectiveTerm.SHORTFALL:
+            first_bound += unreached_short
+    planned = [s for s in summaries if s.status.has_plan]
+    dispatches = tuple(d for i in sorted(state.sent) for d in state.sent[i])
+    if not planned:
+        return Result(
+            status=SolveStatus.NO_SOLUTION,
+            wall_time=elapsed,
+            parts=tuple(summaries),
+            warnings=tuple(warnings),
+        )
+    weights = strict_weights(
+        [max(u, breakdown[t]) for u, t in zip(uppers, priorities, strict=True)]
+    )
+    objective = sum(w * breakdown[t] for w, t in zip(weights, priorities, strict=True))
+    bound = (
+        min(objective, weights[0] * first_bound)
+        if priorities[0] is not ObjectiveTerm.BALANCE
+        else 0
+    )
+    optimal = (
+        len(planned) == len(summaries)
+        and all(s.status is SolveStatus.OPTIMAL for s in summaries)
+        and ObjectiveTerm.BALANCE not in priorities[:-1]
+        and not instance.reserve
+    )
+    if len(summaries) > 1:
+        warnings.append(
+            "the bound sums the parts' bounds: valid with the national reserve relaxed"
+            if instance.reserve
+            else "the bound sums the parts' bounds"
+        )
+    return Result(
+        status=SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
+        objective=objective,
+        best_bound=objective if optimal else bound,
+        gap=relative_gap(objective, objective if optimal else bound),
+        wall_time=elapsed,
+        plan=Plan(assignments=tuple(assignments)),
+        coverage=tuple(coverage),
+        breakdown=breakdown,
+        activations=tuple(activations),
+        warnings=tuple(warnings),
+        parts=tuple(summaries),
+        dispatches=dispatches,
+    )
+
+
+__all__ = [
+    "CLUSTER_UNITS",
+    "Mode",
+    "PartsCallback",
+    "PartsProgress",
+    "merge",
+    "solve_in_parts",
+    "uses_parts",
+]

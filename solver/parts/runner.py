@@ -1,0 +1,207 @@
+"""Where parts run: one by one in this process, or on a Dask cluster.
+
+The same :class:`~solver.parts.task.PartTask` runs in both. :class:`InProcessRunner` solves
+them in order. :class:`DaskRunner` submits every part at once (largest first, ``pure=False``)
+to a cluster, either one it starts itself (:func:`open_cluster`: a
+``distributed.LocalCluster`` with one single-threaded worker process per core) or one that
+was started apart with ``dask scheduler`` and ``dask worker`` (an address such as
+``tcp://10.0.0.5:8786``), and merges the outcomes as they finish (``as_completed``).
+
+Promises of the Dask runner:
+
+* **Deadlines reach the workers.** Each task carries its absolute deadline; at the round's
+  deadline the runner sets a named ``distributed.Event`` that every running part watches, so
+  each returns its best plan within a fraction of a second; parts still waiting after
+  :data:`STOP_GRACE` are cancelled.
+* **No part is lost.** A worker that dies mid-solve (killed, out of memory) has its part
+  rescheduled by Dask on another worker; a part whose task fails all the same is submitted
+  again, up to :data:`ATTEMPTS` times, with the time left; only then is it reported without a
+  plan, with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+from solver.parts.task import PartOutcome, PartTask, solve_part
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+"""Submissions of one part before it is reported without a plan."""
+
+STOP_GRACE = 3.0
+"""Seconds past a round's deadline that parts are given to return their best plan."""
+
+DEFAULT_MEMORY_LIMIT = "1.4GiB"
+"""Memory of each embedded worker; a worker that exceeds it is restarted by Dask and its part
+retried. The largest national part peaks under 1.3 GB."""
+
+OnDone = Callable[[PartOutcome], None]
+Failure = tuple[int, str]
+"""(part index, why it has no plan)."""
+
+
+class PartRunner(Protocol):
+    """Runs a round of part tasks and reports each outcome as it comes."""
+
+    workers: int
+    """Parts that run at the same time."""
+
+    def run(self, tasks: Sequence[PartTask], on_done: OnDone, deadline: float) -> list[Failure]:
+        """Run ``tasks``; call ``on_done`` with each outcome; return the parts left with no
+        outcome. ``deadline`` is wall-clock (``time.time()``)."""
+        ...
+
+
+class InProcessRunner:
+    """Parts one after another in this process (small instances: no cluster to start)."""
+
+    workers = 1
+
+    def __init__(self, stop: threading.Event | None = None) -> None:
+        self._stop = stop
+
+    def run(self, tasks: Sequence[PartTask], on_done: OnDone, deadline: float) -> list[Failure]:
+        failed: list[Failure] = []
+        for task in tasks:
+            if self._stop is not None and self._stop.is_set():
+                failed.append((task.index, "stopped before it ran"))
+                continue
+            try:
+                on_done(solve_part(task, self._stop))
+            except MemoryError:
+                failed.append((task.index, "out of memory"))
+        return failed
+
+
+class DaskRunner:
+    """Parts on a Dask cluster, all submitted at once, merged as they finish."""
+
+    def __init__(self, client: Client, stop: threading.Event | None = None) -> None:
+        self._client = client
+        self._stop = stop
+        self.workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+
+    def run(self, tasks: Sequence[PartTask], on_done: OnDone, deadline: float) -> list[Failure]:
+        from distributed import Event, as_completed
+
+        name = f"ringplan-stop-{uuid.uuid4().hex}"
+        event = Event(name, client=self._client)
+        tasks = [replace(task, stop_event=name) for task in tasks]
+        by_key = {}
+        attempts: dict[int, int] = {}
+        pending = as_completed()
+        for rank, task in enumerate(tasks):
+            future = self._client.submit(solve_part, task, pure=False, priority=-rank)
+            by_key[future.key] = task
+            attempts[task.index] = 1
+            pending.add(future)
+        failed: list[Failure] = []
+        stopping = threading.Event()
+
+        def watch() -> None:
+            # At the deadline (or on a stop request) every running part is asked to return.
+            while not stopping.wait(0.1):
+                asked = self._stop is not None and self._stop.is_set()
+                if asked or time.time() >= deadline:
+                    event.set()
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            while not pending.is_empty() and time.time() <= deadline + STOP_GRACE:
+                if not pending.has_ready():
+                    time.sleep(0.05)
+                    continue
+                for future in pending.next_batch(block=False):
+                    task = by_key[future.key]
+                    if future.status == "finished":
+                        on_done(future.result())
+                        continue
+                    reason = _reason(future)
+                    if attempts[task.index] < ATTEMPTS and not event.is_set():
+                        attempts[task.index] += 1
+                        logger.warning("part %d: %s; submitted again", task.index, reason)
+                        retry = self._client.submit(solve_part, task, pure=False)
+                        by_key[retry.key] = task
+                        pending.add(retry)
+                    else:
+                        failed.append((task.index, reason))
+        finally:
+            stopping.set()
+            watcher.join()
+        for future in list(pending.futures):
+            failed.append((by_key[future.key].index, "out of time"))
+            future.cancel()
+        return failed
+
+
+def _reason(future: object) -> str:
+    try:
+        error = future.exception(timeout=1)  # type: ignore[attr-defined]
+    except Exception as exc:
+        error = exc
+    if error is None:
+        return "cancelled"
+    text = type(error).__name__
+    if text == "KilledWorker":
+        return "its workers died (out of memory or killed) on every attempt"
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    return f"{text}: {error}"
+
+
+def cores() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def open_cluster(
+    scheduler: str | None = None,
+    *,
+    n_workers: int | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> Iterator[Client]:
+    """A client of the cluster at ``scheduler``, or of a ``LocalCluster`` started here with
+    ``n_workers`` single-threaded worker processes (one per core by default) and stopped on
+    exit."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        client = Client(scheduler, timeout=10)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(
+        n_workers=n_workers or cores(),
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=memory_limit,
+        dashboard_address=":0",
+        scheduler_port=0,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()

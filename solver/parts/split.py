@@ -1,0 +1,218 @@
+"""Split an instance into independent parts on the domain, before any model is built.
+
+A unit can stand at a venue only when the venue lies within its travel limit, one of the
+venue's rings admits its force, type and headcount, and the venue is guarded in a shift the unit
+is available for. Joining every unit to the venues it reaches this way gives a graph whose
+connected parts share nothing: no venue, no unit, so each part is planned alone and the plans
+are put side by side. The same parts as :func:`solver.decompose.independent_parts` finds on the
+model data, found from the instance alone: distances in NumPy, a block of units at a time (so
+memory grows with the block and the number of venues, not with units x venues), and a
+union-find over venues.
+
+A part with more units than its budget allows (``max_units``) is cut along regions: each unit
+stays with its home province, each venue with its region's province, and **a unit serves only
+venues of its own province** (what crosses the cut is a unit's reach into a neighbouring
+province, and it is dropped). Each province is then split again into its own connected parts;
+a province still too big is cut the same way by home regency or city. The plans of cut parts
+are plans of the instance (every rule holds inside each part and no unit is in two parts);
+they may miss what the dropped reach across the cut would have covered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from solver.domain import Instance, RegionLevel, Unit, Venue
+from solver.model.data import EARTH_RADIUS_KM, TIE_KM, great_circle_km
+
+BLOCK_UNITS = 2048
+"""Units whose distances to every venue are computed at once."""
+
+
+@dataclass(frozen=True)
+class DomainPart:
+    """Indices of the venues and units of one part, and how it was found."""
+
+    venues: tuple[int, ...]
+    units: tuple[int, ...]
+    cut: str = ""
+    """``""`` for a connected part; ``"province"`` or ``"region"`` when it was cut out of a
+    bigger one along that level."""
+
+
+def _limit(unit: Unit, instance: Instance) -> float:
+    limit = unit.max_travel_km if unit.max_travel_km is not None else instance.rules.max_travel_km
+    return np.inf if limit is None else float(limit)
+
+
+def _admits(venue: Venue, unit: Unit) -> bool:
+    """Whether some ring of ``venue`` takes ``unit`` (force, type and headcount)."""
+    return any(
+        unit.force in ring.allowed_forces
+        and (ring.allowed_types is None or unit.type in ring.allowed_types)
+        and unit.headcount <= ring.capacity
+        for ring in venue.rings
+    )
+
+
+def _open_shifts(instance: Instance, unit: Unit) -> npt.NDArray[np.bool_]:
+    shifts = instance.shifts
+    if unit.available_shifts is not None:
+        allowed = set(unit.available_shifts)
+        mask = np.array([s.id in allowed for s in shifts], dtype=bool)
+    else:
+        mask = np.ones(len(shifts), dtype=bool)
+    if unit.available_windows is not None:
+        windows = unit.available_windows
+        mask &= np.array(
+            [any(w.start <= s.start and s.end <= w.end for w in windows) for s in shifts],
+            dtype=bool,
+        )
+    return mask
+
+
+def reach(instance: Instance) -> list[npt.NDArray[np.int64]]:
+    """For each unit, the indices of the venues it can stand at (see the module's rule)."""
+    venues, units, shifts = instance.venues, instance.units, instance.shifts
+    guarded = np.array(
+        [[venue.guarded_in(s.id) for s in shifts] for venue in venues], dtype=bool
+    ).reshape(len(venues), len(shifts))
+    # Units of one kind (force, type, headcount) are admitted by the same venues.
+    admitted: dict[tuple[str, str, int], npt.NDArray[np.bool_]] = {}
+    # Units open in the same shifts reach venues guarded in one of them.
+    open_venues: dict[bytes, npt.NDArray[np.bool_]] = {}
+    sites = np.radians([[v.location.lat, v.location.lon] for v in venues]).reshape(-1, 2)
+    result: list[npt.NDArray[np.int64]] = []
+    for first in range(0, len(units), BLOCK_UNITS):
+        block = units[first : first + BLOCK_UNITS]
+        km = _block_km(block, sites, venues, [_limit(u, instance) for u in block])
+        for row, unit in zip(km, block, strict=True):
+            key = (unit.force.value, unit.type, unit.headcount)
+            if key not in admitted:
+                admitted[key] = np.array([_admits(v, unit) for v in venues], dtype=bool)
+            open_mask = _open_shifts(instance, unit)
+            if open_mask.tobytes() not in open_venues:
+                open_venues[open_mask.tobytes()] = np.asarray(
+                    (guarded & open_mask).any(axis=1), dtype=bool
+                )
+            ok = admitted[key] & (row <= _limit(unit, instance)) & open_venues[open_mask.tobytes()]
+            result.append(np.flatnonzero(ok).astype(np.int64))
+    return result
+
+
+def _block_km(
+    block: Sequence[Unit],
+    sites: npt.NDArray[np.float64],
+    venues: Sequence[Venue],
+    limits: Sequence[float],
+) -> npt.NDArray[np.float64]:
+    """Haversine kilometres from each unit of ``block`` to every venue; pairs within
+    :data:`~solver.model.data.TIE_KM` of a unit's limit are computed again one by one, as the
+    model data does, so that both agree on every limit."""
+    homes = np.radians([[u.home.location.lat, u.home.location.lon] for u in block]).reshape(-1, 2)
+    p1, p2 = homes[:, :1], sites[:, 0]
+    h = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin((sites[:, 1] - homes[:, 1:]) / 2) ** 2
+    )
+    km: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    most = np.array(limits, dtype=np.float64).reshape(-1, 1)
+    for u, v in zip(*np.nonzero(np.abs(km - most) < TIE_KM), strict=True):
+        home, site = block[u].home.location, venues[v].location
+        km[u, v] = great_circle_km(home.lat, home.lon, site.lat, site.lon)
+    return km
+
+
+def _components(
+    n_venues: int,
+    reached: Sequence[npt.NDArray[np.int64]] | Mapping[int, npt.NDArray[np.int64]],
+    units: Sequence[int],
+) -> list[tuple[list[int], list[int]]]:
+    """Connected (venues, units) of the given units and the venues they reach; venues that
+    none of them reaches are left out."""
+    parent = np.arange(n_venues)
+
+    def find(v: int) -> int:
+        root = v
+        while parent[root] != root:
+            root = int(parent[root])
+        while parent[v] != root:
+            parent[v], v = root, int(parent[v])
+        return root
+
+    for u in units:
+        venues = reached[u]
+        if len(venues) > 1:
+            first = find(int(venues[0]))
+            for v in venues[1:].tolist():
+                other = find(v)
+                if other != first:
+                    parent[other] = first
+    units_of: dict[int, list[int]] = {}
+    venues_of: dict[int, set[int]] = {}
+    for u in units:
+        if len(reached[u]):
+            root = find(int(reached[u][0]))
+            units_of.setdefault(root, []).append(u)
+            venues_of.setdefault(root, set()).update(reached[u].tolist())
+    return [(sorted(venues_of[root]), members) for root, members in units_of.items()]
+
+
+def _province_of(instance: Instance) -> Callable[[str], str]:
+    parent = {
+        r.id: (r.parent if r.level is not RegionLevel.PROVINCE else None) for r in instance.regions
+    }
+
+    def province(region: str) -> str:
+        up = parent.get(region)
+        return region if up is None else up
+
+    return province
+
+
+def domain_parts(instance: Instance, max_units: int | None = None) -> list[DomainPart]:
+    """The independent parts of ``instance``, largest first (by units, then venues).
+
+    Venues that no unit reaches belong to no part (all they require is missing whatever the
+    plan); units that reach no venue belong to none either. With ``max_units``, a part with
+    more units is cut along provinces, then regions (see the module's rule).
+    """
+    reached = reach(instance)
+    n = len(instance.venues)
+    province = _province_of(instance)
+    levels: list[tuple[str, Callable[[str], str]]] = [
+        ("province", province),
+        ("region", lambda region: region),
+    ]
+    parts: list[DomainPart] = []
+
+    def place(venues: list[int], units: list[int], level: int, cut: str) -> None:
+        if max_units is None or len(units) <= max_units or level == len(levels):
+            parts.append(DomainPart(tuple(venues), tuple(units), cut))
+            return
+        name, key_of = levels[level]
+        groups: dict[str, list[int]] = {}
+        for u in units:
+            groups.setdefault(key_of(instance.units[u].home.region), []).append(u)
+        venue_key = np.array([key_of(instance.venues[v].region) for v in range(n)], dtype=object)
+        for key, members in sorted(groups.items()):
+            # A unit keeps only the venues of its own province (or region): its reach
+            # across the cut is dropped.
+            own = {u: reached[u][venue_key[reached[u]] == key] for u in members}
+            for sub_venues, sub_units in _components(n, own, members):
+                place(sub_venues, sub_units, level + 1, name)
+
+    for venues, units in _components(n, reached, range(len(instance.units))):
+        place(venues, units, 0, "")
+    parts.sort(key=lambda p: (-len(p.units), -len(p.venues), p.venues))
+    return parts
+
+
+def unreached_venues(instance: Instance, parts: Sequence[DomainPart]) -> list[int]:
+    """Venues in no part: no unit can stand there."""
+    covered = {v for part in parts for v in part.venues}
+    return [v for v in range(len(instance.venues)) if v not in covered]

@@ -1,0 +1,159 @@
+"""One part's solve as a plain function of plain data, so that it pickles, retries and runs the
+same in this process or on any Dask worker.
+
+A :class:`PartTask` carries the part's instance (JSON-ready), its budget, an absolute deadline,
+the seed and an optional warm start; :func:`solve_part` returns a :class:`PartOutcome` with the
+plan, bound and terms. On a Dask worker a named ``distributed.Event`` reaches the running
+search: when the caller sets it, the part stops within about :data:`STOP_POLL_SECONDS` and
+returns its best plan so far.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from solver.domain import Assignment, ObjectiveTerm, Plan
+from solver.validation import parse_instance
+
+STOP_POLL_SECONDS = 0.25
+"""How often a part on a Dask worker asks whether the caller wants it to stop."""
+
+PlainAssignment = tuple[str, str, int, str]
+"""(unit, venue, ring, shift) of one assignment."""
+
+
+@dataclass(frozen=True)
+class PartTask:
+    """Everything one part's solve needs, as plain data."""
+
+    index: int
+    instance: dict[str, Any]
+    """The part's instance, as ``Instance.model_dump(mode="json")`` gives it."""
+    budget: float
+    """Seconds the part may search."""
+    deadline: float
+    """Wall-clock time (``time.time()``) by which the part returns, whatever its budget."""
+    seed: int | None = None
+    preset: str = "default"
+    workers: int = 1
+    hint: tuple[PlainAssignment, ...] = ()
+    """A plan of the part to start from (its previous plan when it plans again)."""
+    stop_event: str | None = None
+    """Name of the ``distributed.Event`` that stops the search (on a Dask worker)."""
+
+
+@dataclass(frozen=True)
+class PartOutcome:
+    """What one part's solve returns, as plain data."""
+
+    index: int
+    status: str
+    """A :class:`~solver.result.SolveStatus` value."""
+    objective: int | None
+    best_bound: int | None
+    first_term_bound: int
+    """Lower bound on the first ranked term (the part's weighted shortfall by default)."""
+    uppers: tuple[int, ...]
+    """Most each ranked term can be in this part (:func:`~solver.model.objective.term_uppers`)."""
+    breakdown: dict[str, int]
+    assignments: tuple[PlainAssignment, ...]
+    coverage: tuple[dict[str, Any], ...]
+    activations: tuple[dict[str, Any], ...]
+    wall_time: float
+    first_solution_time: float | None
+    worker: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _watch(name: str, stop: threading.Event, done: threading.Event) -> None:
+    """Set ``stop`` once the ``distributed.Event`` called ``name`` is set."""
+    from distributed import Event
+
+    event = Event(name)
+    while not done.is_set():
+        try:
+            if event.wait(STOP_POLL_SECONDS):
+                stop.set()
+                return
+        except Exception:  # the scheduler is gone: the deadline still holds
+            return
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "local"
+
+
+def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutcome:
+    """Solve one part within ``min(task.budget, task.deadline - now)`` seconds.
+
+    ``stop`` (in this process) or ``task.stop_event`` (on a Dask worker) ends the search early;
+    the best plan so far is returned.
+    """
+    from solver.model.data import build_data
+    from solver.model.objective import strict_weights, term_uppers
+    from solver.solve import solve
+
+    began = time.perf_counter()
+    instance = parse_instance(task.instance)
+    stop = stop or threading.Event()
+    done = threading.Event()
+    watcher = None
+    if task.stop_event is not None:
+        watcher = threading.Thread(target=_watch, args=(task.stop_event, stop, done), daemon=True)
+        watcher.start()
+    hint = (
+        Plan(
+            assignments=tuple(
+                Assignment(unit=u, venue=v, ring=r, shift=s) for u, v, r, s in task.hint
+            )
+        )
+        if task.hint
+        else None
+    )
+    limit = max(0.1, min(task.budget, task.deadline - time.time()))
+    try:
+        result = solve(
+            instance,
+            time_limit=limit,
+            workers=task.workers,
+            preset=task.preset,
+            seed=task.seed,
+            hint=hint,
+            stop=stop,
+            split="off",
+        )
+    finally:
+        done.set()
+    priorities = instance.rules.priorities
+    uppers = tuple(term_uppers(build_data(instance, grouped=True)))
+    first_bound = 0
+    if result.status.has_plan and priorities[0] is not ObjectiveTerm.BALANCE:
+        if result.status.value == "optimal":
+            first_bound = result.breakdown.get(priorities[0], 0)
+        else:
+            weight = strict_weights(list(uppers))[0]
+            first_bound = (result.best_bound or 0) // weight
+    return PartOutcome(
+        index=task.index,
+        status=result.status.value,
+        objective=result.objective,
+        best_bound=result.best_bound,
+        first_term_bound=first_bound,
+        uppers=uppers,
+        breakdown={term.value: value for term, value in result.breakdown.items()},
+        assignments=tuple((a.unit, a.venue, a.ring, a.shift) for a in result.plan.assignments),
+        coverage=tuple(row.model_dump(mode="json") for row in result.coverage),
+        activations=tuple(a.model_dump(mode="json") for a in result.activations),
+        wall_time=time.perf_counter() - began,
+        first_solution_time=result.first_solution_time,
+        worker=_worker_name(),
+        warnings=result.warnings,
+    )

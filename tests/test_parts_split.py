@@ -1,0 +1,71 @@
+"""The domain split: parts found from the instance alone, before any model is built."""
+
+from __future__ import annotations
+
+from benchmarks.generator import generate
+from solver import parse_instance, solve
+from solver.decompose import independent_parts
+from solver.domain import ObjectiveTerm
+from solver.parts.national import PartsProgress
+from solver.parts.split import domain_parts, unreached_venues
+from tests.factory import unit
+from tests.provinces import assert_checked, province_place, provinces, provinces_data
+
+
+def test_domain_parts_match_the_model_datas_parts_on_generated_instances() -> None:
+    for scale in ("district", "city", "province", "capital"):
+        instance = generate(scale, 0, "tight")
+        found = sorted((p.venues, p.units) for p in domain_parts(instance))
+        model = sorted((p.venues, p.units) for p in independent_parts(instance) if p.units)
+        assert found == model, scale
+
+
+def test_domain_parts_keep_far_provinces_apart() -> None:
+    parts = domain_parts(provinces(count=3))
+    assert sorted(p.venues for p in parts) == [(0,), (1,), (2,)]
+    assert all(len(p.units) == 3 and p.cut == "" for p in parts)
+
+
+def test_domain_parts_leave_out_venues_no_unit_reaches() -> None:
+    data = provinces_data(count=2)
+    data["units"] = [u for u in data["units"] if not u["id"].startswith("u-1-")]
+    instance = parse_instance(data)
+    parts = domain_parts(instance)
+    assert [p.venues for p in parts] == [(0,)]
+    assert unreached_venues(instance, parts) == [1]
+
+
+def test_domain_parts_cut_a_part_too_big_along_provinces() -> None:
+    # A Brimob-like unit of province 0 reaches province 1's venue (320 km away): one part.
+    data = provinces_data(count=2)
+    far = unit("brimob-0", home={"region": "kab-0", "location": province_place(0)})
+    far["max_travel_km"] = 400
+    data["units"].append(far)
+    instance = parse_instance(data)
+    assert [p.venues for p in domain_parts(instance)] == [(0, 1)]
+    cut = domain_parts(instance, max_units=4)
+    assert sorted(p.venues for p in cut) == [(0,), (1,)]
+    assert {p.cut for p in cut} == {"province"}
+    # The far-reaching unit stays with its home province.
+    brimob = len(instance.units) - 1
+    assert next(p for p in cut if brimob in p.units).venues == (0,)
+
+
+def test_solve_in_parts_plan_is_checked_on_the_whole_instance() -> None:
+    instance = provinces(count=3, short=(1,))
+    result = solve(instance, time_limit=20, split="in-process")
+    assert_checked(instance, result)
+    assert len(result.parts) == 3
+    assert all(p.status.has_plan for p in result.parts)
+    # Provinces 0 and 2 have three officers for two rings of two: both shifts covered
+    # except what rest forbids; province 1 has one officer for four headcount per shift.
+    assert result.total_shortfall == sum(r.shortfall for r in result.coverage)
+    short = {p.provinces: p.breakdown[ObjectiveTerm.SHORTFALL] for p in result.parts}
+    assert short[("prov-1",)] > short[("prov-0",)]
+
+
+def test_solve_in_parts_reports_progress_per_part() -> None:
+    seen: list[PartsProgress] = []
+    solve(provinces(count=2), time_limit=20, split="in-process", part_progress=seen.append)
+    assert [(p.done, p.total) for p in seen] == [(1, 2), (2, 2)]
+    assert seen[-1].planned == 2
