@@ -139,19 +139,29 @@ def _client_security(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    from ringplan.parts_bar import parts_bar
+
     instance = _load_instance(args.instance)
     progress = None if args.quiet else _print_progress
     if args.server:
         result = _solve_remote(args.server, instance, args, progress)
     else:
-        result = solve(
-            instance,
-            time_limit=args.time_limit,
-            workers=args.workers,
-            preset=args.preset,
-            seed=args.seed,
-            progress=progress,
-        )
+        try:
+            with parts_bar(not args.quiet) as part_progress:
+                result = solve(
+                    instance,
+                    time_limit=args.time_limit,
+                    workers=args.workers,
+                    preset=args.preset,
+                    seed=args.seed,
+                    progress=progress,
+                    split=args.split,
+                    scheduler=args.scheduler,
+                    part_progress=part_progress,
+                )
+        except MemoryError:
+            print("ringplan: out of memory before a plan was found", file=sys.stderr)
+            return EXIT_NO_PLAN
     print(result.summary())
     _write_result(result, args.out)
     return _solve_exit(result)
@@ -289,6 +299,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the whole result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--server", metavar="HOST:PORT", help="plan on a ringplan server")
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="plan the instance's parts on this Dask cluster (started with `dask scheduler` "
+        "and `dask worker`)",
+    )
+    p.add_argument(
+        "--split",
+        default="auto",
+        choices=("auto", "off", "in-process", "local"),
+        help="where the instance's independent parts are planned: auto (national-size "
+        "instances or a reserve on an embedded Dask cluster, the rest as before), off, "
+        "in-process, local (embedded Dask cluster)",
+    )
     g = p.add_argument_group("server security (with --server)")
     g.add_argument("--tls", action="store_true", help="TLS, trusting the system's CAs")
     g.add_argument("--tls-ca", metavar="PEM", help="TLS, trusting this CA for the server")

@@ -187,6 +187,23 @@ class Result(_Frozen):
                 f"ring {a.ring} in {', '.join(a.shifts)}"
                 for a in self.activations
             ]
+        if self.parts:
+            lines.append(f"parts: {len(self.parts)}")
+            lines += [
+                f"  part {p.index} ({', '.join(p.provinces)}{', cut' if p.cut else ''}): "
+                f"{p.units} units, {p.venues} venues, {p.status.value}"
+                + (f" ({p.reason})" if p.reason else "")
+                + (
+                    f", shortfall {p.breakdown.get(ObjectiveTerm.SHORTFALL, 0)}"
+                    if p.breakdown
+                    else ""
+                )
+                + f", bound {p.shortfall_bound}"
+                + (f", {p.reserve_units} reserve units" if p.reserve_units else "")
+                for p in self.parts
+            ]
+        if self.dispatches:
+            lines.append(f"national reserve sent: {len(self.dispatches)} units")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
