@@ -61,8 +61,8 @@ def reserve_unit(instance: Instance, unit: ReserveUnit, venue: Venue) -> Unit:
     last = max(s.end for s in instance.shifts)
     ready = first + timedelta(hours=unit.lead_hours)
     extra: dict[str, Any] = {}
-    if ready >= last:
-        extra["available_shifts"] = ()
+    if ready >= last:  # never ready within the horizon: a window after it
+        extra["available_windows"] = (TimeWindow(start=ready, end=ready + timedelta(hours=1)),)
     elif ready > first:
         extra["available_windows"] = (TimeWindow(start=ready, end=last),)
     return Unit(
