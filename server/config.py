@@ -71,6 +71,17 @@ class ServerConfig:
     """Most server streams one tenant may hold open at once."""
     jobs_db: str = field(default_factory=default_jobs_db)
     """SQLite file of the job store (created if missing)."""
+    job_retention: float = 7 * 24 * 3600.0
+    """Seconds a finished job (request, plans, result) is kept after it ends; then it is
+    removed and asking for it answers NOT_FOUND saying it expired. 0 keeps jobs for ever."""
+    job_cleanup_interval: float = 60.0
+    """Seconds between two clean-ups of the job store (expired jobs removed, space freed)."""
+    max_jobs_per_tenant: int = 1000
+    """Most jobs one tenant may have stored, in any state; more are RESOURCE_EXHAUSTED."""
+    max_job_bytes_per_tenant: int = 512 * 1024 * 1024
+    """Most bytes of requests, progress, plans and results one tenant may have stored."""
+    max_job_attempts: int = 3
+    """Starts a job gets: one interrupted by a server stop or crash this many times fails."""
     retry_after: float = 1.0
     """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
     # Security (see server/security.py and server/auth.py).
@@ -137,6 +148,10 @@ class ServerConfig:
             "max_candidates",
             "max_streams",
             "max_streams_per_tenant",
+            "job_cleanup_interval",
+            "max_jobs_per_tenant",
+            "max_job_bytes_per_tenant",
+            "max_job_attempts",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -149,6 +164,7 @@ class ServerConfig:
             "worker_memory_mb",
             "worker_nice",
             "overrun_grace",
+            "job_retention",
         ):
             if getattr(self, name) < 0:
                 found.append(f"{name}: must not be negative, got {getattr(self, name)}")

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import resource
-import signal
 import threading
 import time
 import traceback
@@ -28,6 +25,7 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any, Protocol, TypeVar, cast
 
 from server.admission import Ticket
+from server.solver_process import solver_main
 from solver import Instance, Plan, Progress, Result, solve
 
 logger = logging.getLogger(__name__)
@@ -109,30 +107,14 @@ class WorkerLimits:
     """CPU niceness added to a worker, so serving calls beats solving."""
 
 
-def _die_with_parent() -> None:
-    """On Linux, have the kernel kill this process when the server process dies."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the worker ends when its pipe closes
-        pass
-
-
 THREADS_REFUSED = "Resource temporarily unavailable"
 """What CP-SAT raises when its search threads cannot start: under the worker's address-space
 cap, that is memory running out (the threads' stacks do not fit)."""
 
 
-def _worker_main(conn: Connection, stop: ProcessEvent, limits: WorkerLimits) -> None:
-    """Body of a worker process: take jobs and answer with progress, then a result."""
-    _die_with_parent()
-    if limits.nice:
-        os.nice(limits.nice)
-    if limits.memory_mb is not None:
-        cap = limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+def serve_tasks(conn: Connection, stop: ProcessEvent) -> None:
+    """In a solver process (see :mod:`server.solver_process`): take tasks and answer each
+    with progress, then a result."""
     sending = threading.Lock()  # progress comes from solver threads
 
     def send(message: tuple[str, object]) -> None:
@@ -171,7 +153,10 @@ class Worker:
         self._conn, child = context.Pipe()
         self._stop = context.Event()
         self.process: SpawnProcess = context.Process(
-            target=_worker_main, args=(child, self._stop, limits), daemon=True, name="solver"
+            target=solver_main,
+            args=(child, self._stop, limits.memory_mb, limits.nice),
+            daemon=True,
+            name="solver",
         )
         self.process.start()
         child.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -22,7 +23,7 @@ from server.client import JobView, RingplanClient, RingplanError
 from server.config import ServerConfig
 from server.convert import instance_to_proto
 from server.jobs.manager import JobManager
-from server.jobs.store import JobRecord, JobState, JobStore
+from server.jobs.store import JobRecord, JobState, JobStore, Quota, QuotaExceeded
 from server.workers import WorkerLimits, WorkerPool
 from solver import Instance, check_plan, load_instance
 from tests.factory import make, ring, shifts, start_serve, unit, venue
@@ -435,3 +436,119 @@ def test_a_request_id_reused_for_another_request_is_already_exists(
     assert caught.value.code is grpc.StatusCode.ALREADY_EXISTS
     assert "options" in caught.value.message
     assert [j.id for j in client.list_jobs()[0]] == [first.id]
+
+
+# -- retention, quota and crash loops ---------------------------------------------------
+
+
+def _described(size: int) -> Instance:
+    return tiny().model_copy(update={"description": "x" * size})
+
+
+def test_finished_jobs_expire_and_answer_not_found_saying_so(tmp_path: Path) -> None:
+    config = ServerConfig(
+        port=0,
+        max_concurrent_solves=1,
+        drain=0.0,
+        jobs_db=str(tmp_path / "jobs.sqlite3"),
+        job_retention=1.0,
+        job_cleanup_interval=0.1,
+    )
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        job, _ = client.submit_job(tiny(), time_limit=5)
+        assert _final(client, job.id).state is JobState.SUCCEEDED
+        deadline = time.monotonic() + 30
+        while client.list_jobs()[0]:
+            assert time.monotonic() < deadline, "the finished job was never removed"
+            time.sleep(0.1)
+        with pytest.raises(RingplanError) as caught:
+            client.get_job(job.id)
+        assert caught.value.code is grpc.StatusCode.NOT_FOUND
+        assert "has expired" in caught.value.message and "kept 1 s" in (caught.value.message)
+        with pytest.raises(RingplanError) as caught:
+            list(client.watch_job(job.id, timeout=10))
+        assert "has expired" in caught.value.message
+        assert server.store.free_pages() == 0
+
+
+def test_expiry_gives_the_space_back(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    now = [1000.0]
+    store = JobStore(path, clock=lambda: now[0])
+    for _ in range(5):
+        record, _ = store.submit("t", None, b"x" * 2_000_000)
+        store.finish(record.id, JobState.FAILED, "done")
+    store.close()
+    full = path.stat().st_size
+    assert full > 10_000_000
+    store = JobStore(path, clock=lambda: now[0])
+    now[0] += 10
+    assert len(store.expire(finished_before=now[0], forget_before=0)) == 5
+    assert store.free_pages() == 0 and store.usage("t") == (0, 0)
+    store.close()  # the last connection checkpoints the log into the file
+    assert path.stat().st_size < full / 10
+    assert JobStore(path).expired(record.id) is not None
+
+
+def test_a_store_made_without_auto_vacuum_is_converted_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    sqlite3.connect(path).executescript("CREATE TABLE old (x); INSERT INTO old VALUES (1);")
+    store = JobStore(path)
+    assert store.free_pages() == 0
+    store.close()
+    assert sqlite3.connect(path).execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+
+
+def test_job_quota_per_tenant_refuses_with_resource_exhausted(tmp_path: Path) -> None:
+    config = ServerConfig(
+        port=0,
+        max_concurrent_solves=1,
+        drain=0.0,
+        jobs_db=str(tmp_path / "jobs.sqlite3"),
+        max_jobs_per_tenant=4,
+        max_job_bytes_per_tenant=1_000_000,
+    )
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        # Bytes: three jobs of 300 kB fit, a fourth would pass 1 MB.
+        for index in range(3):
+            client.submit_job(_described(300_000), request_id=f"big-{index}", time_limit=5)
+        with pytest.raises(RingplanError) as caught:
+            client.submit_job(_described(300_000), request_id="big-3", time_limit=5)
+        assert caught.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "quota" in caught.value.message and "1,000,000" in caught.value.message
+        # The same request again still returns its job.
+        assert not client.submit_job(_described(300_000), request_id="big-0", time_limit=5)[1]
+        # Jobs: a small fourth fits, a fifth does not.
+        client.submit_job(tiny(), time_limit=5)
+        with pytest.raises(RingplanError) as caught:
+            client.submit_job(tiny(), time_limit=5)
+        assert "4 jobs are stored for this caller, its quota of 4" in caught.value.message
+        assert server.store.usage("default")[0] == 4
+
+
+def test_store_quota_is_per_tenant(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    quota = Quota(jobs=1, bytes=100)
+    store.submit("a", None, b"r", quota)
+    with pytest.raises(QuotaExceeded):
+        store.submit("a", None, b"r", quota)
+    store.submit("b", None, b"r", quota)
+    with pytest.raises(QuotaExceeded):
+        store.submit("c", None, b"r" * 101, quota)
+
+
+def test_a_job_interrupted_max_attempts_times_fails_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = JobStore(path)
+    record, _ = store.submit("default", None, _request().SerializeToString())
+    for _ in range(3):  # started, and each time the server died under it
+        store.requeue_interrupted(3)
+        assert store.claim_next() is not None
+        store.close()
+        store = JobStore(path)
+    store.close()
+    config = ServerConfig(port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(path))
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        final = client.get_job(record.id)
+    assert final.state is JobState.FAILED and final.attempts == 3
+    assert final.reason.startswith("interrupted 3 times")

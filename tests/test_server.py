@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -450,3 +451,29 @@ def test_a_solve_over_the_memory_cap_fails_with_the_reason_and_the_server_keeps_
 def test_a_second_server_on_the_same_job_store_is_refused(server: Any) -> None:
     with pytest.raises(OSError, match="in use by another server"):
         create_server(ServerConfig(port=0, jobs_db=server.config.jobs_db))
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_solver_processes_die_with_a_killed_server() -> None:
+    # Killed at once: the solver processes are still starting (importing the solver).
+    process, _ = start_serve("--port", "0", "--max-concurrent-solves", "2")
+    children = [
+        int(pid)
+        for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    ]
+    assert len(children) >= 2
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    started = time.perf_counter()
+    while any(_alive(pid) for pid in children) and time.perf_counter() - started < 10:
+        time.sleep(0.01)
+    assert not any(_alive(pid) for pid in children)
+    assert time.perf_counter() - started < 2.0

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import grpc
 
@@ -23,7 +25,7 @@ from server.admission import Admission, Overloaded, ShuttingDown, Ticket
 from server.config import ServerConfig
 from server.convert import plan_from_proto, plan_to_proto, progress_to_proto, result_to_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument
-from server.jobs.store import JobRecord, JobState, JobStore
+from server.jobs.store import Expired, JobRecord, JobState, JobStore, Quota, QuotaExceeded
 from server.jobs.tokens import PageTokens
 from server.requests import read_job
 from server.workers import SolveCancelled, SolveFailed, WorkerPool
@@ -42,6 +44,23 @@ DEFAULT_PAGE = 50
 def _not_found(job_id: str) -> ServiceError:
     # The same answer for a job that does not exist and one of another tenant.
     return ServiceError(grpc.StatusCode.NOT_FOUND, f"no job '{job_id}'")
+
+
+def _duration(seconds: float) -> str:
+    """``7 days``, ``12 hours``, ``90 s``: a retention as a person reads it."""
+    for unit, size in (("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def _expired(note: Expired, retention: float) -> ServiceError:
+    finished = datetime.fromtimestamp(note.finished_at, tz=UTC).isoformat(timespec="seconds")
+    return ServiceError(
+        grpc.StatusCode.NOT_FOUND,
+        f"job '{note.id}' has expired: it finished at {finished} and finished jobs are kept "
+        f"{_duration(retention)}",
+    )
 
 
 def _same_request(record: JobRecord, request: api.SubmitJobRequest) -> None:
@@ -82,15 +101,30 @@ class JobManager:
         self._running: dict[str, Ticket] = {}
         self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
+        self._cleaned_at = time.monotonic()
         self._dispatcher = threading.Thread(target=self._dispatch, name="jobs", daemon=True)
 
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Queue again what was running when the server last stopped; start dispatching."""
-        for record in self._store.requeue_interrupted():
+        """Queue again what was running when the server last stopped (failing what has been
+        interrupted ``max_job_attempts`` times), clean the store; start dispatching."""
+        for record in self._store.requeue_interrupted(self._config.max_job_attempts):
             logger.info("job %s was interrupted; queued again", record.id)
+        self.clean_up()
         self._dispatcher.start()
+
+    def clean_up(self) -> None:
+        """Remove the jobs that finished longer than ``job_retention`` ago."""
+        retention = self._config.job_retention
+        self._cleaned_at = time.monotonic()
+        if retention <= 0:
+            return
+        now = time.time()
+        removed = self._store.expire(now - retention, now - retention)
+        if removed:
+            logger.info("removed %d jobs finished over %g s ago", len(removed), retention)
+            self._bump()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop dispatching and interrupt running jobs; they stay RUNNING in the store and
@@ -126,9 +160,17 @@ class JobManager:
             violations += error.violations
         if violations:
             raise invalid_argument(violations)
-        record, created = self._store.submit(
-            tenant, request.request_id or None, request.SerializeToString()
-        )
+        quota = Quota(self._config.max_jobs_per_tenant, self._config.max_job_bytes_per_tenant)
+        try:
+            record, created = self._store.submit(
+                tenant, request.request_id or None, request.SerializeToString(), quota
+            )
+        except QuotaExceeded as error:
+            raise ServiceError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"job store quota: {error}; finished jobs are removed "
+                f"{_duration(self._config.job_retention)} after they end",
+            ) from None
         if created:
             self._bump()
         else:
@@ -136,9 +178,13 @@ class JobManager:
         return record, created
 
     def get(self, tenant: str, job_id: str) -> JobRecord:
-        """A job of ``tenant``; NOT_FOUND for a job of another tenant too."""
+        """A job of ``tenant``; NOT_FOUND for a job of another tenant too, and NOT_FOUND
+        saying so for one of the tenant's that has expired."""
         record = self._store.get(job_id) if job_id else None
         if record is None or record.tenant != tenant:
+            note = self._store.expired(job_id) if job_id and record is None else None
+            if note is not None and note.tenant == tenant:
+                raise _expired(note, self._config.job_retention)
             raise _not_found(job_id)
         return record
 
@@ -204,6 +250,8 @@ class JobManager:
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - self._cleaned_at >= self._config.job_cleanup_interval:
+                    self.clean_up()
                 if not self._dispatch_one():
                     self._wait()
             except ShuttingDown:

@@ -60,7 +60,23 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_request ON jobs (tenant, request_id)
     WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS expired (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    finished_at REAL NOT NULL,
+    expired_at REAL NOT NULL
+);
 """
+
+WAL_LIMIT = 64 * 1024 * 1024
+"""Bytes the write-ahead log is cut back to after a checkpoint (it would keep its largest
+size)."""
+
+STORED_BYTES = (
+    "length(request) + COALESCE(length(progress), 0) + COALESCE(length(incumbent), 0) "
+    "+ COALESCE(length(result), 0)"
+)
+"""SQL for the bytes a job's payloads take."""
 
 COLUMNS = (
     "seq, id, tenant, request_id, state, reason, created_at, updated_at, started_at, "
@@ -97,6 +113,30 @@ def _record(row: tuple[object, ...]) -> JobRecord:
     return JobRecord(*values)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Quota:
+    """What one tenant may keep in the store."""
+
+    jobs: int
+    """Most jobs, in any state."""
+    bytes: int
+    """Most bytes of requests, progress, incumbent plans and results together."""
+
+
+class QuotaExceeded(Exception):
+    """A new job would take a tenant past its quota; the message says which part."""
+
+
+@dataclass(frozen=True)
+class Expired:
+    """What is left of a job removed after its retention: when it finished and went."""
+
+    id: str
+    tenant: str
+    finished_at: float
+    expired_at: float
+
+
 FaultHook = Callable[[str], None]
 """Called at named points inside every write transaction; raising there aborts the write
 (tests use it to prove that no write can leave a job half-changed)."""
@@ -128,8 +168,14 @@ class JobStore:
         self._db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30
         )
+        # Pages freed by expired jobs go back to the file system (see expire()); a store made
+        # before this setting is rebuilt once to take it.
+        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        if self._db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            self._db.execute("VACUUM")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         self._db.executescript(SCHEMA)
         self.key = self._key()
 
@@ -170,10 +216,17 @@ class JobStore:
         row = db.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _record(row) if row else None
 
-    def submit(self, tenant: str, request_id: str | None, request: bytes) -> tuple[JobRecord, bool]:
+    def submit(
+        self, tenant: str, request_id: str | None, request: bytes, quota: Quota | None = None
+    ) -> tuple[JobRecord, bool]:
         """Add a QUEUED job, or return the tenant's job with the same ``request_id``.
 
         Returns the job and whether it was created now.
+
+        Raises
+        ------
+        QuotaExceeded
+            When a new job would take the tenant past ``quota``.
         """
         with self._write() as db:
             if request_id:
@@ -183,6 +236,8 @@ class JobStore:
                 ).fetchone()
                 if row:
                     return _record(row), False
+            if quota is not None:
+                self._check_quota(db, tenant, len(request), quota)
             now = self._clock()
             job_id = uuid.uuid4().hex
             db.execute(
@@ -194,6 +249,70 @@ class JobStore:
             record = self._get(db, job_id)
             assert record is not None
             return record, True
+
+    def _check_quota(self, db: sqlite3.Connection, tenant: str, adding: int, quota: Quota) -> None:
+        jobs, stored = db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM({STORED_BYTES}), 0) FROM jobs WHERE tenant = ?",
+            (tenant,),
+        ).fetchone()
+        if jobs >= quota.jobs:
+            raise QuotaExceeded(
+                f"{jobs} jobs are stored for this caller, its quota of {quota.jobs}"
+            )
+        if stored + adding > quota.bytes:
+            raise QuotaExceeded(
+                f"this job's {adding:,} bytes would take the caller's stored jobs from "
+                f"{stored:,} bytes past its quota of {quota.bytes:,}"
+            )
+
+    def usage(self, tenant: str) -> tuple[int, int]:
+        """A tenant's stored jobs and their bytes."""
+        with self._lock:
+            jobs, stored = self._db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM({STORED_BYTES}), 0) FROM jobs WHERE tenant = ?",
+                (tenant,),
+            ).fetchone()
+        return int(jobs), int(stored)
+
+    def expire(self, finished_before: float, forget_before: float) -> list[Expired]:
+        """Remove the jobs that reached a final state before ``finished_before``, keeping a
+        note of each (so that a caller asking for one learns that it expired), and forget the
+        notes made before ``forget_before``; freed pages go back to the file system.
+
+        Returns the jobs removed now.
+        """
+        with self._write() as db:
+            now = self._clock()
+            rows = db.execute(
+                "SELECT id, tenant, finished_at FROM jobs WHERE finished_at IS NOT NULL "
+                "AND finished_at < ? AND state IN ('succeeded', 'failed', 'cancelled')",
+                (finished_before,),
+            ).fetchall()
+            db.executemany(
+                "INSERT OR REPLACE INTO expired (id, tenant, finished_at, expired_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(job_id, tenant, finished, now) for job_id, tenant, finished in rows],
+            )
+            db.executemany("DELETE FROM jobs WHERE id = ?", [(row[0],) for row in rows])
+            db.execute("DELETE FROM expired WHERE expired_at < ?", (forget_before,))
+            self._point("expired")
+        with self._lock:
+            # executescript steps the pragma to its end (execute would free one page)
+            self._db.executescript("PRAGMA incremental_vacuum;")
+        return [Expired(job_id, tenant, finished, now) for job_id, tenant, finished in rows]
+
+    def expired(self, job_id: str) -> Expired | None:
+        """The note of an expired job, if it is still kept."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, tenant, finished_at, expired_at FROM expired WHERE id = ?", (job_id,)
+            ).fetchone()
+        return Expired(*row) if row else None
+
+    def free_pages(self) -> int:
+        """Pages of the file that hold nothing (0 after a clean-up)."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
 
     def get(self, job_id: str) -> JobRecord | None:
         """A job by id."""
@@ -287,10 +406,12 @@ class JobStore:
             )
             return self._get(db, job_id)
 
-    def requeue_interrupted(self) -> list[JobRecord]:
+    def requeue_interrupted(self, max_attempts: int | None = None) -> list[JobRecord]:
         """After a restart: RUNNING jobs go back to the queue, keeping their incumbent.
 
-        A job whose cancel had been requested is cancelled instead.
+        A job whose cancel had been requested is cancelled instead, and one that has been
+        started ``max_attempts`` times fails (it may be what brings the server down). Returns
+        the jobs queued again.
         """
         with self._write() as db:
             now = self._clock()
@@ -299,6 +420,14 @@ class JobStore:
                 "finished_at = ?, updated_at = ? WHERE state = 'running' AND cancel_requested",
                 (now, now),
             )
+            if max_attempts is not None:
+                db.execute(
+                    "UPDATE jobs SET state = 'failed', reason = 'interrupted ' || attempts || "
+                    "' times: the server stopped or crashed during every attempt, so it is not "
+                    "started again (submit it with a new request id to try once more)', "
+                    "finished_at = ?, updated_at = ? WHERE state = 'running' AND attempts >= ?",
+                    (now, now, max_attempts),
+                )
             rows = db.execute(f"SELECT {COLUMNS} FROM jobs WHERE state = 'running'").fetchall()
             db.execute(
                 "UPDATE jobs SET state = 'queued', reason = "
