@@ -30,6 +30,7 @@ from solver import (
     load_instance,
     solve,
 )
+from solver.explain.warnings import sure_shortfall_warnings
 from solver.figures import terms_text
 from solver.presets import PRESETS
 from solver.validation import instance_warnings, load_json, problems_from_validation_error
@@ -177,7 +178,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{args.instance}: valid ({len(instance.venues)} venues, {len(instance.units)} units, "
         f"{len(instance.shifts)} shifts)"
     )
-    for warning in instance_warnings(instance):
+    for warning in [*instance_warnings(instance), *sure_shortfall_warnings(instance)]:
         print(f"warning: {warning}")
     return EXIT_OK
 

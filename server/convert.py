@@ -451,6 +451,8 @@ def result_to_proto(result: Result) -> rpb.Result:
                 assigned=c.assigned,
                 shortfall=c.shortfall,
                 reason=c.reason,
+                rule=c.rule,
+                remedy=c.remedy,
             )
             for c in result.coverage
         ],
@@ -551,6 +553,8 @@ def result_from_proto(message: rpb.Result) -> Result:
                 assigned=c.assigned,
                 shortfall=c.shortfall,
                 reason=c.reason,
+                rule=c.rule,
+                remedy=c.remedy,
             )
             for c in message.coverage
         ),

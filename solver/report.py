@@ -1,4 +1,4 @@
-"""Turns a solution vector into the plan, coverage rows with reasons, and TNI activations."""
+"""Turns a solution vector into the plan, coverage rows and TNI activations."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.domain import Assignment, Plan
-from solver.model.data import ModelData, Slot, is_reserve
+from solver.model.data import ModelData, is_reserve
 from solver.model.groups import rosters
 from solver.result import Activation, Coverage
 
@@ -86,27 +86,10 @@ def _preferred(data: ModelData, plan: Plan) -> dict[int, set[tuple[int, int]]]:
     return preferred
 
 
-def _reason(slot: Slot, shortfall: int, reach: int) -> str:
-    """Why ``slot`` is short; ``reach`` is the headcount of every unit that may stand in it."""
-    if shortfall == 0:
-        return ""
-    if slot.required > slot.capacity:
-        return f"requires {slot.required} but the ring holds at most {slot.capacity}"
-    if reach < slot.required:
-        return (
-            f"only {reach} headcount is available, eligible and within travel range "
-            f"for a requirement of {slot.required}"
-        )
-    return (
-        f"the {reach} eligible headcount in range is deployed to other rings or resting "
-        "under the duty rules"
-    )
-
-
 def coverage_rows(data: ModelData, assigned: npt.NDArray[np.int64]) -> tuple[Coverage, ...]:
-    """One row per ring and shift that has a requirement or any assigned headcount."""
+    """One row per ring and shift that has a requirement or any assigned headcount (the
+    reasons of short rows are filled in by :func:`solver.explain.explained_coverage`)."""
     instance = data.instance
-    reach = data.slot_reach()
     rows = []
     for index, slot in enumerate(data.slots):
         got = int(assigned[index])
@@ -124,7 +107,6 @@ def coverage_rows(data: ModelData, assigned: npt.NDArray[np.int64]) -> tuple[Cov
                 required=slot.required,
                 assigned=got,
                 shortfall=short,
-                reason=_reason(slot, short, reach[index]),
             )
         )
     return tuple(rows)

@@ -46,6 +46,11 @@ class Coverage(_Frozen):
     shortfall: int
     reason: str = ""
     """Why the requirement is not met, when it is not."""
+    rule: str = ""
+    """The rule that binds when short: ``capacity``, ``tni_not_allowed``, ``reach`` or
+    ``busy`` (see :mod:`solver.explain.shortfall`)."""
+    remedy: str = ""
+    """The smallest changes that would cover the shortfall, alternatives joined by "; or "."""
 
 
 class Activation(_Frozen):

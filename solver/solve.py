@@ -15,6 +15,7 @@ from ortools.sat.python import cp_model
 
 from solver.decompose import Part, independent_parts, part_data, part_instance
 from solver.domain import Instance, ObjectiveTerm, Plan
+from solver.explain import explained_coverage
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, build_data, restrict
 from solver.model.disruption import (
@@ -400,14 +401,23 @@ def solve(
             result, first_weight = _solve_whole(instance, run, data, built=built)
     else:
         result, first_weight = _solve_whole(instance, run)
-    return with_term_bounds(result, instance.rules.priorities, first_weight)
+    explain_until = time.perf_counter() + min(EXPLAIN_SECONDS, EXPLAIN_SHARE * time_limit)
+    return finished_result(instance, result, first_weight, explain_until)
 
 
-def with_term_bounds(
-    result: Result, priorities: tuple[ObjectiveTerm, ...], first_weight: int
+EXPLAIN_SECONDS = 2.0
+"""Most seconds spent explaining short rings after the search (the most short first)."""
+EXPLAIN_SHARE = 0.05
+"""... and at most this share of the time limit."""
+
+
+def finished_result(
+    instance: Instance, result: Result, first_weight: int, explain_until: float | None = None
 ) -> Result:
-    """``result`` with the bound of each term the search proved, and its figures in people
-    units.
+    """``result`` with the bound of each term the search proved, its figures in people
+    units, and the rule, reason and remedy of every short ring explained before
+    ``explain_until`` (:func:`solver.explain.explained_coverage`; a province plan's 1,900
+    short rings take about a second).
 
     An optimal plan proves every ranked term minimal. Otherwise the scalar bound, whose
     first term has weight ``first_weight`` above everything the later terms can add, bounds
@@ -415,6 +425,7 @@ def with_term_bounds(
     """
     if not result.status.has_plan:
         return result
+    priorities = instance.rules.priorities
     if result.status is SolveStatus.OPTIMAL:
         bounds = {term: result.breakdown.get(term, 0) for term in priorities}
     else:
@@ -422,8 +433,8 @@ def with_term_bounds(
         bounds = {
             first: min(result.breakdown.get(first, 0), (result.best_bound or 0) // first_weight)
         }
-    update = {"term_bounds": bounds}
-    with_bounds = result.model_copy(update=update)
+    coverage = explained_coverage(instance, result.plan, result.coverage, explain_until)
+    with_bounds = result.model_copy(update={"term_bounds": bounds, "coverage": coverage})
     return with_bounds.model_copy(update={"figures": with_bounds.people_figures(priorities)})
 
 

@@ -316,7 +316,10 @@ def test_under_resourced_instance_is_an_answer_not_an_error(client: RingplanClie
     result = checked(instance, client.solve(instance, time_limit=10))
     assert result.status == "optimal"
     assert result.total_shortfall == 11
-    assert result.coverage[0].reason
+    (row,) = result.coverage
+    assert row.rule == "capacity" and "holds at most 10" in row.reason
+    assert row.remedy.startswith("kpu ring 1 capacity 10 -> 12; or 9 more police or TNI people")
+    assert result.figures is not None and result.figures.uncovered_people_shifts == 11
 
 
 def test_info_reports_versions_limits_and_presets(client: RingplanClient) -> None:

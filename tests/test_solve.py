@@ -45,26 +45,31 @@ def test_a_shortfall_names_how_much_headcount_could_reach_the_ring() -> None:
     instance = make([venue(rings=[ring(capacity=10, minimum=5)])], [unit("a", headcount=3)])
     (row,) = solve_checked(instance).coverage
     assert row.shortfall == 2
-    assert row.reason == (
-        "only 3 headcount is available, eligible and within travel range for a requirement of 5"
-    )
+    assert row.rule == "reach"
+    assert row.reason == "only 3 people may stand here in s0 for a requirement of 5"
+    assert row.remedy == "2 more police or TNI people at kpu ring 1 in s0"
 
 
-def test_a_shortfall_of_a_ring_others_could_cover_says_they_are_deployed_or_resting() -> None:
+def test_a_shortfall_of_a_ring_others_could_cover_names_where_they_stand() -> None:
     # Both venues need the one unit in the same shift: one of them goes short.
     instance = make([venue("a"), venue("b")], [unit("u1")])
-    rows = [row for row in solve_checked(instance).coverage if row.shortfall]
-    assert [row.reason for row in rows] == [
-        "the 1 eligible headcount in range is deployed to other rings or resting "
-        "under the duty rules"
-    ]
+    (row,) = [row for row in solve_checked(instance).coverage if row.shortfall]
+    other = "b" if row.venue == "a" else "a"
+    assert row.rule == "busy"
+    assert row.reason == (
+        f"1 person may stand here within reach, but placed elsewhere in s0: u1 at {other} ring 1"
+    )
+    assert row.remedy.startswith(f"free u1 from {other} ring 1 in s0, costing 1 people-shifts")
 
 
 def test_unit_larger_than_ring_is_never_placed() -> None:
     instance = make([venue(rings=[ring(capacity=2, minimum=2)])], [unit("platoon", headcount=3)])
     result = solve_checked(instance)
     assert result.plan.assignments == ()
-    assert "only 0 headcount" in result.coverage[0].reason
+    assert result.coverage[0].reason == (
+        "only 0 people may stand here in s0 for a requirement of 2; "
+        "blocked: 1 unit larger than the ring holds (platoon)"
+    )
 
 
 def test_unit_works_only_shifts_it_is_available_for() -> None:
