@@ -16,10 +16,12 @@ from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission
 from server.auth import tenant_of
+from server.calls import CallLog
 from server.config import ServerConfig
 from server.decoding import DecodeGuard
 from server.jobs.manager import JobManager
 from server.jobs.store import JobStore
+from server.metrics import Figures, Metrics
 from server.security import server_security
 from server.service import RingplanServicer
 from server.streams import StreamBudget
@@ -55,10 +57,22 @@ class RingplanServer:
         self.admission = Admission(config.max_concurrent_solves)
         self.health = health.HealthServicer()
         self.store = JobStore(config.jobs_db)  # first: a store in use stops here, cheaply
+        self.streams = StreamBudget(
+            config.max_streams, config.max_streams_per_tenant, config.retry_after
+        )
+        self.metrics = Metrics(
+            Figures(
+                jobs_by_state=self.store.counts,
+                running=lambda: self.admission.active,
+                slots=config.max_concurrent_solves,
+                streams=lambda: self.streams.open,
+            )
+        )
         self.pool = WorkerPool(
             config.max_concurrent_solves,
             WorkerLimits(memory_mb=config.worker_memory_mb or None, nice=config.worker_nice),
             config.overrun_grace,
+            observe=self.metrics.solve,
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
@@ -68,12 +82,10 @@ class RingplanServer:
             ),
             # No second server may silently share the port.
             options=[*channel_options(config), ("grpc.so_reuseport", 0)],
-            interceptors=[*security.interceptors, DecodeGuard()],
+            # Outermost first: the caller's tenant, then the call log, then the decoding.
+            interceptors=[*security.interceptors, CallLog(self.metrics), DecodeGuard()],
         )
         self.jobs = JobManager(self.store, self.pool, self.admission, config)
-        self.streams = StreamBudget(
-            config.max_streams, config.max_streams_per_tenant, config.retry_after
-        )
         api_grpc.add_RingplanServiceServicer_to_server(
             RingplanServicer(
                 config, self.admission, self.pool, self.jobs, self.streams, tenant_of=tenant_of
@@ -94,6 +106,8 @@ class RingplanServer:
             self.pool.close()
             self.store.close()
             raise OSError(f"cannot listen on {config.address}")
+        self.metrics_port: int | None = None
+        """Port of the metrics endpoint, once started (``None`` when metrics are off)."""
         self._stopped = threading.Event()
 
     @property
@@ -105,6 +119,13 @@ class RingplanServer:
     def start(self) -> RingplanServer:
         """Start serving; health reports SERVING."""
         self._server.start()
+        if self.config.metrics:
+            self.metrics_port = self.metrics.serve(
+                self.config.metrics_host, self.config.metrics_port
+            )
+            logger.info(
+                "metrics on http://%s:%d/metrics", self.config.metrics_host, self.metrics_port
+            )
         self.jobs.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -133,6 +154,7 @@ class RingplanServer:
         stopped.wait()
         self.pool.close()
         self.store.close()
+        self.metrics.close()
         self._stopped.set()
         logger.info("stopped")
 

@@ -69,6 +69,12 @@ class ServerConfig:
     its own, beyond those that answer unary calls. More are refused with RESOURCE_EXHAUSTED."""
     max_streams_per_tenant: int = 256
     """Most server streams one tenant may hold open at once."""
+    metrics: bool = False
+    """Serve Prometheus metrics over HTTP at ``http://<metrics_host>:<metrics_port>/metrics``."""
+    metrics_host: str = "127.0.0.1"
+    """Address the metrics endpoint listens on."""
+    metrics_port: int = 9464
+    """Port of the metrics endpoint; 0 picks a free one."""
     jobs_db: str = field(default_factory=default_jobs_db)
     """SQLite file of the job store (created if missing)."""
     job_retention: float = 7 * 24 * 3600.0
@@ -168,8 +174,9 @@ class ServerConfig:
         ):
             if getattr(self, name) < 0:
                 found.append(f"{name}: must not be negative, got {getattr(self, name)}")
-        if not 0 <= self.port <= 65535:
-            found.append(f"port: must be 0..65535, got {self.port}")
+        for name in ("port", "metrics_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                found.append(f"{name}: must be 0..65535, got {getattr(self, name)}")
         if bool(self.tls_cert) != bool(self.tls_key):
             found.append("tls_cert, tls_key: give both or neither")
         if self.tls_client_ca and not self.tls_cert:

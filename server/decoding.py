@@ -16,6 +16,8 @@ from typing import Any
 
 import grpc
 
+from server.interceptors import UnaryRequestInterceptor, rewrapped
+
 logger = logging.getLogger(__name__)
 
 
@@ -74,26 +76,13 @@ def _streaming(method: str, behaviour: Callable[..., Any]) -> Callable[..., Any]
     return handle
 
 
-class DecodeGuard(grpc.ServerInterceptor):  # type: ignore[misc]
+class DecodeGuard(UnaryRequestInterceptor):
     """Answers undecodable requests of unary-request methods with INVALID_ARGUMENT."""
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(details)
-        if handler is None or handler.request_streaming:
-            return handler
-        method = details.method
-        if handler.response_streaming:
-            return grpc.unary_stream_rpc_method_handler(
-                _streaming(method, handler.unary_stream),
-                request_deserializer=guarded(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        return grpc.unary_unary_rpc_method_handler(
-            _unary(method, handler.unary_unary),
-            request_deserializer=guarded(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        return rewrapped(
+            handler,
+            lambda behaviour: _unary(method, behaviour),
+            lambda behaviour: _streaming(method, behaviour),
+            guarded(handler.request_deserializer),
         )

@@ -263,7 +263,15 @@ class WorkerPool:
     worker is always there for an admitted solve.
     """
 
-    def __init__(self, size: int, limits: WorkerLimits, overrun_grace: float) -> None:
+    def __init__(
+        self,
+        size: int,
+        limits: WorkerLimits,
+        overrun_grace: float,
+        observe: Callable[[float, str], None] | None = None,
+    ) -> None:
+        self._observe = observe
+        """Told the seconds and the outcome (``ok``, ``failed``, ``cancelled``) of each run."""
         self._context = multiprocessing.get_context("spawn")
         self._limits = limits
         self._grace = overrun_grace
@@ -302,9 +310,13 @@ class WorkerPool:
     ) -> T:
         """Run ``task`` in a worker process (see :meth:`Worker.run`)."""
         worker = self._take()
+        started = time.perf_counter()
         try:
             result = worker.run(task, progress, ticket, self._grace, incumbent)
         except BaseException as error:
+            if self._observe is not None:
+                outcome = "failed" if isinstance(error, SolveFailed) else "cancelled"
+                self._observe(time.perf_counter() - started, outcome)
             if isinstance(error, SolveFailed):
                 logger.warning("solver process failed (%s); starting a new one", error)
             worker.kill()
@@ -314,6 +326,8 @@ class WorkerPool:
             if replace:  # a closed pool starts no new process
                 self._give_back(Worker(self._context, self._limits))
             raise
+        if self._observe is not None:
+            self._observe(time.perf_counter() - started, "ok")
         self._give_back(worker)
         return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -197,6 +198,69 @@ def test_malformed_whatif_requests_get_field_violations_and_the_server_is_unchan
     print(f"\nwhat-if fuzz: outcomes {dict(sorted(outcomes.items()))}")
     assert outcomes["INVALID_ARGUMENT"] > 0
     assert process.poll() is None and process.pid == pid
+    with RingplanClient(target, timeout=TIMEOUT) as client:
+        assert client.health() == "SERVING"
+        assert client.info().active_solves == 0
+
+
+def _byte_mutants(seed: int, count: int) -> list[tuple[str, bytes]]:
+    """``count`` requests whose bytes were damaged: each a method and the bytes sent to it."""
+    rng = random.Random(seed)
+    good = {
+        "Validate": api.ValidateRequest(instance=base_instance()).SerializeToString(),
+        "Solve": api.SolveRequest(
+            instance=base_instance(), options=api.SolveOptions(time_limit_seconds=0.5)
+        ).SerializeToString(),
+        "ListJobs": api.ListJobsRequest(page_size=5, page_token="x" * 43).SerializeToString(),
+        "GetJob": api.GetJobRequest(job_id="abc").SerializeToString(),
+    }
+    names = ["Validate"] * 5 + ["ListJobs"] * 2 + ["GetJob"] * 2 + ["Solve"]
+    mutants = []
+    for _ in range(count):
+        name = rng.choice(names)
+        data = bytearray(good[name])
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(data) + 1)
+            action = rng.choice(["flip", "cut", "insert", "invalid-utf8", "nest"])
+            if action == "flip" and data:
+                data[min(at, len(data) - 1)] ^= 1 << rng.randrange(8)
+            elif action == "cut":
+                del data[at:]
+            elif action == "insert":
+                data[at:at] = rng.randbytes(rng.randint(1, 8))
+            elif action == "invalid-utf8":
+                data[at:at] = b"\x0a\x02\xff\xfe"  # a string field holding invalid UTF-8
+            else:
+                data[at:at] = b"\x7b" * rng.randint(50, 500)  # groups nested deeply
+        mutants.append((name, bytes(data)))
+    return mutants
+
+
+def test_damaged_request_bytes_are_never_internal_and_the_server_keeps_serving(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, target = served
+    outcomes: Counter[str] = Counter()
+    with grpc.insecure_channel(target) as channel:
+        for name, data in _byte_mutants(seed=22, count=300):
+            call = channel.unary_unary(f"/ringplan.v1.RingplanService/{name}")
+            try:
+                call(data, timeout=TIMEOUT)
+                outcomes["OK"] += 1
+                continue
+            except grpc.RpcError as rpc_error:
+                error = error_from_rpc(rpc_error)
+            outcomes[error.code.name] += 1
+            assert error.code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND), (
+                name,
+                error,
+            )
+            if error.code is grpc.StatusCode.INVALID_ARGUMENT:
+                # A field path, or the reference of bytes that are no message at all.
+                assert error.violations or "reference" in error.message, error
+    print(f"\ndamaged bytes: outcomes {dict(sorted(outcomes.items()))}")
+    assert outcomes["INVALID_ARGUMENT"] > 100
+    assert process.poll() is None
     with RingplanClient(target, timeout=TIMEOUT) as client:
         assert client.health() == "SERVING"
         assert client.info().active_solves == 0

@@ -336,6 +336,12 @@ class JobStore:
         with self._lock:
             return [_record(row) for row in self._db.execute(query, args)]
 
+    def counts(self) -> dict[str, int]:
+        """Jobs by state (states without a job left out)."""
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        return {str(state): int(count) for state, count in rows}
+
     def has_queued(self) -> bool:
         """Whether any job waits to run."""
         with self._lock:
