@@ -8,7 +8,6 @@ shares no code with the model builder.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -20,6 +19,7 @@ __all__ = [
     "Block",
     "Reach",
     "ReachIndex",
+    "block_code",
     "block_of",
     "km_between",
     "reach",
@@ -55,13 +55,16 @@ BLOCK_TEXT: dict[Block, str] = {
 }
 
 
+EARTH_RADIUS_KM = 6371.0088
+
+
 def km_between(unit: Unit, venue: Venue) -> float:
     """Great-circle kilometres from a unit's home to a venue (haversine)."""
     a, b = unit.home.location, venue.location
     p1, p2 = math.radians(a.lat), math.radians(b.lat)
     dp, dl = p2 - p1, math.radians(b.lon - a.lon)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def travel_limit(instance: Instance, unit: Unit) -> float | None:
@@ -98,53 +101,94 @@ def block_of(
     return None
 
 
-@dataclass(frozen=True)
 class Reach:
     """The units that may stand in one ring of one venue in one shift, and those blocked."""
 
-    eligible: tuple[Unit, ...]
-    blocked: dict[Block, tuple[Unit, ...]]
+    def __init__(
+        self, units: tuple[Unit, ...], codes: npt.NDArray[np.int8], headcount: int
+    ) -> None:
+        self._units = units
+        self.codes = codes
+        """Per unit, 0 when eligible, else the code of the rule that blocks it."""
+        self.headcount = headcount
+        """People of the eligible units."""
 
     @property
-    def headcount(self) -> int:
-        """People of the eligible units."""
-        return sum(unit.headcount for unit in self.eligible)
+    def eligible(self) -> tuple[Unit, ...]:
+        """The units that may stand there."""
+        return tuple(self._units[u] for u in np.flatnonzero(self.codes == 0).tolist())
+
+    @property
+    def blocked(self) -> dict[Block, tuple[Unit, ...]]:
+        """The blocked units by the first rule that blocks them (in :class:`Block` order)."""
+        codes = self.codes
+        return {
+            _BLOCKS[code - 1]: tuple(self._units[u] for u in np.flatnonzero(codes == code).tolist())
+            for code in np.unique(codes[codes > 0]).tolist()
+        }
 
     def blocked_only_by(self, block: Block) -> tuple[Unit, ...]:
         """Units whose first blocking rule is ``block``."""
-        return self.blocked.get(block, ())
+        hits = np.flatnonzero(self.codes == _CODE[block]).tolist()
+        return tuple(self._units[u] for u in hits)
 
 
 class ReachIndex:
-    """:func:`reach` for many rings and shifts of one instance: each distance and each unit's
-    ring rules are worked out once per ring, each availability once per shift."""
+    """:func:`reach` for many rings and shifts of one instance: distances are worked out once
+    per venue, each ring's rules once per ring, availability once per shift (as arrays over
+    the units)."""
 
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
-        self._static: dict[tuple[str, int], npt.NDArray[np.int8]] = {}
+        units = instance.units
+        self._lat = np.radians([u.home.location.lat for u in units])
+        self._lon = np.radians([u.home.location.lon for u in units])
+        self._limit = np.array(
+            [travel_limit(instance, u) or np.inf for u in units], dtype=np.float64
+        )
+        self._force = np.array([u.force.value for u in units], dtype=object)
+        self._type = np.array([u.type for u in units], dtype=object)
+        self._headcount = np.array([u.headcount for u in units], dtype=np.int64)
+        self._far: dict[str, npt.NDArray[np.bool_]] = {}
+        self._static: dict[tuple[str, int, tuple[Force, ...]], npt.NDArray[np.int8]] = {}
         self._free: dict[str, npt.NDArray[np.bool_]] = {}
 
-    def _static_blocks(self, venue: Venue, ring: Ring) -> npt.NDArray[np.int8]:
-        """Per unit, the first rule of the ring (force, type, distance, size) that blocks it,
-        as its code (0: none; see :data:`_CODE`)."""
-        key = (venue.id, ring.number)
+    def _too_far(self, venue: Venue) -> npt.NDArray[np.bool_]:
+        """Per unit, whether the venue lies beyond its travel limit (haversine, as
+        :func:`km_between`)."""
+        if venue.id not in self._far:
+            lat, lon = math.radians(venue.location.lat), math.radians(venue.location.lon)
+            h = (
+                np.sin((lat - self._lat) / 2) ** 2
+                + np.cos(self._lat) * math.cos(lat) * np.sin((lon - self._lon) / 2) ** 2
+            )
+            km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+            self._far[venue.id] = km > self._limit + 1e-6
+        return self._far[venue.id]
+
+    def static_blocks(
+        self, venue: Venue, ring: Ring, forces: tuple[Force, ...] | None = None
+    ) -> npt.NDArray[np.int8]:
+        """Per unit, the code of the first rule of the ring (force, type, distance, size) that
+        blocks it (0: none; see :data:`_CODE`); ``forces`` replaces the ring's forces."""
+        forces = ring.allowed_forces if forces is None else forces
+        key = (venue.id, ring.number, forces)
         if key not in self._static:
-            codes = np.zeros(len(self.instance.units), dtype=np.int8)
-            for u, unit in enumerate(self.instance.units):
-                if unit.force not in ring.allowed_forces:
-                    codes[u] = _CODE[Block.FORCE]
-                elif ring.allowed_types is not None and unit.type not in ring.allowed_types:
-                    codes[u] = _CODE[Block.TYPE]
-                else:
-                    limit = travel_limit(self.instance, unit)
-                    if limit is not None and km_between(unit, venue) > limit + 1e-6:
-                        codes[u] = _CODE[Block.TOO_FAR]
-                    elif unit.headcount > ring.capacity:
-                        codes[u] = _CODE[Block.TOO_LARGE]
-            self._static[key] = codes
+            force_ok = np.isin(self._force, [f.value for f in forces])
+            type_ok = (
+                np.ones(len(self._type), dtype=np.bool_)
+                if ring.allowed_types is None
+                else np.isin(self._type, list(ring.allowed_types))
+            )
+            self._static[key] = np.select(
+                [~force_ok, ~type_ok, self._too_far(venue), self._headcount > ring.capacity],
+                [_CODE[b] for b in (Block.FORCE, Block.TYPE, Block.TOO_FAR, Block.TOO_LARGE)],
+                0,
+            ).astype(np.int8)
         return self._static[key]
 
-    def _free_in(self, shift: Shift) -> npt.NDArray[np.bool_]:
+    def free_in(self, shift: Shift) -> npt.NDArray[np.bool_]:
+        """Per unit, whether its availability admits the shift."""
         if shift.id not in self._free:
             self._free[shift.id] = np.array(
                 [unit_free_in(unit, shift) for unit in self.instance.units], dtype=np.bool_
@@ -154,24 +198,23 @@ class ReachIndex:
     def reach(self, venue: Venue, ring: Ring, shift: Shift) -> Reach:
         """Every unit sorted into eligible for the ring in the shift or blocked by one rule
         (the same as :func:`block_of` unit by unit)."""
-        units = self.instance.units
         if self.instance.rules.max_shifts == 0:
-            codes = np.full(len(units), _CODE[Block.MAX_SHIFTS_ZERO], dtype=np.int8)
+            codes = np.full(len(self._headcount), _CODE[Block.MAX_SHIFTS_ZERO], dtype=np.int8)
         else:
             codes = np.where(
-                self._free_in(shift), self._static_blocks(venue, ring), _CODE[Block.UNAVAILABLE]
+                self.free_in(shift), self.static_blocks(venue, ring), _CODE[Block.UNAVAILABLE]
             ).astype(np.int8)
-        eligible = tuple(units[u] for u in np.flatnonzero(codes == 0).tolist())
-        blocked: dict[Block, tuple[Unit, ...]] = {}
-        for code in np.unique(codes[codes > 0]).tolist():
-            block = _BLOCKS[code - 1]
-            blocked[block] = tuple(units[u] for u in np.flatnonzero(codes == code).tolist())
-        return Reach(eligible, blocked)
+        return Reach(self.instance.units, codes, int(self._headcount[codes == 0].sum()))
 
 
 _BLOCKS: tuple[Block, ...] = tuple(Block)
 _CODE: dict[Block, int] = {block: k + 1 for k, block in enumerate(_BLOCKS)}
 """Each block's code in the arrays of :class:`ReachIndex`; 0 means eligible."""
+
+
+def block_code(block: Block) -> int:
+    """The code of ``block`` in :attr:`Reach.codes` (0 means eligible)."""
+    return _CODE[block]
 
 
 def reach(instance: Instance, venue: Venue, ring: Ring, shift: Shift) -> Reach:

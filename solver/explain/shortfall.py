@@ -23,15 +23,18 @@ import time
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from solver.domain import Assignment, Force, Instance, Plan, Ring, Shift, Unit, Venue
 from solver.explain.duty import duty_block
-from solver.explain.reach import BLOCK_TEXT, Block, ReachIndex, block_of
+from solver.explain.reach import BLOCK_TEXT, Block, ReachIndex, block_code
 from solver.explain.remedy import AddPeople, AllowForce, FreeUnit, RaiseCapacity, Remedy
 from solver.result import Coverage
 
 __all__ = ["Explanation", "Rule", "explain_shortfalls", "explained_coverage"]
+
+_FORCE_CODE = block_code(Block.FORCE)
 
 
 class Rule(StrEnum):
@@ -151,14 +154,14 @@ def _explain_one(ctx: _Context, row: Coverage) -> Explanation:
     here = ctx.standing.get((venue.id, ring.number, shift.id), set())
     found = ctx.reach.reach(venue, ring, shift)
     eligible = [u for u in found.eligible if u.id not in here]
-    if ring.allowed_forces == (Force.POLRI,) or Force.TNI not in ring.allowed_forces:
-        widened = ring.model_copy(update={"allowed_forces": (*ring.allowed_forces, Force.TNI)})
+    if Force.TNI not in ring.allowed_forces:
+        # TNI units that only the ring's force rule keeps out.
+        widened = ctx.reach.static_blocks(venue, ring, (*ring.allowed_forces, Force.TNI))
+        admitted = (found.codes == _FORCE_CODE) & (widened == 0) & ctx.reach.free_in(shift)
         idle_tni = [
             u
-            for u in found.blocked_only_by(Block.FORCE)
-            if u.force is Force.TNI
-            and block_of(instance, u, venue, widened, shift) is None
-            and (u.id, shift.id) not in ctx.where
+            for u in (instance.units[k] for k in np.flatnonzero(admitted).tolist())
+            if (u.id, shift.id) not in ctx.where
             and u.headcount <= room
             and ctx.duty_block(u, shift) is None
         ]
