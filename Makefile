@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint proto
+.PHONY: run test lint proto browser
 
 # Python code for the gRPC API is generated from proto/ into ringplan/v1/ (never edited by hand,
 # never committed) whenever a .proto file or the installed tools change.
@@ -39,5 +39,19 @@ lint: $(GEN)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test: lint
+# The report's browser tests drive the system's headless Chromium (Debian's chromium and
+# chromium-driver; no browser is ever downloaded). Installed here when missing and we are root;
+# elsewhere those tests skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			chromium chromium-driver >/dev/null \
+		|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install \
+			-y -q --no-install-recommends chromium chromium-driver >/dev/null; } \
+		|| echo "chromium could not be installed: the browser tests will skip"; \
+	else echo "chromium is missing and cannot be installed here (not root or no apt-get): the browser tests will skip"; fi
+
+test: lint browser
 	$(BIN)/pytest -q

@@ -165,6 +165,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
             return EXIT_NO_PLAN
     print(result.summary())
     _write_result(result, args.out)
+    if args.report and result.status.has_plan:
+        from ringplan.report_cli import write_report
+
+        write_report(instance, result, args.report)
+        print(f"report written to {args.report}")
     return _solve_exit(result)
 
 
@@ -298,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=None, help="CP-SAT random seed")
     p.add_argument("--out", help="write the whole result as JSON here")
+    p.add_argument("--report", metavar="HTML", help="write the plan's HTML report here")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--server", metavar="HOST:PORT", help="plan on a ringplan server")
     p.add_argument(
@@ -369,9 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo, time_limit=20.0, preset="default", seed=None)
 
     from benchmarks.cli import register as register_benchmarks
+    from ringplan.report_cli import register as register_report
     from ringplan.whatif_cli import register as register_whatif
 
     register_whatif(sub)
+    register_report(sub)
     register_benchmarks(sub)
     return parser
 
