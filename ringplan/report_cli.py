@@ -45,11 +45,34 @@ def write_report(instance: Instance, result: Result, out: str, whatif: Any = Non
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    instance = _load_instance(args.instance)
-    result, answer = load_result(args.result)
-    write_report(instance, result, args.out, answer)
+    if args.server or args.job:
+        if not (args.server and args.job) or args.instance or args.result:
+            raise CliError("report --server ADDR --job ID takes no instance or result files")
+        _remote_report(args)
+    else:
+        if not (args.instance and args.result):
+            raise CliError("report needs INSTANCE and RESULT files (or --server and --job)")
+        instance = _load_instance(args.instance)
+        result, answer = load_result(args.result)
+        write_report(instance, result, args.out, answer)
     print(f"report written to {args.out}")
     return EXIT_OK
+
+
+def _remote_report(args: argparse.Namespace) -> None:
+    """Fetch the report of a finished job from a ringplan server and write it."""
+    from ringplan.cli import _client_security
+    from server.client import RingplanClient, RingplanError
+
+    with RingplanClient(args.server, **_client_security(args)) as client:
+        try:
+            html = client.job_report(args.job)
+        except RingplanError as error:
+            raise CliError(f"server {args.server}: {error}") from None
+    try:
+        Path(args.out).write_text(html, encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot write {args.out}: {error.strerror}") from None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -118,9 +141,14 @@ def cmd_why(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``report``, ``export``, ``suggest`` and ``why`` to the subcommands."""
     p = sub.add_parser("report", help="write a plan as one self-contained HTML page")
-    p.add_argument("instance", help="instance JSON file")
-    p.add_argument("result", help="result of solve --out (or answer of whatif --out)")
+    p.add_argument("instance", nargs="?", help="instance JSON file")
+    p.add_argument("result", nargs="?", help="result of solve --out (or answer of whatif --out)")
     p.add_argument("--out", required=True, help="HTML file to write")
+    p.add_argument("--server", metavar="HOST:PORT", help="fetch a finished job's report")
+    p.add_argument("--job", metavar="ID", help="the job (with --server)")
+    p.add_argument("--tls", action="store_true", help="TLS, trusting the system's CAs")
+    p.add_argument("--tls-ca", metavar="PEM", help="TLS, trusting this CA for the server")
+    p.add_argument("--token", help="bearer token (default: $RINGPLAN_TOKEN)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="write roster, coverage and activations as CSV files")

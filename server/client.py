@@ -310,6 +310,11 @@ class RingplanClient:
             self._call(self._stub.GetJob, api.GetJobRequest(job_id=job_id)).job
         )
 
+    def job_report(self, job_id: str) -> str:
+        """The HTML report of a job that finished with a plan."""
+        request = api.GetJobReportRequest(job_id=job_id)
+        return str(self._call(self._stub.GetJobReport, request).html)
+
     def cancel_job(self, job_id: str) -> JobView:
         """Cancel a queued or running job."""
         response = self._call(self._stub.CancelJob, api.CancelJobRequest(job_id=job_id))

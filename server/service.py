@@ -25,6 +25,7 @@ from server.convert import (
 )
 from server.errors import FieldViolation, ServiceError, edge, invalid_argument
 from server.jobs.manager import JobManager
+from server.report import job_report
 from server.requests import read_instance, read_job
 from server.streams import StreamBudget
 from server.whatif import read_batch, read_whatif
@@ -276,6 +277,13 @@ class RingplanServicer(api_grpc.RingplanServiceServicer):
     ) -> api.GetJobResponse:
         record = self._jobs.get(self._tenant_of(context), request.job_id)
         return api.GetJobResponse(job=job_to_proto(record, with_result=True))
+
+    @edge
+    def GetJobReport(
+        self, request: api.GetJobReportRequest, context: grpc.ServicerContext
+    ) -> api.GetJobReportResponse:
+        record = self._jobs.get(self._tenant_of(context), request.job_id)
+        return api.GetJobReportResponse(html=job_report(record))
 
     @edge
     def WatchJob(
