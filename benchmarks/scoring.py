@@ -16,7 +16,7 @@ from solver.model.data import ModelData, build_data, great_circle_km, is_reserve
 from solver.model.evaluate import Evaluator
 from solver.model.objective import objective_terms, strict_weights
 from solver.model.variables import make_variables
-from solver.solve import hint_vector
+from solver.search.counts import hint_vector
 
 
 @dataclass(frozen=True)

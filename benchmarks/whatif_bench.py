@@ -60,7 +60,8 @@ from solver.model.disruption import Baseline, add_baseline, with_disruption_rank
 from solver.model.objective import Stage, objective_terms, strict_weights
 from solver.model.variables import make_variables
 from solver.report import plan_from_vector
-from solver.solve import add_hint, hint_vector, solution_vector
+from solver.search.counts import hint_vector
+from solver.search.cpsat import add_hint, solution_vector
 from solver.whatif import (
     ReplanOptions,
     SetRisk,

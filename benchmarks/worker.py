@@ -25,7 +25,7 @@ from solver import Instance, ObjectiveTerm, Plan, check_plan, load_instance
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
 from solver.result import relative_gap
-from solver.solve import hint_vector
+from solver.search.counts import hint_vector
 
 LARGE = 50_000_000
 """Units x rings x shifts above which a plan is scored from the plan alone (the national scale):

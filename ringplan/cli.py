@@ -159,11 +159,15 @@ def cmd_solve(args: argparse.Namespace) -> int:
                     split=args.split,
                     scheduler=args.scheduler,
                     part_progress=part_progress,
+                    deterministic_time=args.deterministic_time,
                 )
         except MemoryError:
             print("ringplan: out of memory before a plan was found", file=sys.stderr)
             return EXIT_NO_PLAN
     print(result.summary())
+    if args.verbose and result.phases:
+        print("phases (seconds from the start, name, time taken, why it ended: what changed):")
+        print(result.timeline())
     _write_result(result, args.out)
     if args.report and result.status.has_plan:
         from ringplan.report_cli import write_report
@@ -302,9 +306,20 @@ def build_parser() -> argparse.ArgumentParser:
         "per-unit model",
     )
     p.add_argument("--seed", type=int, default=None, help="CP-SAT random seed")
+    p.add_argument(
+        "--deterministic-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="limit each CP-SAT search by its deterministic time, not the clock: with "
+        "--workers 1 and a --seed the same plan on every run (--time-limit stays a safety net)",
+    )
     p.add_argument("--out", help="write the whole result as JSON here")
     p.add_argument("--report", metavar="HTML", help="write the plan's HTML report here")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="print the search's phases as a timeline"
+    )
     p.add_argument("--server", metavar="HOST:PORT", help="plan on a ringplan server")
     p.add_argument(
         "--scheduler",

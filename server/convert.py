@@ -26,7 +26,7 @@ from server.jobs.store import JobRecord, JobState
 from solver import Instance, InstanceError, Plan, Problem, Result, parse_instance
 from solver.domain import Force, ObjectiveTerm, RegionLevel, RiskLevel, Venue, VenueKind
 from solver.figures import Figures, TermFigure
-from solver.result import Activation, Coverage, Progress, SolveStatus
+from solver.result import Activation, Coverage, PhaseEnd, PhaseRun, Progress, SolveStatus
 from solver.validation import PathPart
 from solver.whatif import (
     AddVenue,
@@ -456,10 +456,7 @@ def result_to_proto(result: Result) -> rpb.Result:
             )
             for c in result.coverage
         ],
-        breakdown=[
-            rpb.TermValue(term=terms[t], value=_clamped(v), value_decimal=str(v))
-            for t, v in result.breakdown.items()
-        ],
+        breakdown=_term_values(result.breakdown),
         activations=[
             rpb.Activation(
                 unit=a.unit,
@@ -475,6 +472,7 @@ def result_to_proto(result: Result) -> rpb.Result:
         warnings=list(result.warnings),
         term_bounds=[rpb.TermValue(term=terms[t], value=v) for t, v in result.term_bounds.items()],
         figures=None if result.figures is None else figures_to_proto(result.figures),
+        phases=[phase_run_to_proto(p) for p in result.phases],
     )
 
 
@@ -519,6 +517,54 @@ def figures_from_proto(message: rpb.Figures) -> Figures:
     )
 
 
+def _term_values(values: Mapping[ObjectiveTerm, int]) -> list[rpb.TermValue]:
+    terms = _invert(TERMS)
+    return [
+        rpb.TermValue(term=terms[t], value=_clamped(v), value_decimal=str(v))
+        for t, v in values.items()
+    ]
+
+
+def _term_dict(messages: Sequence[rpb.TermValue]) -> dict[ObjectiveTerm, int]:
+    return {TERMS[t.term]: _exact(t.value_decimal, t.value) for t in messages}
+
+
+PHASE_ENDS = {
+    rpb.PHASE_END_DONE: PhaseEnd.DONE,
+    rpb.PHASE_END_PROVED: PhaseEnd.PROVED,
+    rpb.PHASE_END_NO_MOVE: PhaseEnd.NO_MOVE,
+    rpb.PHASE_END_BUDGET: PhaseEnd.BUDGET,
+    rpb.PHASE_END_STOPPED: PhaseEnd.STOPPED,
+    rpb.PHASE_END_SKIPPED: PhaseEnd.SKIPPED,
+}
+
+
+def phase_run_to_proto(run: PhaseRun) -> rpb.PhaseRun:
+    """One phase of the search as its message."""
+    return rpb.PhaseRun(
+        name=run.name,
+        start_seconds=run.start,
+        seconds=run.seconds,
+        before=_term_values(run.before),
+        after=_term_values(run.after),
+        end=_invert(PHASE_ENDS)[run.end],
+        part=run.part,
+    )
+
+
+def phase_run_from_proto(message: rpb.PhaseRun) -> PhaseRun:
+    """One phase of the search from its message."""
+    return PhaseRun(
+        name=message.name,
+        start=message.start_seconds,
+        seconds=message.seconds,
+        before=_term_dict(message.before),
+        after=_term_dict(message.after),
+        end=PHASE_ENDS[message.end],
+        part=_optional(message, "part"),
+    )
+
+
 def _optional(message: Any, name: str) -> Any:
     return getattr(message, name) if message.HasField(name) else None
 
@@ -558,7 +604,7 @@ def result_from_proto(message: rpb.Result) -> Result:
             )
             for c in message.coverage
         ),
-        breakdown={TERMS[t.term]: _exact(t.value_decimal, t.value) for t in message.breakdown},
+        breakdown=_term_dict(message.breakdown),
         activations=tuple(
             Activation(
                 unit=a.unit,
@@ -574,6 +620,7 @@ def result_from_proto(message: rpb.Result) -> Result:
         warnings=tuple(message.warnings),
         term_bounds={TERMS[t.term]: t.value for t in message.term_bounds},
         figures=figures_from_proto(message.figures) if message.HasField("figures") else None,
+        phases=tuple(phase_run_from_proto(p) for p in message.phases),
     )
 
 

@@ -42,7 +42,8 @@ class Preset:
     preset instead (its model kind and decomposition stay this preset's)."""
     shift_windows: bool = True
     """Before the fine model's first stage (travel, in the default ranking), search one shift
-    at a time with every other shift held as it is (see :func:`solver.solve._search_shifts`):
+    at a time with every other shift held as it is (see
+    :class:`solver.search.improve.ShiftWindows`):
     fast descent, no proof. Off where plans must repeat exactly (``reproducible``)."""
     neighbourhood_above: int | None = 100_000
     """After the coarse stages, a fine model with more candidates than this is searched only in

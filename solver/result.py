@@ -101,6 +101,55 @@ class Dispatch(_Frozen):
     part: int
 
 
+class PhaseEnd(StrEnum):
+    """Why a phase of the search ended."""
+
+    DONE = "done"
+    """It did all it does (a start built, a model built)."""
+    PROVED = "proved"
+    """CP-SAT proved every stage it searched optimal."""
+    NO_MOVE = "no_move"
+    """A heuristic or a search found nothing better (or no plan) within its own limits."""
+    BUDGET = "budget"
+    """The time it was given ran out."""
+    STOPPED = "stopped"
+    """A stop was requested."""
+    SKIPPED = "skipped"
+    """It did not apply to this solve, or the search had ended before it."""
+
+
+class PhaseRun(_Frozen):
+    """One phase of the search as it ran: what it was, when, and what it changed."""
+
+    name: str
+    start: float
+    """Seconds from the call to the phase's start."""
+    seconds: float
+    before: dict[ObjectiveTerm, int] = {}
+    """Objective terms of the best plan when the phase began (empty: no plan yet)."""
+    after: dict[ObjectiveTerm, int] = {}
+    """Objective terms of the best plan when it ended."""
+    end: PhaseEnd
+    part: int | None = None
+    """Index of the independent part it searched, when the solve had several."""
+
+    def line(self) -> str:
+        """One line of a timeline for a person."""
+        where = f"part {self.part + 1}: " if self.part is not None else ""
+        if self.end is PhaseEnd.SKIPPED:
+            return f"{self.start:8.2f} s  {where}{self.name}: skipped"
+        changed = [
+            f"{term.value} {self.before.get(term, '-')} -> {value}"
+            for term, value in self.after.items()
+            if self.before.get(term) != value
+        ]
+        what = ", ".join(changed) if changed else "no change"
+        return (
+            f"{self.start:8.2f} s  {where}{self.name} ({self.seconds:.2f} s, "
+            f"{self.end.value.replace('_', ' ')}): {what}"
+        )
+
+
 class Result(_Frozen):
     """The outcome of one solve."""
 
@@ -129,6 +178,9 @@ class Result(_Frozen):
     :attr:`status` is optimal)."""
     figures: Figures | None = None
     """The plan's figures in people units (see :mod:`solver.figures`)."""
+
+    phases: tuple[PhaseRun, ...] = ()
+    """The search's phases in the order they ran (see :mod:`solver.search`)."""
 
     def people_figures(self, priorities: tuple[ObjectiveTerm, ...] | None = None) -> Figures:
         """:attr:`figures`, or, when the result does not carry them, computed from it."""
@@ -172,6 +224,10 @@ class Result(_Frozen):
     def total_shortfall(self) -> int:
         """Missing headcount summed over every ring and shift."""
         return sum(row.shortfall for row in self.coverage)
+
+    def timeline(self) -> str:
+        """The phases of the search, one line each, for a person."""
+        return "\n".join(run.line() for run in self.phases)
 
     def summary(self) -> str:
         """A short text report for a person."""
@@ -240,6 +296,8 @@ __all__ = [
     "Dispatch",
     "Figures",
     "PartSummary",
+    "PhaseEnd",
+    "PhaseRun",
     "Plan",
     "Progress",
     "Result",

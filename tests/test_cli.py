@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,24 @@ def test_serve_with_a_bad_setting_is_one_line() -> None:
     )  # fmt: skip
     assert run.returncode == 2
     assert run.stderr.strip() == "ringplan: RINGPLAN_PORT: cannot read 'eighty' as int"
+
+
+def test_solve_verbose_prints_the_phase_timeline() -> None:
+    # One worker, a seed and deterministic time: the same phases end the same way on every
+    # run; only the seconds differ, and are masked.
+    run = ringplan(
+        "solve",
+        "ringplan/examples/district.json",
+        "-v",
+        "--quiet",
+        "--workers",
+        "1",
+        "--seed",
+        "0",
+        "--deterministic-time",
+        "0.2",
+    )
+    assert run.returncode == 0, run.stderr
+    timeline = run.stdout[run.stdout.index("phases (") :]
+    masked = re.sub(r" *\d+\.\d\d s", " X s", timeline)
+    assert masked == (Path(__file__).parent / "golden" / "timeline-district.txt").read_text()

@@ -7,7 +7,6 @@ rule family; both models must prove the same optimal objective, and the grouped 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -21,7 +20,8 @@ from solver.model.data import build_data, restrict
 from solver.model.greedy import greedy_counts
 from solver.presets import PRESETS, Preset
 from solver.report import plan_from_vector
-from solver.solve import hint_vector
+from solver.search import cpsat, stages
+from solver.search.counts import hint_vector, recount
 from tests.factory import WIB, make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME
@@ -242,19 +242,18 @@ def test_a_neighbourhood_search_in_short_rounds_keeps_every_rule_and_improves(
 ) -> None:
     # Rounds far shorter than the search needs (the suite's city, whose travel stage takes
     # seconds): each restarts from the best plan so far.
-    solve_module = importlib.import_module("solver.solve")
     # A round of 1 s: long enough for CP-SAT's presolve of this model on a slow day (rounds of
     # 0.3 s sometimes ended before it, with no plan), far shorter than the stage.
-    monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_ROUND", 1.0)
+    monkeypatch.setattr(stages, "NEIGHBOURHOOD_ROUND", 1.0)
     rounds: list[str] = []
-    run_stage = solve_module._run_stage
+    run_stage = cpsat.run_stage
 
     def counted(*args: Any) -> Any:
         solver, status = run_stage(*args)
         rounds.append(solver.status_name(status))
         return solver, status
 
-    monkeypatch.setattr(solve_module, "_run_stage", counted)
+    monkeypatch.setattr(stages, "run_stage", counted)
     # No shift windows (each one a CP-SAT run of its own) before the neighbourhood's rounds.
     rounds_only = replace(PRESETS["neighbourhood"], shift_windows=False)
     monkeypatch.setitem(PRESETS, "neighbourhood-rounds", rounds_only)
@@ -284,5 +283,5 @@ def test_counts_of_one_pooling_become_those_of_another_as_through_the_plan() -> 
         x = greedy_counts(source, police_first=True, order="time")
         through_plan = hint_vector(target, plan_from_vector(source, x))
         assert x.sum() > 0
-        recounted = importlib.import_module("solver.solve")._recount(source, target, x)
+        recounted = recount(source, target, x)
         assert np.array_equal(recounted, through_plan)

@@ -11,7 +11,7 @@ from solver.model.evaluate import Evaluator
 from solver.model.greedy import greedy_counts
 from solver.model.repair import repair_shortfall
 from solver.report import plan_from_vector
-from solver.solve import hint_vector
+from solver.search.counts import hint_vector
 from tests.factory import busy_instance, greedy_plans, make, ring, shifts, unit, venue
 
 

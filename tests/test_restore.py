@@ -7,7 +7,7 @@ from solver.model.data import ModelData, build_data
 from solver.model.disruption import Baseline, BaselineEvaluator, baseline_history, index_baseline
 from solver.model.restore import restore_baseline
 from solver.report import plan_from_vector
-from solver.solve import hint_vector
+from solver.search.counts import hint_vector
 from tests.factory import make, ring, shifts, unit, venue
 
 

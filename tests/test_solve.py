@@ -16,7 +16,7 @@ from solver.model.data import build_data, great_circle_km
 from solver.model.greedy import greedy_counts
 from solver.model.objective import make_stages, objective_terms
 from solver.model.variables import make_variables
-from solver.solve import add_hint
+from solver.search.cpsat import add_hint
 from tests.factory import make, placed, ring, shifts, solve_checked, unit, venue
 
 FAR = {"lat": -6.55, "lon": 108.44}  # about 110 km east of HOME

@@ -13,7 +13,7 @@ from solver.model.evaluate import Evaluator
 from solver.model.greedy import greedy_counts
 from solver.model.travel import shorten_travel
 from solver.report import plan_from_vector
-from solver.solve import hint_vector
+from solver.search.counts import hint_vector
 from tests.factory import HOME, busy_instance, greedy_plans, make, ring, shifts, unit, venue
 
 FAR = {"lat": HOME["lat"] - 0.1, "lon": HOME["lon"]}  # about 11 km south of HOME

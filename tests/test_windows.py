@@ -3,8 +3,6 @@ every rule that ties it to the others."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from ortools.sat.python import cp_model
 
@@ -12,10 +10,11 @@ from solver import Assignment, Instance, ObjectiveTerm, Plan, check_plan
 from solver.model.data import build_data
 from solver.model.objective import make_stages
 from solver.report import plan_from_vector
-from solver.solve import _shift_window, hint_vector, solution_vector
+from solver.search import improve
+from solver.search.counts import hint_vector
+from solver.search.cpsat import shift_window, solution_vector
 from tests.factory import HOME, make, ring, shifts, solve_checked, unit, venue
 
-solve_module = importlib.import_module("solver.solve")  # ``solver.solve`` is the function
 FAR = {"lat": HOME["lat"] - 0.1, "lon": HOME["lon"]}  # about 11 km south of HOME
 
 
@@ -50,7 +49,7 @@ CROSSED = Plan(
 def test_a_shift_window_changes_its_shift_alone_and_keeps_the_rest_rule() -> None:
     instance = _instance()
     data = build_data(instance)
-    window = _shift_window(data, hint_vector(data, CROSSED), 1)
+    window = shift_window(data, hint_vector(data, CROSSED), 1)
     ranked = [t for t in window.terms if t.name in (ObjectiveTerm.SHORTFALL, ObjectiveTerm.TRAVEL)]
     (stage,) = make_stages(ranked)  # shortfall first, then travel
     stage.minimize_in(window.model)
@@ -73,7 +72,7 @@ def test_a_shift_window_changes_its_shift_alone_and_keeps_the_rest_rule() -> Non
 def test_a_solve_that_searches_shift_windows_returns_a_checked_plan_with_no_travel(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(solve_module, "WINDOWS_ABOVE", 0)  # windows for this small model too
+    monkeypatch.setattr(improve, "WINDOWS_ABOVE", 0)  # windows for this small model too
     result = solve_checked(_instance(), hint=CROSSED, time_limit=10)
     assert result.breakdown[ObjectiveTerm.SHORTFALL] == 0
     assert result.breakdown[ObjectiveTerm.TRAVEL] == 0

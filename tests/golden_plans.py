@@ -2,8 +2,9 @@
 
 Every case solves with one worker, a fixed seed and CP-SAT's deterministic time (no clock), so
 it returns the same plan on every run and at any load. A refactor of the search keeps these
-digests; a change of behaviour updates them on purpose, with ``python -m tests.golden
-write [CASE ...]``; ``python -m tests.golden check`` compares every case, the extended ones too.
+digests; a change of behaviour updates them on purpose, with
+``python -m tests.golden_plans write [CASE ...]``; ``python -m tests.golden_plans check``
+compares every case, the extended ones too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from benchmarks.generator import generate
 from solver import Instance, Result, check_plan, solve
 from solver.whatif import Baseline, CloseVenue, SetRisk, UnitUnavailable, apply_changes
 
-DIGESTS = Path(__file__).parent / "data" / "golden.json"
+DIGESTS = Path(__file__).parent / "golden" / "plans.json"
 """Case name -> digest of its plan, status and objective terms."""
 
 SEED = 0
@@ -42,7 +43,7 @@ class Case:
     locked: int = 0
     """For a what-if: how many of the first shifts are locked to the plan in force."""
     extended: bool = False
-    """Checked by ``python -m tests.golden check`` only, not by the test suite (a minute
+    """Checked by ``python -m tests.golden_plans check`` only, not by the test suite (a minute
     or more on a loaded machine, through the same phases as another case)."""
 
 
@@ -148,7 +149,7 @@ def check(names: list[str]) -> bool:
 
 
 if __name__ == "__main__":
-    # python -m tests.golden check|write [CASE ...]
+    # python -m tests.golden_plans check|write [CASE ...]
     if sys.argv[1:2] == ["write"]:
         write(sys.argv[2:])
     else:

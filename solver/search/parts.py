@@ -1,0 +1,228 @@
+"""Independent parts of an instance solved one by one, their plans side by side.
+
+Parts are solved smallest first, each with time in proportion to its candidates (pass 2 gets
+what pass 1 leaves, as parts proven optimal early do not use their time). Until a part is
+solved it holds its share of the start, so a plan for the whole instance exists from the start
+and a stop returns it. With balance ranked above another term, parts whose busiest unit works
+fewer shifts than the overall busiest are solved again with that many shifts as their limit
+and balance left out, so that they can buy the later terms with the slack (pass 2); the
+combined plan is then optimal when every part solve is.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from solver.decompose import Part, part_data, part_instance
+from solver.domain import Instance, ObjectiveTerm, Plan
+from solver.model.data import ModelData
+from solver.model.disruption import BaselineEvaluator
+from solver.model.greedy import plan_counts
+from solver.result import PhaseEnd, PhaseRun, Result, SolveStatus
+from solver.search.construct import baseline_start, greedy_start, judge
+from solver.search.context import Run
+from solver.search.counts import Counts
+from solver.search.incumbent import Incumbent
+from solver.search.outcome import make_result
+from solver.search.whole import solve_whole
+
+
+def part_budgets(sizes: list[int], now: float, deadline: float) -> list[float]:
+    """Deadlines for parts solved in order, each given time in proportion to its size.
+
+    The deadlines are cumulative, so time a part leaves unused goes to the parts after it.
+    """
+    total = sum(sizes) or 1
+    deadlines, used = [], 0
+    for size in sizes:
+        used += size
+        deadlines.append(now + (deadline - now) * used / total)
+    return deadlines
+
+
+@dataclass
+class _Parts:
+    """The state of a solve by parts: the whole instance's plan, each part's latest side by
+    side, and what each part's solve returned."""
+
+    instance: Instance
+    parts: list[Part]
+    run: Run
+    data: ModelData
+    keeper: Incumbent
+    current: Counts
+    results: list[Result | None]
+    first_weights: list[int]
+    started: bool = False
+    """Whether :attr:`current` holds a start for every part."""
+    cut_time: float = 0.0
+    """Seconds spent cutting each part's model data from the whole instance's."""
+    trace: list[PhaseRun] = field(default_factory=list)
+    combining: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, whole: Counts, x: Counts) -> None:
+        """Offer part counts ``x`` (at ``whole``) as a plan of the whole instance."""
+        with self.combining:
+            self.current[whole] = x
+            combined = self.current.copy()
+        self.keeper.offer(combined, 0)
+
+    def solve_part(self, i: int, sub: Instance, deadline: float) -> None:
+        """Solve part ``i`` from its share of the whole plan (when there is a start)."""
+        began = time.perf_counter()
+        sub_data, whole = part_data(self.data, self.parts[i], sub)
+        self.cut_time += time.perf_counter() - began
+        baseline = self.run.baseline
+        sub_baseline = None
+        if baseline is not None:
+            units = {unit.id for unit in sub.units}
+            own = tuple(a for a in baseline.plan.assignments if a.unit in units)
+            sub_baseline = baseline.model_copy(update={"plan": Plan(assignments=own)})
+        with self.combining:
+            own_start = self.current[whole] if self.started else None
+        sub_run = replace(
+            self.run,
+            deadline=deadline,
+            progress=None,
+            incumbent=None,
+            start=began,
+            hint=None,
+            rosters=None,
+            baseline=sub_baseline,
+            forward=lambda x: self.put(whole, x),
+            part=i,
+        )
+        result, self.first_weights[i] = solve_whole(sub, sub_run, sub_data, own_start)
+        shift = began - self.run.start
+        self.trace += [p.model_copy(update={"start": p.start + shift}) for p in result.phases]
+        if result.status.has_plan:
+            self.results[i] = result
+
+
+def solve_parts(
+    instance: Instance, parts: list[Part], run: Run, data: ModelData, built: float
+) -> tuple[Result, int]:
+    """Solve independent parts one by one and put their plans side by side (see the module).
+
+    ``data`` is the whole instance's model data, built in ``built`` seconds. Also returns the
+    weight of the first ranked term.
+    """
+    began = time.perf_counter()
+    evaluator, full_weights = judge(data, run.baseline)
+    keeper = Incumbent(data, evaluator, full_weights, run.start, run.progress, run.incumbent)
+    build_time = built + time.perf_counter() - began
+    state = _Parts(
+        instance,
+        parts,
+        run,
+        data,
+        keeper,
+        np.zeros(data.n_candidates, dtype=np.int64),
+        [None] * len(parts),
+        [1] * len(parts),
+    )
+    _start(state)
+    part_of = {u: i for i, part in enumerate(parts) for u in part.units}
+    part_of_group = np.array([part_of[g.members[0]] for g in data.groups], dtype=np.int64)
+    sizes: list[int] = np.bincount(
+        part_of_group[data.candidate_group], minlength=len(parts)
+    ).tolist()
+    for i, deadline in enumerate(part_budgets(sizes, time.perf_counter(), run.deadline)):
+        if run.stopped():
+            break
+        state.solve_part(i, part_instance(instance, parts[i]), deadline)
+    done = all(r is not None for r in state.results) and not run.stopped()
+    if ObjectiveTerm.BALANCE in instance.rules.priorities[:-1] and done:
+        done = _second_pass(state, sizes)
+    optimal = done and all(r is not None and r.status is SolveStatus.OPTIMAL for r in state.results)
+    if not optimal and instance.rules.priorities[0] is not ObjectiveTerm.BALANCE:
+        _bound_first_term(state)
+    build_time += state.cut_time + sum(r.build_time for r in state.results if r is not None)
+    keeper.hand_over()
+    result = make_result(
+        keeper,
+        invalid=False,
+        optimal=optimal,
+        build_time=build_time,
+        instance=instance,
+        rosters=run.rosters,
+        phases=state.trace,
+    )
+    return result, full_weights[0] if full_weights else 1
+
+
+def _start(state: _Parts) -> None:
+    """The start of the whole instance: in a re-plan the plan in force topped up, else the
+    caller's hint (what of it keeps every rule), else the greedy plans of the whole instance
+    (those of its parts side by side); recorded as one phase."""
+    run, data, keeper = state.run, state.data, state.keeper
+    began = time.perf_counter()
+    start_x: Counts | None = None
+    name = "start"
+    if run.baseline is not None and run.hint is None:
+        evaluator = keeper.evaluator
+        assert isinstance(evaluator, BaselineEvaluator)
+        name, start_x = "plan in force topped up", baseline_start(data, keeper, evaluator.index)
+    hint = run.hint if run.hint is not None else run.rosters
+    if start_x is None and hint is not None:
+        name, start_x = "hint", plan_counts(data, hint)
+        keeper.offer(start_x, 0)
+    elif start_x is None and run.preset.warm_start:
+        name, start_x = "greedy start", greedy_start(data, keeper)
+        assert start_x is not None  # every greedy plan is accepted
+    if start_x is not None:
+        state.current[:] = start_x
+        state.started = True
+    state.trace.append(
+        PhaseRun(
+            name=name,
+            start=began - run.start,
+            seconds=time.perf_counter() - began,
+            after=keeper.terms(),
+            end=PhaseEnd.DONE if start_x is not None else PhaseEnd.SKIPPED,
+        )
+    )
+
+
+def _second_pass(state: _Parts, sizes: list[int]) -> bool:
+    """Solve again the parts whose busiest unit works fewer shifts than the overall busiest,
+    with that many as their limit (balance left out); whether every part has its plan."""
+    keeper, run = state.keeper, state.run
+    if keeper.best_x is None:
+        return True
+    state.started = True  # every part holds its plan now
+    peak = keeper.evaluator.terms(keeper.best_x)[ObjectiveTerm.BALANCE]
+    slack = [
+        i
+        for i, r in enumerate(state.results)
+        if r is not None and r.breakdown.get(ObjectiveTerm.BALANCE, 0) < peak
+    ]
+    deadlines = part_budgets([sizes[i] for i in slack], time.perf_counter(), run.deadline)
+    done = True
+    for i, deadline in zip(slack, deadlines, strict=True):
+        if run.stopped():
+            return False
+        state.results[i] = None
+        sub = part_instance(state.instance, state.parts[i], balance_cap=peak)
+        state.solve_part(i, sub, deadline)
+        done = done and state.results[i] is not None
+    return done
+
+
+def _bound_first_term(state: _Parts) -> None:
+    """The whole instance's bound from each part's bound on its first term: in its own
+    weights, ``floor(bound / w0)``."""
+    instance, data = state.instance, state.data
+    pairs = zip(state.results, state.first_weights, strict=True)
+    first_term = sum((r.best_bound or 0) // w for r, w in pairs if r)
+    if instance.rules.priorities[0] is ObjectiveTerm.SHORTFALL:
+        # Venues no unit can reach are in no part: all they require is missing.
+        reached = {v for part in state.parts for v in part.venues}
+        first_term += sum(
+            slot.weight * slot.required for slot in data.slots if slot.venue not in reached
+        )
+    state.keeper.bound = state.keeper.full_weights[0] * first_term
