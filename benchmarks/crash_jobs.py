@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from server.client import RingplanClient
-from server.jobs.store import JobState
+from server.jobs.state import JobState
 from solver import check_plan, load_instance
 
 CITY = Path(__file__).resolve().parent.parent / "ringplan" / "examples" / "city.json"

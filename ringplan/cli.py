@@ -12,85 +12,39 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
+from ringplan.common import (
+    EXIT_INPUT,
+    EXIT_NO_PLAN,
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    CliError,
+    add_solve_options,
+    client_security,
+    load_plan,
+    print_progress,
+    problems_text,
+    read_instance,
+    write_result,
+)
 from solver import (
     Instance,
     InstanceError,
     Plan,
-    Progress,
     Result,
     check_plan,
     load_instance,
     solve,
 )
 from solver.explain.warnings import sure_shortfall_warnings
-from solver.figures import terms_text
 from solver.presets import PRESETS
-from solver.validation import instance_warnings, load_json, problems_from_validation_error
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
+from solver.validation import instance_warnings
 
 EXAMPLES = Path(__file__).parent / "examples"
-
-
-class CliError(Exception):
-    """A problem to report in one line (or a few, for several input problems) and exit 2."""
-
-
-def _load_instance(path: str) -> Instance:
-    try:
-        return load_instance(path)
-    except InstanceError as error:
-        raise CliError(_problems_text(path, error)) from None
-
-
-def _problems_text(path: str, error: InstanceError) -> str:
-    if len(error.problems) == 1 and not error.problems[0].path:
-        return str(error.problems[0])
-    lines = [f"{path}: {len(error.problems)} problem(s)"]
-    lines += [f"  {problem}" for problem in error.problems]
-    return "\n".join(lines)
-
-
-def load_plan(path: str) -> Plan:
-    """Read a plan, either bare or inside a result written by ``solve --out``."""
-    from pydantic import ValidationError
-
-    try:
-        data: Any = load_json(path)
-    except InstanceError as error:
-        raise CliError(str(error.problems[0])) from None
-    if isinstance(data, dict) and "plan" in data:
-        data = data["plan"]
-    try:
-        return Plan.model_validate(data)
-    except ValidationError as error:
-        problems = problems_from_validation_error(error)
-        raise CliError(_problems_text(path, InstanceError(problems))) from None
-
-
-def _print_progress(progress: Progress) -> None:
-    print(
-        f"  [{progress.elapsed:7.2f} s] better plan: {terms_text(progress.terms)}",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-def _write_result(result: BaseModel, out: str | None) -> None:
-    if out is None:
-        return
-    try:
-        Path(out).write_text(result.model_dump_json(indent=1), encoding="utf-8")
-    except OSError as error:
-        raise CliError(f"cannot write {out}: {error.strerror}") from None
 
 
 def _solve_exit(result: Result) -> int:
@@ -103,7 +57,7 @@ def _solve_remote(
     """Plan through a ringplan server, printing its streamed progress."""
     from server.client import RingplanClient, RingplanError
 
-    with RingplanClient(target, **_client_security(args)) as client:
+    with RingplanClient(target, **client_security(args)) as client:
         try:
             stream = client.solve_stream(
                 instance,
@@ -117,33 +71,11 @@ def _solve_remote(
             raise CliError(f"server {target}: {error}") from None
 
 
-def _read_file(option: str, path: str | None) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise CliError(f"{option} {path}: cannot read it ({error.strerror})") from None
-
-
-def _client_security(args: argparse.Namespace) -> dict[str, Any]:
-    """TLS and token options of ``solve --server`` (none for ``demo``)."""
-    if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
-        raise CliError("--tls-cert and --tls-key go together")
-    return {
-        "tls": getattr(args, "tls", False),
-        "root_certificates": _read_file("--tls-ca", getattr(args, "tls_ca", None)),
-        "client_cert": _read_file("--tls-cert", getattr(args, "tls_cert", None)),
-        "client_key": _read_file("--tls-key", getattr(args, "tls_key", None)),
-        "token": getattr(args, "token", None) or os.environ.get("RINGPLAN_TOKEN") or None,
-    }
-
-
 def cmd_solve(args: argparse.Namespace) -> int:
     from ringplan.parts_bar import parts_bar
 
-    instance = _load_instance(args.instance)
-    progress = None if args.quiet else _print_progress
+    instance = read_instance(args.instance)
+    progress = None if args.quiet else print_progress
     if args.server:
         result = _solve_remote(args.server, instance, args, progress)
     else:
@@ -168,7 +100,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.verbose and result.phases:
         print("phases (seconds from the start, name, time taken, why it ended: what changed):")
         print(result.timeline())
-    _write_result(result, args.out)
+    write_result(result, args.out)
     if args.report and result.status.has_plan:
         from ringplan.report_cli import write_report
 
@@ -181,7 +113,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         instance = load_instance(args.instance)
     except InstanceError as error:
-        print(_problems_text(args.instance, error))
+        print(problems_text(args.instance, error))
         return EXIT_VIOLATIONS
     print(
         f"{args.instance}: valid ({len(instance.venues)} venues, {len(instance.units)} units, "
@@ -193,7 +125,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    instance = _load_instance(args.instance)
+    instance = read_instance(args.instance)
     plan = load_plan(args.plan)
     report = check_plan(instance, plan)
     if report.ok:
@@ -267,23 +199,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from server.config import ServerConfig
 
     path = EXAMPLES / f"{args.example}.json"
-    instance = _load_instance(str(path))
+    instance = read_instance(str(path))
     state = tempfile.TemporaryDirectory(prefix="ringplan-demo-")
     config = ServerConfig(port=0, drain=0.0, jobs_db=f"{state.name}/jobs.sqlite3")
     with state, create_server(config) as server:
         print(f"ringplan service started on {server.target} (embedded defaults)", flush=True)
         print(f"planning bundled instance '{args.example}' ({path.name}) through gRPC", flush=True)
-        result = _solve_remote(server.target, instance, args, _print_progress)
+        result = _solve_remote(server.target, instance, args, print_progress)
         print(result.summary())
     print("ringplan service stopped")
     report = check_plan(instance, result.plan)
     print("independent check: " + ("plan holds" if report.ok else "; ".join(report.violations)))
     return _solve_exit(result) if report.ok else EXIT_VIOLATIONS
-
-
-def _add_solve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30)")
-    parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers (default 2)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="plan an instance and print a summary")
     p.add_argument("instance", help="instance JSON file")
-    _add_solve_options(p)
+    add_solve_options(p)
     p.add_argument(
         "--preset",
         default="default",
@@ -386,17 +313,31 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="start the service, plan a bundled instance through it, check the plan"
     )
     p.add_argument("--example", default="district", help="bundled instance (default district)")
-    _add_solve_options(p)
+    add_solve_options(p)
     p.set_defaults(func=cmd_demo, time_limit=20.0, preset="default", seed=None)
 
-    from benchmarks.cli import register as register_benchmarks
     from ringplan.report_cli import register as register_report
     from ringplan.whatif_cli import register as register_whatif
 
     register_whatif(sub)
     register_report(sub)
-    register_benchmarks(sub)
+    _register_benchmarks(sub)
     return parser
+
+
+def _register_benchmarks(sub: Any) -> None:
+    """``generate`` and ``bench``, from the checkout's ``benchmarks/`` (the wheel does not
+    ship it): importable when the checkout is on the path (``python -m ringplan``, the tests),
+    else found next to this package when it runs from a checkout (an editable install)."""
+    checkout = Path(__file__).resolve().parents[1]
+    try:
+        from benchmarks.cli import register
+    except ModuleNotFoundError:
+        if not (checkout / "benchmarks" / "cli.py").is_file():
+            return  # installed from the wheel: no benchmarks
+        sys.path.append(str(checkout))
+        from benchmarks.cli import register
+    register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ringplan.cli import EXIT_OK, CliError, _load_instance, _problems_text
+from ringplan.common import EXIT_OK, CliError, client_security, problems_text, read_instance
 from solver import Force, Instance, InstanceError, Result
 from solver.validation import load_json, problems_from_validation_error
 from solver.whatif import WhatIfResponse
@@ -31,7 +31,7 @@ def load_result(path: str) -> tuple[Result, WhatIfResponse | None]:
         return Result.model_validate(data), None
     except ValidationError as error:
         problems = problems_from_validation_error(error)
-        raise CliError(_problems_text(path, InstanceError(problems))) from None
+        raise CliError(problems_text(path, InstanceError(problems))) from None
 
 
 def write_report(instance: Instance, result: Result, out: str, whatif: Any = None) -> None:
@@ -52,7 +52,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         if not (args.instance and args.result):
             raise CliError("report needs INSTANCE and RESULT files (or --server and --job)")
-        instance = _load_instance(args.instance)
+        instance = read_instance(args.instance)
         result, answer = load_result(args.result)
         write_report(instance, result, args.out, answer)
     print(f"report written to {args.out}")
@@ -61,10 +61,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _remote_report(args: argparse.Namespace) -> None:
     """Fetch the report of a finished job from a ringplan server and write it."""
-    from ringplan.cli import _client_security
     from server.client import RingplanClient, RingplanError
 
-    with RingplanClient(args.server, **_client_security(args)) as client:
+    with RingplanClient(args.server, **client_security(args)) as client:
         try:
             html = client.job_report(args.job)
         except RingplanError as error:
@@ -78,7 +77,7 @@ def _remote_report(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from ringplan.export import write_csv
 
-    instance = _load_instance(args.instance)
+    instance = read_instance(args.instance)
     result, _ = load_result(args.result)
     try:
         written = write_csv(instance, result, Path(args.csv))
@@ -92,7 +91,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     from solver.suggest import suggest_placements
 
-    instance = _load_instance(args.instance)
+    instance = read_instance(args.instance)
     result, _ = load_result(args.result)
     if args.headcount < 1:
         raise CliError("--headcount must be at least 1")
@@ -120,7 +119,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def cmd_why(args: argparse.Namespace) -> int:
     from solver.suggest import unit_contribution
 
-    instance = _load_instance(args.instance)
+    instance = read_instance(args.instance)
     result, _ = load_result(args.result)
     rows = unit_contribution(instance, result.plan, result.coverage, args.unit)
     if not rows:

@@ -1,6 +1,6 @@
 """``ringplan whatif``: re-plan a plan in force under changes, one scenario or a batch.
 
-Registered on the main parser by :func:`register`; exit codes as in :mod:`ringplan.cli`.
+Registered on the main parser by :func:`register`; exit codes as in :mod:`ringplan.common`.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from ringplan.cli import (
+from ringplan.common import (
     EXIT_NO_PLAN,
     EXIT_OK,
     EXIT_VIOLATIONS,
     CliError,
-    _add_solve_options,
-    _load_instance,
-    _print_progress,
-    _problems_text,
-    _write_result,
+    add_solve_options,
     load_plan,
+    print_progress,
+    problems_text,
+    read_instance,
+    write_result,
 )
 from solver import InstanceError, RiskLevel
 from solver.domain import VenueKind
@@ -115,7 +115,7 @@ def _read(adapter: TypeAdapter[T], path: str, key: str) -> T:
         return adapter.validate_python(data)
     except ValidationError as error:
         problems = problems_from_validation_error(error)
-        raise CliError(_problems_text(path, InstanceError(problems))) from None
+        raise CliError(problems_text(path, InstanceError(problems))) from None
 
 
 def _now(text: str | None) -> datetime | None:
@@ -158,7 +158,7 @@ def _options(args: argparse.Namespace) -> ReplanOptions:
 
 def cmd_whatif(args: argparse.Namespace) -> int:
     """Answer one what-if, or every scenario of ``--scenarios``."""
-    instance = _load_instance(args.instance)
+    instance = read_instance(args.instance)
     plan = load_plan(args.plan)
     changes = _flag_changes(args)
     options = _options(args)
@@ -180,22 +180,22 @@ def cmd_whatif(args: argparse.Namespace) -> int:
             for answer in batch.scenarios:
                 print(answer.summary(), end="\n\n")
             print(batch.table_text())
-            _write_result(batch, args.out)
+            write_result(batch, args.out)
             answers = batch.scenarios
         else:
-            progress = None if args.quiet else _print_progress
+            progress = None if args.quiet else print_progress
             request = WhatIfRequest(
                 instance=instance, plan=plan, changes=tuple(changes), now=now, options=options
             )
             answer = whatif(request, progress=progress)
             print(answer.summary())
-            _write_result(answer, args.out)
+            write_result(answer, args.out)
             answers = (answer,)
     except InstanceError as error:
-        raise CliError(_problems_text(args.instance, error)) from None
+        raise CliError(problems_text(args.instance, error)) from None
     except ValidationError as error:
         problems = problems_from_validation_error(error)
-        raise CliError(_problems_text(args.instance, InstanceError(problems))) from None
+        raise CliError(problems_text(args.instance, InstanceError(problems))) from None
     if any(a.violations for a in answers):
         return EXIT_VIOLATIONS
     return EXIT_OK if all(a.result.status.has_plan for a in answers) else EXIT_NO_PLAN
@@ -241,7 +241,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--scenarios", metavar="FILE", help="JSON list of {name, changes}: a batch")
     p.add_argument("--max-parallel", type=int, default=2, help="batch: solves at once (2)")
-    _add_solve_options(p)
+    add_solve_options(p)
     p.add_argument("--seed", type=int, default=None, help="CP-SAT random seed")
     p.add_argument(
         "--reproducible",

@@ -12,7 +12,6 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission
 from server.auth import tenant_of
@@ -22,6 +21,7 @@ from server.decoding import DecodeGuard
 from server.jobs.manager import JobManager
 from server.jobs.store import JobStore
 from server.metrics import Figures, Metrics
+from server.names import SERVICE_NAME
 from server.security import server_security
 from server.service import RingplanServicer
 from server.streams import StreamBudget
@@ -29,7 +29,6 @@ from server.workers import WorkerLimits, WorkerPool
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAME = api.DESCRIPTOR.services_by_name["RingplanService"].full_name
 """``ringplan.v1.RingplanService``."""
 
 SPARE_THREADS = 16

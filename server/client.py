@@ -17,10 +17,8 @@ from ringplan.v1 import jobs_pb2 as jpb
 from ringplan.v1 import ringplan_service_pb2 as api
 from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from ringplan.v1 import whatif_pb2 as wpb
-from server.app import SERVICE_NAME
 from server.config import ServerConfig
 from server.convert import (
-    JOB_STATES,
     answer_from_proto,
     change_to_proto,
     instance_to_proto,
@@ -29,7 +27,8 @@ from server.convert import (
     result_from_proto,
 )
 from server.errors import FieldViolation
-from server.jobs.store import JobState
+from server.jobs.state import JOB_STATE_VALUES, JOB_STATES, JobState
+from server.names import SERVICE_NAME
 from server.security import client_channel
 from solver import Instance, Plan, Progress, Result
 from solver.whatif import Change, ReplanOptions, Scenario, WhatIfResponse
@@ -471,7 +470,7 @@ class SolveStream:
 def _invert_state(state: JobState | None) -> Any:
     if state is None:
         return jpb.JOB_STATE_UNSPECIFIED
-    return {v: k for k, v in JOB_STATES.items()}[state]
+    return JOB_STATE_VALUES[state]
 
 
 def _message(instance: Instance | pb.Instance) -> pb.Instance:

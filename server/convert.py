@@ -15,14 +15,11 @@ wire format that the domain spells differently are translated here and nowhere e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ringplan.v1 import instance_pb2 as pb
-from ringplan.v1 import jobs_pb2 as jpb
 from ringplan.v1 import result_pb2 as rpb
 from ringplan.v1 import whatif_pb2 as wpb
-from server.jobs.store import JobRecord, JobState
 from solver import Instance, InstanceError, Plan, Problem, Result, parse_instance
 from solver.domain import Force, ObjectiveTerm, RegionLevel, RiskLevel, Venue, VenueKind
 from solver.figures import Figures, TermFigure
@@ -648,41 +645,6 @@ def progress_from_proto(message: rpb.Progress) -> Progress:
         stage=message.stage,
         terms={TERMS[t.term]: t.value for t in message.terms},
     )
-
-
-JOB_STATES = {
-    jpb.JOB_STATE_QUEUED: JobState.QUEUED,
-    jpb.JOB_STATE_RUNNING: JobState.RUNNING,
-    jpb.JOB_STATE_SUCCEEDED: JobState.SUCCEEDED,
-    jpb.JOB_STATE_FAILED: JobState.FAILED,
-    jpb.JOB_STATE_CANCELLED: JobState.CANCELLED,
-}
-
-
-def _timestamp(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds")
-
-
-def job_to_proto(record: JobRecord, *, with_result: bool) -> jpb.Job:
-    """A stored job as its message; the result only when asked for."""
-    message = jpb.Job(
-        id=record.id,
-        request_id=record.request_id or "",
-        state=_invert(JOB_STATES)[record.state],
-        reason=record.reason,
-        created_at=_timestamp(record.created_at),
-        started_at=_timestamp(record.started_at),
-        finished_at=_timestamp(record.finished_at),
-        updated_at=_timestamp(record.updated_at),
-        attempts=record.attempts,
-    )
-    if record.progress is not None:
-        message.progress.ParseFromString(record.progress)
-    if with_result and record.result is not None:
-        message.result.ParseFromString(record.result)
-    return message
 
 
 # -- what-if ---------------------------------------------------------------------------

@@ -16,15 +16,15 @@ from ringplan.v1 import ringplan_service_pb2_grpc as api_grpc
 from server.admission import Admission, Overloaded, ShuttingDown, Ticket
 from server.config import ServerConfig
 from server.convert import (
-    JOB_STATES,
     answer_to_proto,
     comparison_to_proto,
-    job_to_proto,
     progress_to_proto,
     result_to_proto,
 )
 from server.errors import FieldViolation, ServiceError, edge, invalid_argument
 from server.jobs.manager import JobManager
+from server.jobs.messages import job_to_proto
+from server.jobs.state import JOB_STATES
 from server.report import job_report
 from server.requests import read_instance, read_job
 from server.streams import StreamBudget

@@ -18,7 +18,7 @@ from server.config import ServerConfig
 from server.convert import _Reader, change_data, oneof_path, plan_from_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument, violations_from
 from server.requests import granted_time_limit, option_violations, read_instance
-from solver import InstanceError, Plan, Problem, Progress
+from solver import Instance, InstanceError, Plan, Problem, Progress
 from solver.validation import PathPart, problems_from_validation_error
 from solver.whatif import (
     WhatIfBatchRequest,
@@ -40,6 +40,8 @@ class WhatIfTask:
 
     request: WhatIfRequest
     time_limit: float
+    changed: Instance
+    """The changed instance, from the check when the request arrived."""
 
     def run(
         self,
@@ -48,7 +50,7 @@ class WhatIfTask:
         stop: threading.Event,
     ) -> WhatIfResponse:
         """Re-plan (in the worker process)."""
-        return whatif(self.request, progress=progress, stop=stop)
+        return whatif(self.request, progress=progress, stop=stop, changed=self.changed)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class WhatIfBatchTask:
 
     request: WhatIfBatchRequest
     time_limit: float
+    changed: tuple[Instance, ...]
+    """Each scenario's changed instance, from the check when the batch arrived."""
 
     def run(
         self,
@@ -65,7 +69,7 @@ class WhatIfBatchTask:
         stop: threading.Event,
     ) -> WhatIfBatchResponse:
         """Answer every scenario (in the worker process)."""
-        return whatif_batch(self.request, stop=stop)
+        return whatif_batch(self.request, stop=stop, changed=self.changed)
 
 
 def _options(
@@ -117,22 +121,23 @@ def _located(
 
 
 M = TypeVar("M", WhatIfRequest, WhatIfBatchRequest)
+C = TypeVar("C")
 
 
 def _checked(
     model: type[M],
-    check: Callable[[M], object],
+    check: Callable[[M], C],
     data: dict[str, Any],
     violations: list[FieldViolation],
     path: Callable[[tuple[PathPart, ...]], tuple[PathPart, ...]],
-) -> M:
-    """The validated request once its wire-level ``violations`` are none and ``check``
-    finds nothing; otherwise INVALID_ARGUMENT with every problem, located by ``path``."""
+) -> tuple[M, C]:
+    """The validated request and what ``check`` returned for it, once its wire-level
+    ``violations`` are none and ``check`` finds nothing; otherwise INVALID_ARGUMENT with every
+    problem, located by ``path``."""
     if not violations:
         try:
             request = model.model_validate(data)
-            check(request)
-            return request
+            return request, check(request)
         except ValidationError as error:
             violations += _located(problems_from_validation_error(error), path)
         except InstanceError as error:
@@ -181,8 +186,8 @@ def read_whatif(
     def path(p: tuple[PathPart, ...]) -> tuple[PathPart, ...]:
         return oneof_path(p, message.changes)
 
-    request = _checked(WhatIfRequest, check_request, data, violations, path)
-    return WhatIfTask(request=request, time_limit=budget)
+    request, changed = _checked(WhatIfRequest, check_request, data, violations, path)
+    return WhatIfTask(request=request, time_limit=budget, changed=changed)
 
 
 def read_batch(
@@ -207,5 +212,5 @@ def read_batch(
             return (*p[:2], *oneof_path(p[2:], message.scenarios[index].changes))
         return p
 
-    batch = _checked(WhatIfBatchRequest, check_batch, data, violations, path)
-    return WhatIfBatchTask(request=batch, time_limit=budget)
+    batch, changed = _checked(WhatIfBatchRequest, check_batch, data, violations, path)
+    return WhatIfBatchTask(request=batch, time_limit=budget, changed=tuple(changed))

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from solver.domain import Assignment, Instance, Plan, Shift, Unit
+from solver.domain import Assignment, Instance, Plan, Rules, Shift, Unit
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,19 @@ def check_plan(instance: Instance, plan: Plan | Iterable[Assignment]) -> CheckRe
     """
     assignments = list(plan.assignments if isinstance(plan, Plan) else plan)
     report = CheckReport()
-    bad = report.violations
+    headcount_in, shifts_of = _check_places(instance, assignments, report.violations)
+    _check_rings(instance, headcount_in, report)
+    for unit_id, worked in shifts_of.items():
+        _check_duty(instance.rules, unit_id, worked, report.violations)
+    return report
+
+
+def _check_places(
+    instance: Instance, assignments: list[Assignment], bad: list[str]
+) -> tuple[dict[tuple[str, int, str], int], dict[str, list[Shift]]]:
+    """The rules of each assignment on its own (references, one place per shift,
+    availability, forces and types, guarded shifts, travel); return the headcount in each
+    ring-shift and the shifts each unit works."""
     rules = instance.rules
     units = {u.id: u for u in instance.units}
     venues = {v.id: v for v in instance.venues}
@@ -134,7 +146,14 @@ def check_plan(instance: Instance, plan: Plan | Iterable[Assignment]) -> CheckRe
             )
             if km > limit + 1e-6:
                 bad.append(f"{where}: {km:.1f} km from home exceeds the limit of {limit:g} km")
+    return headcount_in, shifts_of
 
+
+def _check_rings(
+    instance: Instance, headcount_in: dict[tuple[str, int, str], int], report: CheckReport
+) -> None:
+    """Ring capacity, and each ring-shift's coverage against its requirement."""
+    bad, rules = report.violations, instance.rules
     for venue in instance.venues:
         for ring in venue.rings:
             for shift in instance.shifts:
@@ -156,38 +175,39 @@ def check_plan(instance: Instance, plan: Plan | Iterable[Assignment]) -> CheckRe
                 if need or got:
                     report.coverage[key] = SlotCoverage(venue.id, ring.number, shift.id, need, got)
 
+
+def _check_duty(rules: Rules, unit_id: str, worked: list[Shift], bad: list[str]) -> None:
+    """Rest between shifts, most shifts, most shifts in 24 hours, days in a row."""
     rest = timedelta(hours=rules.min_rest_hours)
-    for unit_id, worked in shifts_of.items():
-        worked.sort(key=lambda s: (s.start, s.end))
-        for i, first in enumerate(worked):
-            for second in worked[i + 1 :]:
-                # Sorted by start, so `second` starts no earlier than `first`.
-                if second.start < first.end + rest:
-                    gap = (second.start - first.end).total_seconds() / 3600
-                    bad.append(
-                        f"unit {unit_id}: only {gap:g} h between {first.id} and {second.id}, "
-                        f"{rules.min_rest_hours:g} h rest required"
-                    )
-        if rules.max_shifts is not None and len(worked) > rules.max_shifts:
-            bad.append(
-                f"unit {unit_id}: works {len(worked)} shifts, at most {rules.max_shifts} allowed"
-            )
-        if rules.max_shifts_per_24h is not None:
-            for first in worked:
-                inside = [s for s in worked if first.start <= s.start < first.start + timedelta(1)]
-                if len(inside) > rules.max_shifts_per_24h:
-                    bad.append(
-                        f"unit {unit_id}: {len(inside)} shifts start within 24 h of "
-                        f"{first.id}, at most {rules.max_shifts_per_24h} allowed"
-                    )
-        if rules.max_consecutive_days is not None:
-            on_days = sorted({s.start.date() for s in worked})
-            run = 1
-            for before, after in itertools.pairwise(on_days):
-                run = run + 1 if (after - before).days == 1 else 1
-                if run > rules.max_consecutive_days:
-                    bad.append(
-                        f"unit {unit_id}: on duty {run} days in a row up to {after}, "
-                        f"at most {rules.max_consecutive_days} allowed"
-                    )
-    return report
+    worked.sort(key=lambda s: (s.start, s.end))
+    for i, first in enumerate(worked):
+        for second in worked[i + 1 :]:
+            # Sorted by start, so `second` starts no earlier than `first`.
+            if second.start < first.end + rest:
+                gap = (second.start - first.end).total_seconds() / 3600
+                bad.append(
+                    f"unit {unit_id}: only {gap:g} h between {first.id} and {second.id}, "
+                    f"{rules.min_rest_hours:g} h rest required"
+                )
+    if rules.max_shifts is not None and len(worked) > rules.max_shifts:
+        bad.append(
+            f"unit {unit_id}: works {len(worked)} shifts, at most {rules.max_shifts} allowed"
+        )
+    if rules.max_shifts_per_24h is not None:
+        for first in worked:
+            inside = [s for s in worked if first.start <= s.start < first.start + timedelta(1)]
+            if len(inside) > rules.max_shifts_per_24h:
+                bad.append(
+                    f"unit {unit_id}: {len(inside)} shifts start within 24 h of "
+                    f"{first.id}, at most {rules.max_shifts_per_24h} allowed"
+                )
+    if rules.max_consecutive_days is not None:
+        on_days = sorted({s.start.date() for s in worked})
+        run = 1
+        for before, after in itertools.pairwise(on_days):
+            run = run + 1 if (after - before).days == 1 else 1
+            if run > rules.max_consecutive_days:
+                bad.append(
+                    f"unit {unit_id}: on duty {run} days in a row up to {after}, "
+                    f"at most {rules.max_consecutive_days} allowed"
+                )

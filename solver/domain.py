@@ -1,7 +1,7 @@
 """The domain of a security deployment: regions, venues with rings, units, shifts and rules.
 
 Every model is frozen and forbids unknown fields. Field-level rules live on the fields; rules
-that relate entities to each other (references, uniqueness) live in :mod:`solver.validation`,
+that relate entities to each other (references, uniqueness) live in :mod:`solver.problems`,
 which :class:`Instance` runs once after its fields are valid.
 """
 
@@ -20,6 +20,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from solver.problems import InstanceError, Problem, reference_problems
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 """Identifiers are short slugs: letters, digits and ``_ . : -``."""
@@ -417,8 +419,6 @@ class Instance(Frozen):
 
     @model_validator(mode="after")
     def _references_hold(self) -> Self:
-        from solver.validation import InstanceError, Problem, reference_problems
-
         problems = reference_problems(self.model_dump())
         first = min(self.shifts, key=lambda s: s.start)
         last = max(self.shifts, key=lambda s: s.end)

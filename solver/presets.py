@@ -35,7 +35,7 @@ class Preset:
     decompose: bool = True
     """Solve independent parts (see :mod:`solver.decompose`) one by one."""
     warm_start: bool = True
-    """Without a caller's hint, start from the greedy plan of :mod:`solver.model.greedy`: it is
+    """Without a caller's hint, start from the greedy plan of :mod:`solver.heuristics.greedy`: it is
     the first plan reported, and CP-SAT's hint."""
     switch: tuple[int, str] | None = None
     """``(candidates, preset)``: a model with more candidates than this is solved with that

@@ -1,9 +1,9 @@
 """The one entry point: :func:`solve` an instance into a :class:`~solver.result.Result`.
 
 With the default preset: independent parts of the instance (:mod:`solver.decompose`) are
-solved one by one; each starts from the best of the greedy plans (:mod:`solver.model.greedy`,
+solved one by one; each starts from the best of the greedy plans (:mod:`solver.heuristics.greedy`,
 the first of them is the first plan reported) repaired within its shifts
-(:mod:`solver.model.repair`); the terms ranked above travel are solved on a pooling of units
+(:mod:`solver.heuristics.repair`); the terms ranked above travel are solved on a pooling of units
 that ignores distances, the rest on the grouped model (:mod:`solver.model.groups`), whose
 counts become per-unit rosters exactly. The order of that search is a list of phases
 (:mod:`solver.search`); this module reads the call's options, splits the instance into its
@@ -64,49 +64,39 @@ def solve(
     instance
         A validated instance.
     time_limit
-        Wall-clock budget in seconds for the whole call.
+        Wall-clock seconds for the whole call.
     workers
-        CP-SAT search workers (the machine has 2 cores).
+        CP-SAT search workers.
     preset
-        Name of a preset in :data:`solver.presets.PRESETS`: the model, warm start,
-        decomposition, staging and CP-SAT's parameters.
+        A preset of :data:`solver.presets.PRESETS`: the model, warm start, decomposition,
+        staging and CP-SAT's parameters.
     seed
-        Random seed for CP-SAT; ``None`` keeps the preset's.
+        CP-SAT's random seed; ``None`` keeps the preset's.
     hint
-        A plan to start from instead of the greedy plans; assignments that break a rule are
-        dropped. The grouped model takes it as counts and hands each group's rosters to the
-        units that keep most of their hinted assignments.
+        A plan to start from instead of the greedy plans (what breaks a rule is dropped); each
+        group's rosters go to the units that keep most of their hinted assignments.
     progress
         Called with every improving plan (from solver threads).
     incumbent
-        Called with the best plan so far, at most once a second, so that a caller can keep it
-        (to warm-start an interrupted solve).
+        Called with the best plan so far, at most once a second (to warm-start an
+        interrupted solve).
     stop
-        When set, the search stops within about 50 ms and returns the best plan so far.
+        When set, the search returns its best plan within about 50 ms.
     log_search
         Let CP-SAT write its search log.
     baseline
-        Re-plan against this plan in force: the disruption term (moved unit-shifts) is ranked
-        right after shortfall, the baseline's locked shifts keep their assignments, and the
-        baseline, topped up where the changes need more people, is the warm start unless
-        ``hint`` is given (:mod:`solver.model.disruption`, the re-plan's list of phases in
-        :func:`~solver.search.pipeline.phases_for`).
+        Re-plan against this plan in force (:mod:`solver.model.disruption`; the re-plan's
+        phases are listed in :func:`~solver.search.pipeline.phases_for`).
     sat_parameters
-        Further ``SatParameters`` fields over the preset's (``{"symmetry_level": 0}``).
+        Further ``SatParameters`` fields over the preset's.
     deterministic_time
-        Limit every CP-SAT search by this much of CP-SAT's deterministic time instead of the
-        clock, and let no clock cut a heuristic or a shift window short: with one worker and a
-        seed the same call returns the same plan on any machine, at any load. ``time_limit``
-        stays a safety net (keep it well above what the searches need).
-    split
-        Where the instance's independent parts are planned (:class:`solver.parts.national.Mode`):
-        ``auto`` (national-size instances, a national reserve or a ``scheduler`` go through
-        :func:`solver.parts.national.solve_in_parts`, split before any model is built; the
-        rest as below), ``off``, ``in-process`` or ``local`` (an embedded Dask cluster).
-    scheduler
-        Address of a Dask scheduler (``tcp://host:8786``) to plan the parts on.
-    part_progress
-        Called each time a part returns a plan, when planned in parts.
+        Limit each CP-SAT search by this much deterministic time, not the clock: with one
+        worker and a seed, the same plan at any load (``time_limit`` stays a safety net).
+    split, scheduler, part_progress
+        Where parts are planned (:class:`solver.parts.national.Mode`: ``auto`` sends
+        national-size instances, a reserve or a ``scheduler`` to
+        :func:`solver.parts.national.solve_in_parts`), a Dask scheduler's address, and a
+        callback for each part's plan there.
 
     Returns
     -------

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from solver import Instance, Result, check_plan, parse_instance, solve
+from solver.heuristics.greedy import greedy_counts
 from solver.model.data import ModelData
-from solver.model.greedy import greedy_counts
 
 WIB = timezone(timedelta(hours=7))
 HOME = {"lat": -6.55, "lon": 107.44}

@@ -60,7 +60,7 @@ def test_solve_prints_summary_and_writes_a_result_the_checker_accepts(
 
 
 def load_plan_from(path: Path):  # type: ignore[no-untyped-def]
-    from ringplan.cli import load_plan
+    from ringplan.common import load_plan
 
     return load_plan(str(path))
 

@@ -15,10 +15,11 @@ import grpc
 import pytest
 
 from ringplan.v1 import ringplan_service_pb2 as api
-from server.app import SERVICE_NAME, create_server
+from server.app import create_server
 from server.client import RingplanClient, RingplanError, error_from_rpc
 from server.config import ServerConfig
 from server.convert import instance_to_proto
+from server.names import SERVICE_NAME
 from tests.factory import make, ring, shifts, unit, venue
 
 CONFIG = ServerConfig(host="127.0.0.1", port=0, max_concurrent_solves=1, drain=0.0, grace=2.0)

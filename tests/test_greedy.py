@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from solver import Instance, ObjectiveTerm, check_plan
+from solver.heuristics.greedy import SlotOrder, greedy_counts, planned_days_off
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
-from solver.model.greedy import SlotOrder, greedy_counts, planned_days_off
 from solver.report import plan_from_vector
 from tests.factory import make, ring, shifts, unit, venue
 from tests.test_groups import CASES

@@ -16,8 +16,8 @@ import pytest
 
 from benchmarks.generator import generate
 from solver import Instance, ObjectiveTerm, Plan, SolveStatus
+from solver.heuristics.greedy import greedy_counts
 from solver.model.data import build_data, restrict
-from solver.model.greedy import greedy_counts
 from solver.presets import PRESETS, Preset
 from solver.report import plan_from_vector
 from solver.search import cpsat, stages

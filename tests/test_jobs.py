@@ -23,7 +23,8 @@ from server.client import JobView, RingplanClient, RingplanError
 from server.config import ServerConfig
 from server.convert import instance_to_proto
 from server.jobs.manager import JobManager
-from server.jobs.store import JobRecord, JobState, JobStore, Quota, QuotaExceeded
+from server.jobs.state import JobState
+from server.jobs.store import JobRecord, JobStore, Quota, QuotaExceeded
 from server.workers import WorkerLimits, WorkerPool
 from solver import Instance, check_plan, load_instance
 from tests.factory import make, ring, shifts, start_serve, unit, venue
@@ -146,7 +147,8 @@ def test_kill_during_writes_leaves_a_clean_store(tmp_path: Path) -> None:
     path = tmp_path / "jobs.sqlite3"
     writer = textwrap.dedent(
         f"""
-        from server.jobs.store import JobState, JobStore
+        from server.jobs.state import JobState
+        from server.jobs.store import JobStore
         store = JobStore({str(path)!r})
         i = 0
         while True:

@@ -6,10 +6,10 @@ import numpy as np
 import numpy.typing as npt
 
 from solver import Assignment, Instance, ObjectiveTerm, Plan, check_plan
+from solver.heuristics.greedy import greedy_counts
+from solver.heuristics.repair import repair_shortfall
 from solver.model.data import ModelData, build_data
 from solver.model.evaluate import Evaluator
-from solver.model.greedy import greedy_counts
-from solver.model.repair import repair_shortfall
 from solver.report import plan_from_vector
 from solver.search.counts import hint_vector
 from tests.factory import busy_instance, greedy_plans, make, ring, shifts, unit, venue

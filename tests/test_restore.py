@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from solver import Assignment, Instance, ObjectiveTerm, Plan, check_plan
+from solver.heuristics.restore import restore_baseline
 from solver.model.data import ModelData, build_data
 from solver.model.disruption import Baseline, BaselineEvaluator, baseline_history, index_baseline
-from solver.model.restore import restore_baseline
 from solver.report import plan_from_vector
 from solver.search.counts import hint_vector
 from tests.factory import make, ring, shifts, unit, venue

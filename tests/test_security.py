@@ -24,7 +24,7 @@ from server.app import create_server
 from server.auth import DEFAULT_TENANT, AuthInterceptor, TokenTable, tenant_of
 from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
-from server.jobs.store import JobState
+from server.jobs.state import JobState
 from server.security import BearerToken
 from solver import check_plan
 from tests.factory import make, ring, shifts, start_serve, unit, venue

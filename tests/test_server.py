@@ -19,10 +19,11 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from ringplan.v1 import instance_pb2 as pb
-from server.app import SERVICE_NAME, create_server
+from server.app import create_server
 from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
 from server.convert import instance_from_proto, instance_to_proto
+from server.names import SERVICE_NAME
 from server.workers import WorkerLimits, WorkerPool
 from solver import Assignment, Instance, Plan, Progress, Result, check_plan, load_instance, solve
 from tests.factory import busy_instance, make, ring, shifts, start_serve, unit, venue

@@ -11,9 +11,9 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from solver import Assignment, ObjectiveTerm, Plan, SolveStatus, check_plan, solve
+from solver.heuristics.greedy import greedy_counts
 from solver.model.constraints import add_constraints, day_cliques, rest_cliques
 from solver.model.data import build_data, great_circle_km
-from solver.model.greedy import greedy_counts
 from solver.model.objective import make_stages, objective_terms
 from solver.model.variables import make_variables
 from solver.search.cpsat import add_hint

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from solver import Assignment, Instance, ObjectiveTerm, Plan, check_plan
+from solver.heuristics.greedy import greedy_counts
+from solver.heuristics.travel import shorten_travel
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
-from solver.model.greedy import greedy_counts
-from solver.model.travel import shorten_travel
 from solver.report import plan_from_vector
 from solver.search.counts import hint_vector
 from tests.factory import HOME, busy_instance, greedy_plans, make, ring, shifts, unit, venue

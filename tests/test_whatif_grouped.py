@@ -7,9 +7,9 @@ import logging
 import pytest
 
 from solver import Instance, ObjectiveTerm, Plan, Result, SolveStatus, check_plan, solve
+from solver.heuristics.greedy import greedy_counts
 from solver.model.data import build_data
 from solver.model.disruption import Baseline, baseline_history, index_baseline
-from solver.model.greedy import greedy_counts
 from solver.report import plan_from_vector
 from solver.whatif import SetRisk, apply_changes
 from tests.factory import make, ring, shifts, solve_checked, unit, venue

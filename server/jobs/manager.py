@@ -25,7 +25,8 @@ from server.admission import Admission, Overloaded, ShuttingDown, Ticket
 from server.config import ServerConfig
 from server.convert import plan_from_proto, plan_to_proto, progress_to_proto, result_to_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument
-from server.jobs.store import Expired, JobRecord, JobState, JobStore, Quota, QuotaExceeded
+from server.jobs.state import JobState
+from server.jobs.store import Expired, JobRecord, JobStore, Quota, QuotaExceeded
 from server.jobs.tokens import PageTokens
 from server.requests import read_job
 from server.workers import SolveCancelled, SolveFailed, WorkerPool

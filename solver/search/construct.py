@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from solver.domain import ObjectiveTerm
+from solver.heuristics.greedy import SlotOrder, greedy_counts, planned_days_off
+from solver.heuristics.repair import repair_shortfall
 from solver.model.data import ModelData
 from solver.model.disruption import (
     Baseline,
@@ -22,10 +24,8 @@ from solver.model.disruption import (
     index_baseline,
 )
 from solver.model.evaluate import Evaluator
-from solver.model.greedy import SlotOrder, greedy_counts, planned_days_off
 from solver.model.groups import needs_own_group
 from solver.model.objective import strict_weights, term_uppers
-from solver.model.repair import repair_shortfall
 from solver.search.counts import Counts
 from solver.search.incumbent import Incumbent
 
@@ -38,7 +38,7 @@ GREEDY_PORTFOLIO: tuple[tuple[bool, SlotOrder, bool], ...] = (
 """(police_first, order, days off planned) of the greedy plans tried before the search; no one
 of them is best on every instance (see benchmarks/RESULTS.md), and each costs well under a
 second at province scale. Those filled in time order keep units off the days
-:func:`~solver.model.greedy.planned_days_off` plans (the same plans where the
+:func:`~solver.heuristics.greedy.planned_days_off` plans (the same plans where the
 consecutive-days rule cannot bind): on the loose province it took their weighted shortfall
 from 4,148-5,147 to 1,358-2,224."""
 
@@ -57,7 +57,7 @@ def greedy_start(
 ) -> Counts | None:
     """Offer the greedy plans of :data:`GREEDY_PORTFOLIO` (each from ``start``, adding no unit
     in ``closed_shifts``) that ``accept`` takes, then the best one repaired within its shifts
-    (:func:`~solver.model.repair.repair_shortfall`, nothing changed in ``closed_shifts``)
+    (:func:`~solver.heuristics.repair.repair_shortfall`, nothing changed in ``closed_shifts``)
     unless that is worse under the ranking; return the start's counts, if any greedy plan was
     taken."""
     best: tuple[int, Counts] | None = None

@@ -10,8 +10,8 @@ import time
 
 from ortools.sat.python import cp_model
 
+from solver.heuristics.travel import shorten_travel
 from solver.model.objective import Stage
-from solver.model.travel import shorten_travel
 from solver.result import PhaseEnd
 from solver.search.context import SearchContext
 from solver.search.cpsat import (
@@ -61,7 +61,7 @@ def first_travel_stage(ctx: SearchContext) -> Stage | None:
 
 class TravelMoves:
     """Shorten the best plan's journeys by moves of single units
-    (:func:`~solver.model.travel.shorten_travel`), unless that is worse under the ranking (a
+    (:func:`~solver.heuristics.travel.shorten_travel`), unless that is worse under the ranking (a
     term ranked above travel that the moves may raise, such as balance)."""
 
     name = "travel moves"

@@ -19,9 +19,9 @@ import numpy as np
 
 from solver.decompose import Part, part_data, part_instance
 from solver.domain import Instance, ObjectiveTerm, Plan
+from solver.heuristics.greedy import plan_counts
 from solver.model.data import ModelData
 from solver.model.disruption import BaselineEvaluator
-from solver.model.greedy import plan_counts
 from solver.result import PhaseEnd, PhaseRun, Result, SolveStatus
 from solver.search.construct import baseline_start, greedy_start, judge
 from solver.search.context import Run

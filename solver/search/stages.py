@@ -17,9 +17,9 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
+from solver.heuristics.restore import restore_baseline
 from solver.model.disruption import BaselineEvaluator, baseline_stages
 from solver.model.objective import Stage, Term, make_stages
-from solver.model.restore import restore_baseline
 from solver.result import PhaseEnd
 from solver.search.context import SearchContext
 from solver.search.counts import hint_vector
@@ -161,7 +161,7 @@ class CpSatStages:
 
     ``before_travel``: stop at the fine model's first stage with travel (the travel moves
     come first). ``restore``: after each stage of a re-plan, give units back their places in
-    force wherever that costs nothing (:func:`~solver.model.restore.restore_baseline`).
+    force wherever that costs nothing (:func:`~solver.heuristics.restore.restore_baseline`).
     """
 
     def __init__(self, name: str, *, before_travel: bool = False, restore: bool = False):

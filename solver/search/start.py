@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from solver.heuristics.greedy import plan_counts
 from solver.model.disruption import BaselineEvaluator
-from solver.model.greedy import plan_counts
 from solver.report import plan_from_vector
 from solver.search.construct import baseline_start, greedy_start
 from solver.search.context import SearchContext

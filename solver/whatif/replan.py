@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import AwareDatetime, Field, field_validator
@@ -248,6 +248,7 @@ def whatif(
     *,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    changed: Instance | None = None,
 ) -> WhatIfResponse:
     """Re-plan the plan in force under the request's changes, moving as little as possible.
 
@@ -259,6 +260,9 @@ def whatif(
         Called with every improving plan (from solver threads).
     stop
         When set, the search stops soon and the best plan so far is answered.
+    changed
+        What :func:`check_request` returned for this request, when the caller checked it
+        already (a service checks a request when it arrives): it is not checked twice.
 
     Returns
     -------
@@ -272,7 +276,8 @@ def whatif(
         When a change does not fit the instance (``changes[i].field: ...``) or the plan in
         force breaks a rule of its instance (``plan: ...``).
     """
-    changed = check_request(request)
+    if changed is None:
+        changed = check_request(request)
     return _replan(
         request.instance,
         changed,
@@ -401,7 +406,10 @@ def batch_workers(requested: int, parallel: int, cores: int | None = None) -> in
 
 
 def whatif_batch(
-    request: WhatIfBatchRequest, *, stop: threading.Event | None = None
+    request: WhatIfBatchRequest,
+    *,
+    stop: threading.Event | None = None,
+    changed: Sequence[Instance] | None = None,
 ) -> WhatIfBatchResponse:
     """Answer every scenario of a batch, at most ``max_parallel`` at a time.
 
@@ -412,9 +420,11 @@ def whatif_batch(
     ------
     InstanceError
         With every problem of every scenario (``scenarios[i].changes[j].field: ...``) or of
-        the plan in force, before anything is solved.
+        the plan in force, before anything is solved. ``changed``: what :func:`check_batch`
+        returned, when the caller checked the batch already (it is not checked twice).
     """
-    changed = check_batch(request)
+    if changed is None:
+        changed = check_batch(request)
     parallel = min(request.max_parallel, len(request.scenarios))
     workers = batch_workers(request.options.workers, parallel)
     with ThreadPoolExecutor(max_workers=parallel) as pool:

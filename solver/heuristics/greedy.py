@@ -192,14 +192,7 @@ def greedy_counts(
         x[c] += 1
         duty.take(u, shift)
 
-    placed: dict[int, int] = {}
-    for u, c in start:
-        s = candidates[c].slot
-        headcount = units[u].headcount
-        shift = data.slots[s].shift
-        if placed.get(s, 0) + headcount <= data.slots[s].capacity and duty.free(u, shift):
-            place(c, u, shift)
-            placed[s] = placed.get(s, 0) + headcount
+    placed = _place_start(data, start, duty, x)
 
     duty.days_off = days_off or {}  # for what is added; the start keeps its places
     slots = sorted(
@@ -215,7 +208,7 @@ def greedy_counts(
         need, room = slot.required - placed.get(s, 0), slot.capacity - placed.get(s, 0)
         # Placing a unit changes only that unit's duty, so who is free (and each one's load)
         # stays the same while this slot is filled: check once per slot.
-        options = []
+        options: list[Option] = []
         for c in data.by_slot[s]:
             g, _slot, km = candidates[c]
             static = (int(groups[g].reserve), reach[g])
@@ -223,34 +216,10 @@ def greedy_counts(
                 if duty.free(u, slot.shift):
                     options.append((units[u].headcount, *static, load.get(u, 0), km, c, u))
         while need > 0 and options:
-            best: tuple[tuple[int, ...], int] | None = None
-            for i, (headcount, reserve, spread, busy, km, _c, _u) in enumerate(options):
-                if headcount > room:
-                    continue
-                if police_first:
-                    fits = headcount <= need
-                    key: tuple[int, ...] = (
-                        reserve,
-                        0 if fits else 1,
-                        -headcount if fits else headcount,
-                        busy,
-                        km,
-                    )
-                else:
-                    covers = headcount >= need
-                    key = (
-                        0 if covers else 1,
-                        spread,
-                        headcount if covers else -headcount,
-                        reserve,
-                        busy,
-                        km,
-                    )
-                if best is None or key < best[0]:
-                    best = (key, i)
+            best = _pick(options, need, room, police_first)
             if best is None:
                 break
-            headcount, _r, _s, _b, _k, c, u = options.pop(best[1])
+            headcount, _r, _s, _b, _k, c, u = options.pop(best)
             place(c, u, slot.shift)
             need -= headcount
             room -= headcount
@@ -281,3 +250,59 @@ def plan_counts(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
             start.append((u, found))
     # Every shift closed: the plan's own placements, and nothing added.
     return greedy_counts(data, start=start, closed_shifts=frozenset(range(len(instance.shifts))))
+
+
+Option = tuple[int, int, int, int, int, int, int]
+"""A unit free for a slot: (headcount, reserve, candidates of its group, load, km, candidate,
+unit)."""
+
+
+def _pick(options: list[Option], need: int, room: int, police_first: bool) -> int | None:
+    """Index of the option the greedy places next in a slot still ``need`` short with ``room``
+    left, or ``None`` when none fits. Police first: police before reserves, then a unit that
+    fits the need (the largest such) before one that overshoots (the smallest); else a unit
+    that covers the need (the smallest) before one that does not (the largest), fewest
+    candidates first. Then the least busy, then the nearest."""
+    best: tuple[tuple[int, ...], int] | None = None
+    for i, (headcount, reserve, spread, busy, km, _c, _u) in enumerate(options):
+        if headcount > room:
+            continue
+        if police_first:
+            fits = headcount <= need
+            key: tuple[int, ...] = (
+                reserve,
+                0 if fits else 1,
+                -headcount if fits else headcount,
+                busy,
+                km,
+            )
+        else:
+            covers = headcount >= need
+            key = (
+                0 if covers else 1,
+                spread,
+                headcount if covers else -headcount,
+                reserve,
+                busy,
+                km,
+            )
+        if best is None or key < best[0]:
+            best = (key, i)
+    return None if best is None else best[1]
+
+
+def _place_start(
+    data: ModelData, start: Sequence[tuple[int, int]], duty: Duty, x: npt.NDArray[np.int64]
+) -> dict[int, int]:
+    """Place ``start``'s ``(unit, candidate)`` pairs in order into ``x``, each where the
+    ring's capacity and the unit's duty rules allow; return the headcount placed per slot."""
+    placed: dict[int, int] = {}
+    for u, c in start:
+        s = data.candidates[c].slot
+        headcount = data.instance.units[u].headcount
+        shift = data.slots[s].shift
+        if placed.get(s, 0) + headcount <= data.slots[s].capacity and duty.free(u, shift):
+            x[c] += 1
+            duty.take(u, shift)
+            placed[s] = placed.get(s, 0) + headcount
+    return placed

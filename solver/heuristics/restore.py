@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from solver.heuristics.placements import Placements
 from solver.model.data import ModelData
 from solver.model.disruption import BaselineIndex
-from solver.model.placements import Placements
 
 
 def restore_baseline(

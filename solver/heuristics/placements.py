@@ -3,7 +3,7 @@
 The model's counts say how many units of a group stand in a slot; a local move needs to know
 which unit stands where. :class:`Placements` turns counts into per-unit places (through the
 rosters of :func:`solver.report.unit_places`), keeps each slot's headcount and each
-unit's duty (:class:`solver.model.greedy.Duty`), prices a change of a slot's headcount in
+unit's duty (:class:`solver.heuristics.greedy.Duty`), prices a change of a slot's headcount in
 weighted shortfall, and turns the places back into counts.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from solver.heuristics.greedy import Duty
 from solver.model.data import ModelData
-from solver.model.greedy import Duty
 from solver.report import unit_places
 
 
