@@ -75,11 +75,9 @@ def solve(
     hint
         A plan to start from instead of the greedy plans (what breaks a rule is dropped); each
         group's rosters go to the units that keep most of their hinted assignments.
-    progress
-        Called with every improving plan (from solver threads).
-    incumbent
-        Called with the best plan so far, at most once a second (to warm-start an
-        interrupted solve).
+    progress, incumbent
+        Called with every improving plan (from solver threads); with the best plan so far, at
+        most once a second (to warm-start an interrupted solve).
     stop
         When set, the search returns its best plan within about 50 ms.
     log_search
@@ -107,29 +105,14 @@ def solve(
     mode = Mode(split)
     if baseline is None and hint is None and uses_parts(instance, mode, scheduler):
         return solve_in_parts(
-            instance,
-            time_limit=time_limit,
-            mode=mode,
-            scheduler=scheduler,
-            preset=preset,
-            seed=seed,
-            workers=workers,
-            stop=stop,
-            part_progress=part_progress,
-        )
+            instance, time_limit=time_limit, mode=mode, scheduler=scheduler, preset=preset,
+            seed=seed, workers=workers, stop=stop, part_progress=part_progress,
+        )  # fmt: skip
     run = _run(
-        preset_parameters(preset),
-        time_limit,
-        hint,
-        progress,
-        stop,
-        incumbent,
-        baseline,
+        preset_parameters(preset), time_limit, hint, progress, stop, incumbent, baseline,
         {"num_workers": max(1, workers), "log_search_progress": log_search},
-        seed,
-        sat_parameters,
-        deterministic_time,
-    )
+        seed, sat_parameters, deterministic_time,
+    )  # fmt: skip
     if baseline is not None:
         instance = with_disruption_ranked(instance)
     return _solve(instance, run)
