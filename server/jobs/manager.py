@@ -38,6 +38,9 @@ IDLE_WAIT = 0.5
 """Seconds the dispatcher sleeps when there is no queued job or no free slot (it is woken
 early by every change)."""
 
+NOTES_KEPT = 4
+"""A removed job's note (what lets GetJob say it expired) is kept this many retentions."""
+
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
 
@@ -122,7 +125,7 @@ class JobManager:
         if retention <= 0:
             return
         now = time.time()
-        removed = self._store.expire(now - retention, now - retention)
+        removed = self._store.expire(now - retention, now - NOTES_KEPT * retention)
         if removed:
             logger.info("removed %d jobs finished over %g s ago", len(removed), retention)
             self._bump()
