@@ -57,9 +57,10 @@ def load_plan(path: str) -> Plan:
 
 
 def print_progress(progress: Progress) -> None:
-    """One progress line on stderr."""
+    """One progress line on stderr (a better plan, or a better bound of the best plan)."""
+    bounds = "".join(f"  {t.value} >= {v}" for t, v in progress.term_bounds.items())
     print(
-        f"  [{progress.elapsed:7.2f} s] better plan: {terms_text(progress.terms)}",
+        f"  [{progress.elapsed:7.2f} s] better plan: {terms_text(progress.terms)}{bounds}",
         file=sys.stderr,
         flush=True,
     )

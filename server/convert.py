@@ -470,6 +470,7 @@ def result_to_proto(result: Result) -> rpb.Result:
         term_bounds=[rpb.TermValue(term=terms[t], value=v) for t, v in result.term_bounds.items()],
         figures=None if result.figures is None else figures_to_proto(result.figures),
         phases=[phase_run_to_proto(p) for p in result.phases],
+        bound_note=result.bound_note,
     )
 
 
@@ -618,6 +619,7 @@ def result_from_proto(message: rpb.Result) -> Result:
         term_bounds={TERMS[t.term]: t.value for t in message.term_bounds},
         figures=figures_from_proto(message.figures) if message.HasField("figures") else None,
         phases=tuple(phase_run_from_proto(p) for p in message.phases),
+        bound_note=message.bound_note,
     )
 
 
@@ -632,6 +634,9 @@ def progress_to_proto(progress: Progress) -> rpb.Progress:
         elapsed_seconds=progress.elapsed,
         stage=progress.stage,
         terms=[rpb.TermValue(term=_invert(TERMS)[t], value=v) for t, v in progress.terms.items()],
+        term_bounds=[
+            rpb.TermValue(term=_invert(TERMS)[t], value=v) for t, v in progress.term_bounds.items()
+        ],
     )
 
 
@@ -644,6 +649,7 @@ def progress_from_proto(message: rpb.Progress) -> Progress:
         elapsed=message.elapsed_seconds,
         stage=message.stage,
         terms={TERMS[t.term]: t.value for t in message.terms},
+        term_bounds={TERMS[t.term]: t.value for t in message.term_bounds},
     )
 
 

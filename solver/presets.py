@@ -48,6 +48,10 @@ class Preset:
     neighbourhood_above: int | None = 100_000
     """After the coarse stages, a fine model with more candidates than this is searched only in
     the neighbourhood of the best plan (its results are plans, not proofs); ``None``: never."""
+    lp_bound_above: int | None = 50_000
+    """Beside the search of an instance with more candidates than this (where CP-SAT finds no
+    bound of the shortfall within minutes), a thread solves the shortfall's linear relaxation
+    part by part (:mod:`solver.bound`) for a bound; ``None``: never. Only with ``decompose``."""
 
 
 _MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
@@ -72,6 +76,12 @@ PRESETS: dict[str, Preset] = {
         _MAX_LP,
         neighbourhood_above=None,
     ),
+    "lp-bound": Preset(
+        # The shortfall's linear bound beside the search on any instance, not only the large.
+        _MAX_LP,
+        switch=(LARGE_ABOVE, "large"),
+        lp_bound_above=0,
+    ),
     "neighbourhood": Preset(
         # The fine stages always in the neighbourhood of the best plan: quick improvements of
         # travel, balance and overstaffing, never a proof of them.
@@ -82,6 +92,7 @@ PRESETS: dict[str, Preset] = {
         # One interleaved search with a fixed seed returns the same plan on every run.
         {**_MAX_LP, "interleave_search": True, "random_seed": 0},
         shift_windows=False,
+        lp_bound_above=None,
     ),
     "fast": Preset(
         # Large instances: presolve once, skip probing and symmetry detection. On a
@@ -108,6 +119,7 @@ PRESETS: dict[str, Preset] = {
         model="unit",
         decompose=False,
         warm_start=False,
+        lp_bound_above=None,
     ),
 }
 """Preset name -> preset."""

@@ -174,8 +174,12 @@ class Result(_Frozen):
     activations: tuple[Activation, ...] = ()
     warnings: tuple[str, ...] = ()
     term_bounds: dict[ObjectiveTerm, int] = {}
-    """Proven lower bound of each term where the search proved one (every ranked term when
-    :attr:`status` is optimal)."""
+    """Proven lower bound of each term where one is known: every ranked term's value when
+    :attr:`status` is optimal, else the first ranked term's from the search's bound, and the
+    weighted shortfall's from its linear relaxation (see :mod:`solver.bound`)."""
+    bound_note: str = ""
+    """How the shortfall's linear bound was found, or why it is missing or covers only some
+    parts (its relaxation not solved within the time limit); empty when none was sought."""
     figures: Figures | None = None
     """The plan's figures in people units (see :mod:`solver.figures`)."""
 
@@ -221,6 +225,12 @@ class Result(_Frozen):
     :func:`solver.parts.reserve.dispatched_instance` of the instance and these."""
 
     @property
+    def gap_known(self) -> bool:
+        """Whether :attr:`gap` rests on a bound: false when the plan is not proven and no
+        bound above 0 was found, so that a gap of 100 % says nothing about the plan."""
+        return self.status is SolveStatus.OPTIMAL or bool(self.best_bound) or not self.objective
+
+    @property
     def total_shortfall(self) -> int:
         """Missing headcount summed over every ring and shift."""
         return sum(row.shortfall for row in self.coverage)
@@ -234,6 +244,8 @@ class Result(_Frozen):
         lines = [self.status_line(), f"time: {self.wall_time:.2f} s"]
         if self.status.has_plan:
             lines += figures_text(self.people_figures())
+        if self.bound_note:
+            lines.append(f"bound: {self.bound_note}")
         short: dict[tuple[str, int], int] = {}
         for row in self.coverage:
             if row.shortfall:
@@ -271,7 +283,7 @@ class Result(_Frozen):
 
 @dataclass(frozen=True)
 class Progress:
-    """One improving plan found during the search."""
+    """One improving plan found during the search, or a better bound for the best plan."""
 
     objective: int
     best_bound: int
@@ -282,6 +294,9 @@ class Progress:
     """Index of the priority stage being solved (0 when all terms are solved at once)."""
     terms: dict[ObjectiveTerm, int] = field(default_factory=dict)
     """Each term's value in the plan (units as in :data:`solver.figures.TERM_UNITS`)."""
+    term_bounds: dict[ObjectiveTerm, int] = field(default_factory=dict)
+    """Proven lower bounds of terms known so far (the weighted shortfall's linear bound as
+    soon as it is solved); a progress line may report a new bound for the same plan."""
 
 
 def relative_gap(objective: int, bound: int) -> float:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from solver.decompose import independent_parts
+from solver.bound import ShortfallBound
+from solver.decompose import Part, independent_parts, part_data, part_instance
 from solver.domain import Instance, Plan
 from solver.explain import explained_coverage
-from solver.model.data import build_data
+from solver.model.data import ModelData, build_data
 from solver.model.disruption import Baseline, baseline_history, with_disruption_ranked
 from solver.parts.national import Mode, PartsCallback, solve_in_parts, uses_parts
 from solver.presets import Preset
@@ -172,10 +173,17 @@ def _solve(instance: Instance, run: Run) -> Result:
         data = build_data(instance, grouped=run.preset.model == "grouped", history=history)
         parts = [part for part in independent_parts(instance, data) if part.units]
         built = time.perf_counter() - began
-        if len(parts) > 1:
-            result, first_weight = solve_parts(instance, parts, run, data, built)
-        else:
-            result, first_weight = solve_whole(instance, run, data, built=built)
+        above = run.preset.lp_bound_above
+        if above is not None and baseline is None and data.n_candidates > above:
+            run = replace(run, lp=_start_bound(instance, data, parts, run))
+        try:
+            if len(parts) > 1:
+                result, first_weight = solve_parts(instance, parts, run, data, built)
+            else:
+                result, first_weight = solve_whole(instance, run, data, built=built)
+        finally:
+            if run.lp is not None:
+                run.lp.close()
     else:
         result, first_weight = solve_whole(instance, run)
     time_limit = run.deadline - run.start
@@ -199,7 +207,8 @@ def finished_result(
 
     An optimal plan proves every ranked term minimal. Otherwise the scalar bound, whose
     first term has weight ``first_weight`` above everything the later terms can add, bounds
-    the first term by ``floor(bound / first_weight)``.
+    the first term by ``floor(bound / first_weight)``; bounds the result holds already (the
+    weighted shortfall's linear bound) stay.
     """
     if not result.status.has_plan:
         return result
@@ -208,9 +217,23 @@ def finished_result(
         bounds = {term: result.breakdown.get(term, 0) for term in priorities}
     else:
         first = priorities[0]
-        bounds = {
-            first: min(result.breakdown.get(first, 0), (result.best_bound or 0) // first_weight)
-        }
+        proven = min(result.breakdown.get(first, 0), (result.best_bound or 0) // first_weight)
+        bounds = {**result.term_bounds, first: max(result.term_bounds.get(first, 0), proven)}
     coverage = explained_coverage(instance, result.plan, result.coverage, explain_until)
     with_bounds = result.model_copy(update={"term_bounds": bounds, "coverage": coverage})
     return with_bounds.model_copy(update={"figures": with_bounds.people_figures(priorities)})
+
+
+def _start_bound(
+    instance: Instance, data: ModelData, parts: list[Part], run: Run
+) -> ShortfallBound:
+    """Start the weighted shortfall's linear bound in a thread, part by part in the order the
+    search takes them; slots of venues in no part (no unit reaches them) add all they need."""
+    reached = {v for part in parts for v in part.venues}
+    unreached = sum(s.weight * s.required for s in data.slots if s.venue not in reached)
+
+    def cutter(part: Part) -> Callable[[], ModelData]:
+        return lambda: part_data(data, part, part_instance(instance, part))[0]
+
+    makers = [cutter(part) for part in parts]
+    return ShortfallBound(makers, unreached, run.deadline, run.stop).start()

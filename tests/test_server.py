@@ -22,10 +22,27 @@ from ringplan.v1 import instance_pb2 as pb
 from server.app import create_server
 from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
-from server.convert import instance_from_proto, instance_to_proto
+from server.convert import (
+    instance_from_proto,
+    instance_to_proto,
+    progress_from_proto,
+    progress_to_proto,
+    result_from_proto,
+    result_to_proto,
+)
 from server.names import SERVICE_NAME
 from server.workers import WorkerLimits, WorkerPool
-from solver import Assignment, Instance, Plan, Progress, Result, check_plan, load_instance, solve
+from solver import (
+    Assignment,
+    Instance,
+    ObjectiveTerm,
+    Plan,
+    Progress,
+    Result,
+    check_plan,
+    load_instance,
+    solve,
+)
 from tests.factory import busy_instance, make, ring, shifts, start_serve, unit, venue
 
 CONFIG = ServerConfig(host="127.0.0.1", port=0, max_concurrent_solves=2, drain=0.2, grace=5.0)
@@ -87,6 +104,15 @@ def test_instance_survives_the_wire_unchanged() -> None:
     first = instance.venues[0].model_copy(update={"guarded_shifts": (instance.shifts[1].id,)})
     partly = instance.model_copy(update={"venues": (first, *instance.venues[1:])})
     assert instance_from_proto(instance_to_proto(partly)) == partly
+
+
+def test_term_bounds_and_bound_note_survive_the_wire() -> None:
+    instance = load_instance("ringplan/examples/district.json")
+    result = checked(instance, solve(instance, time_limit=20, preset="lp-bound"))
+    assert result.term_bounds and result.bound_note
+    assert result_from_proto(result_to_proto(result)) == result
+    line = Progress(1200, 600, 0.5, 2.0, 0, term_bounds={ObjectiveTerm.SHORTFALL: 600})
+    assert progress_from_proto(progress_to_proto(line)) == line
 
 
 def test_stream_objective_never_worsens_and_ends_with_the_plan(client: RingplanClient) -> None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from solver.bound import ShortfallBound
 from solver.domain import Instance, ObjectiveTerm, Plan
 from solver.model.data import ModelData
 from solver.model.disruption import Baseline
@@ -45,6 +46,9 @@ class Run:
     of a re-plan)."""
     part: int | None = None
     """Index of the independent part this run solves, if it is one."""
+    lp: ShortfallBound | None = None
+    """The weighted shortfall's linear bound of the whole instance, raised beside the search
+    (the search of the whole instance reports it; a part's does not)."""
 
     def stopped(self) -> bool:
         """Whether a stop was requested."""

@@ -37,7 +37,7 @@ def make_result(
     data, x = keeper.data, keeper.best_x
     plan = plan_from_vector(data, x, rosters)
     objective = keeper.best_objective
-    bound = objective if optimal else min(keeper.bound, objective)
+    bound = objective if optimal else min(keeper.proven(), objective)
     return Result(
         status=SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
         objective=objective,
@@ -52,4 +52,6 @@ def make_result(
         activations=activations(data, plan),
         warnings=warnings,
         phases=tuple(phases),
+        term_bounds={} if optimal else keeper.term_bounds(),
+        bound_note="" if keeper.lp is None else keeper.lp.note(),
     )

@@ -95,6 +95,7 @@ class _Parts:
             baseline=sub_baseline,
             forward=lambda x: self.put(whole, x),
             part=i,
+            lp=None,
         )
         result, self.first_weights[i] = solve_whole(sub, sub_run, sub_data, own_start)
         shift = began - self.run.start
@@ -114,6 +115,7 @@ def solve_parts(
     began = time.perf_counter()
     evaluator, full_weights = judge(data, run.baseline)
     keeper = Incumbent(data, evaluator, full_weights, run.start, run.progress, run.incumbent)
+    keeper.attach(run.lp)
     build_time = built + time.perf_counter() - began
     state = _Parts(
         instance,

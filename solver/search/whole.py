@@ -84,6 +84,7 @@ def search_context(
     keeper = Incumbent(
         data, evaluator, full_weights, run.start, run.progress, run.incumbent, forward=run.forward
     )
+    keeper.attach(run.lp)
     ctx = SearchContext(
         instance=instance,
         run=run,

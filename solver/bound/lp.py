@@ -1,0 +1,197 @@
+"""The linear relaxation of the shortfall stage: a lower bound of the weighted shortfall.
+
+The rows are those of the CP-SAT model (:mod:`solver.model.constraints`) on the same model
+data, read as linear rows over real-valued columns:
+
+- ``x[c]`` in ``[0, most]`` per candidate (a group's count, at most its size and what the
+  ring holds), ``short[s]`` in ``[0, required]`` per slot with a requirement, ``day_on[g, d]``
+  in ``[0, 1]`` per group of one unit for which the consecutive-days rule can bind;
+- per group and rest clique ``sum x <= size``; per slot ``sum headcount * x <= capacity``
+  (where the units that may stand there could exceed it) and
+  ``sum min(headcount, required) * x + short >= required``; per group most shifts and most
+  shift starts in 24 hours (times its size); per group of one, day and part of a rest clique
+  within the day ``sum x(part) <= day_on``, and at most ``max`` duty days in any ``max + 1``.
+
+The objective is ``sum(weight[s] * short[s])``. Every plan is a point of this polytope with
+the plan's weighted shortfall as its value, so the relaxation's optimum is a lower bound of
+the first term (when shortfall is ranked first, of the whole stage). Grouped and per-unit
+model data give the same optimum: the grouped rows are the per-unit rows summed over each
+group's units, and splitting a grouped point evenly over its units gives a per-unit one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from solver.model.constraints import day_cliques, rest_cliques
+from solver.model.data import ModelData
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ShortfallLP:
+    """Columns with bounds and costs, rows in CSR form.
+
+    Columns ``0 .. n_assign - 1`` are the candidates of the model data it was built from,
+    then one shortfall column per slot in :attr:`short_slot`, then the duty-day flags.
+    """
+
+    lower: FloatArray
+    upper: FloatArray
+    cost: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    starts: IntArray
+    """Row ``r`` holds entries ``starts[r] .. starts[r + 1] - 1``."""
+    indices: IntArray
+    values: FloatArray
+    n_assign: int
+    short_slot: IntArray
+    """The slot of each shortfall column."""
+
+    @property
+    def n_columns(self) -> int:
+        """How many columns there are."""
+        return len(self.lower)
+
+    @property
+    def n_rows(self) -> int:
+        """How many rows there are."""
+        return len(self.row_lower)
+
+
+class _Rows:
+    """Rows gathered as lists, turned into arrays once."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = [0]
+        self.indices: list[int] = []
+        self.values: list[float] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+
+    def add(self, columns: list[int], values: list[float], lower: float, upper: float) -> None:
+        self.indices.extend(columns)
+        self.values.extend(values)
+        self.starts.append(len(self.indices))
+        self.lower.append(lower)
+        self.upper.append(upper)
+
+    def at_most(self, columns: list[int], upper: float) -> None:
+        self.add(columns, [1.0] * len(columns), -np.inf, upper)
+
+
+def shortfall_lp(data: ModelData) -> ShortfallLP:
+    """The relaxation of the shortfall stage of ``data`` (see the module's docstring)."""
+    rules = data.instance.rules
+    n = data.n_candidates
+    sizes = np.array([g.size for g in data.groups], dtype=np.int64)
+    headcount = data.candidate_headcount()
+    capacity = np.array([s.capacity for s in data.slots], dtype=np.int64)
+    count = sizes[data.candidate_group] if n else np.zeros(0, dtype=np.int64)
+    most = np.minimum(count, capacity[data.candidate_slot] // np.maximum(headcount, 1))
+    lower: list[float] = [0.0] * n
+    upper: list[float] = most.astype(np.float64).tolist()
+    cost: list[float] = [0.0] * n
+    rows = _Rows()
+    heads: list[int] = headcount.tolist()
+
+    by_group: dict[int, dict[int, list[int]]] = {}
+    for (g, s), cands in data.by_group_shift.items():
+        by_group.setdefault(g, {})[s] = cands
+
+    cliques = rest_cliques(data)
+    for g, shifts in by_group.items():
+        size = float(data.groups[g].size)
+        for clique in cliques:
+            cols = [c for s in clique for c in shifts.get(s, ())]
+            if len(cols) > 1 or (cols and upper[cols[0]] > size):
+                rows.at_most(cols, size)
+
+    reach = data.slot_reach()
+    short_slot: list[int] = []
+    for index, slot in enumerate(data.slots):
+        cols = data.by_slot[index]
+        if cols and reach[index] > slot.capacity:
+            rows.add(cols, [float(heads[c]) for c in cols], -np.inf, float(slot.capacity))
+        if slot.required > 0:
+            column = len(lower)
+            lower.append(0.0)
+            upper.append(float(slot.required))
+            cost.append(float(slot.weight))
+            short_slot.append(index)
+            values = [float(min(heads[c], slot.required)) for c in cols]
+            rows.add([*cols, column], [*values, 1.0], float(slot.required), np.inf)
+
+    for g, shifts in by_group.items():
+        size = data.groups[g].size
+        if rules.max_shifts is not None and len(shifts) > rules.max_shifts:
+            rows.at_most([c for cs in shifts.values() for c in cs], rules.max_shifts * size)
+        if rules.max_shifts_per_24h is not None:
+            for window in data.windows_24h:
+                present = [s for s in window if s in shifts]
+                if len(present) > rules.max_shifts_per_24h:
+                    cols = [c for s in present for c in shifts[s]]
+                    rows.at_most(cols, rules.max_shifts_per_24h * size)
+
+    limit = rules.max_consecutive_days
+    if limit is not None and len(data.days) > limit:
+        parts = day_cliques(data, cliques)
+        for g, shifts in by_group.items():
+            days = sorted({data.shift_day[s] for s in shifts})
+            if len(days) <= limit or data.groups[g].size != 1:
+                continue
+            flags: dict[int, int] = {}
+            for day in days:
+                flags[day] = len(lower)
+                lower.append(0.0)
+                upper.append(1.0)
+                cost.append(0.0)
+                for part in parts[day]:
+                    cols = [c for s in part for c in shifts.get(s, ())]
+                    if cols:
+                        rows.add([*cols, flags[day]], [1.0] * len(cols) + [-1.0], -np.inf, 0.0)
+            for first in range(len(data.days) - limit):
+                run = [flags[d] for d in range(first, first + limit + 1) if d in flags]
+                if len(run) > limit:
+                    rows.at_most(run, float(limit))
+
+    return ShortfallLP(
+        lower=np.array(lower, dtype=np.float64),
+        upper=np.array(upper, dtype=np.float64),
+        cost=np.array(cost, dtype=np.float64),
+        row_lower=np.array(rows.lower, dtype=np.float64),
+        row_upper=np.array(rows.upper, dtype=np.float64),
+        starts=np.array(rows.starts, dtype=np.int64),
+        indices=np.array(rows.indices, dtype=np.int64),
+        values=np.array(rows.values, dtype=np.float64),
+        n_assign=n,
+        short_slot=np.array(short_slot, dtype=np.int64),
+    )
+
+
+def dual_bound(lp: ShortfallLP, row_dual: FloatArray) -> float:
+    """The Lagrangian bound of any row multipliers: a lower bound of the relaxation's optimum
+    (so of every plan's weighted shortfall), however far ``row_dual`` is from optimal.
+
+    Rows are priced out with multipliers of the valid sign (positive where a row has a finite
+    lower side, negative where it has a finite upper side; the rest is taken as 0), and each
+    column, bounded on both sides, then takes the side its reduced cost prefers:
+    ``sum_r y_r * side_r + sum_j min(d_j * lower_j, d_j * upper_j)`` with ``d = cost - A' y``.
+    An interior point or first-order solver stopped early still gives a valid bound this way.
+    """
+    y = np.asarray(row_dual, dtype=np.float64)
+    has_lower, has_upper = np.isfinite(lp.row_lower), np.isfinite(lp.row_upper)
+    y = np.where(((y > 0) & has_lower) | ((y < 0) & has_upper), y, 0.0)
+    side = np.where(
+        y > 0, np.where(has_lower, lp.row_lower, 0.0), np.where(has_upper, lp.row_upper, 0.0)
+    )
+    rows = np.repeat(np.arange(lp.n_rows), np.diff(lp.starts))
+    reduced = lp.cost - np.bincount(lp.indices, weights=lp.values * y[rows], minlength=lp.n_columns)
+    columns = np.minimum(reduced * lp.lower, reduced * lp.upper)
+    return float(y @ side + columns.sum())
