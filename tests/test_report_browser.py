@@ -187,3 +187,34 @@ def test_report_command_writes_one_self_contained_file(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert again.read_text() == text
+
+
+def test_report_of_a_whatif_answer_shows_the_diff_and_key_figures(
+    browser: Any, tmp_path: Path
+) -> None:
+    from solver import RiskLevel, check_plan
+    from solver.whatif import SetRisk, WhatIfRequest, apply_changes, whatif
+
+    instance = load_instance(ROOT / "ringplan" / "examples" / "district.json")
+    baseline = solve_checked(instance, time_limit=10.0)
+    changes = (SetRisk(venue=instance.venues[0].id, risk=RiskLevel.VERY_HIGH),)
+    answer = whatif(WhatIfRequest(instance=instance, plan=baseline.plan, changes=changes))
+    changed = apply_changes(instance, list(changes))
+    assert check_plan(changed, answer.plan).ok
+    html = tmp_path / "whatif.html"
+    html.write_text(render_report(changed, answer.result, answer), encoding="utf-8")
+    page, errors = _open(browser, html)
+    # Header and five key figures, each with before, after and change.
+    rows = page.locator("#kpi-table tr")
+    assert rows.count() == 6
+    first = rows.nth(1).locator("td")
+    assert first.nth(0).inner_text() == "uncovered people-shifts"
+    assert first.nth(1).inner_text() == str(answer.before.shortfall)
+    assert first.nth(2).inner_text() == str(answer.after.shortfall)
+    moved = answer.diff.moved + answer.diff.assigned + answer.diff.released
+    assert page.locator("#moves-table tr").count() == len(answer.diff.moves) + 1
+    assert f"{answer.diff.moved} unit-shifts moved" in page.locator("#whatif").inner_text()
+    assert moved == len(answer.diff.moves)
+    page.screenshot(path=str(ARTEFACTS / "report-whatif.png"))
+    assert errors == []
+    page.close()

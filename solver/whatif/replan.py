@@ -98,17 +98,16 @@ class WhatIfResponse(Frozen):
         """A short text for a person: status, the changes to the plan, the KPI deltas."""
         result = self.result
         head = f"what-if '{self.name}'" if self.name else "what-if"
-        lines = [f"{head}: {result.status.value} in {result.wall_time:.2f} s"]
-        if result.gap is not None:
-            lines[0] += f", gap {100 * result.gap:.2f} %"
+        status = result.status_line().removeprefix("status: ")
+        lines = [f"{head}: {status} in {result.wall_time:.2f} s"]
         if self.locked_shifts:
             lines.append(f"locked (started) shifts: {', '.join(self.locked_shifts)}")
         lines.append(self.diff.summary())
         lines.append("key figures (before -> after, change):")
         for label, field in (
-            ("shortfall (headcount-shifts)", "shortfall"),
-            ("weighted shortfall", "weighted_shortfall"),
-            ("TNI / standby headcount-shifts", "tni_headcount_shifts"),
+            ("uncovered people-shifts", "shortfall"),
+            ("risk-weighted shortfall", "weighted_shortfall"),
+            ("TNI / standby soldier-shifts", "tni_headcount_shifts"),
             ("travel km", "travel_km"),
             ("assignments", "assignments"),
         ):
