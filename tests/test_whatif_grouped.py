@@ -134,7 +134,7 @@ def test_replan_finds_the_shortfall_on_the_pooling_that_ignores_the_plan_in_forc
     # the units apart: the same optimum as the cold solve, with the fewest moves.
     plan, changed = _plan_and_a_raised()
     cold = solve_checked(changed)
-    with caplog.at_level(logging.INFO, logger="solver.solve"):
+    with caplog.at_level(logging.INFO, logger="solver"):
         result = _replan(changed, Baseline(plan=plan), "default")
     assert "(shortfall, coarse model)" in _first_stage(caplog.records)
     assert result.breakdown[ObjectiveTerm.SHORTFALL] == cold.breakdown[ObjectiveTerm.SHORTFALL]
@@ -150,7 +150,7 @@ def test_replan_with_locked_shifts_solves_shortfall_and_disruption_together(
 ) -> None:
     # A locked shift holds single units in their places, which a pooling cannot express.
     plan, changed = _plan_and_a_raised()
-    with caplog.at_level(logging.INFO, logger="solver.solve"):
+    with caplog.at_level(logging.INFO, logger="solver"):
         result = _replan(changed, Baseline(plan=plan, locked_shifts=("s0",)), "default")
     assert "(shortfall, disruption, fine model)" in _first_stage(caplog.records)
     kept = {a for a in plan.assignments if a.shift == "s0"}
