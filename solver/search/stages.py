@@ -256,7 +256,10 @@ class CpSatStages:
             if status == cp_model.OPTIMAL:
                 ctx.bound += value * multiplier
             else:
-                ctx.bound += math.ceil(solver.best_objective_bound - 1e-6) * multiplier
+                # Every term is at least 0: a stage stopped early may report a trivial bound
+                # below 0 (from its variables' domains), which bounds nothing.
+                stage_bound = max(0, math.ceil(solver.best_objective_bound - 1e-6))
+                ctx.bound += stage_bound * multiplier
                 ctx.all_optimal = False
             keeper.bound = ctx.bound
         # Later stages keep what this one reached, proven or not: priorities stay strict.
