@@ -142,4 +142,5 @@ def read_job(
         preset=preset,
         seed=options.seed if options.HasField("seed") else None,
         hint=hint,
+        reply_by=None if remaining is None else time.time() + limit,
     )

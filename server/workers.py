@@ -76,6 +76,10 @@ class Job:
     preset: str
     seed: int | None
     hint: Plan | None
+    reply_by: float | None = None
+    """Wall-clock time (``time.time()``) by which the plan must be back for a call with a
+    deadline, or ``None``: time spent waiting for a worker or starting its process comes off
+    the time limit, so the answer beats the deadline."""
 
     def run(
         self,
@@ -84,9 +88,12 @@ class Job:
         stop: threading.Event,
     ) -> Result:
         """Plan the instance (in the worker process)."""
+        limit = self.time_limit
+        if self.reply_by is not None:
+            limit = max(MIN_TIME_LIMIT, min(limit, self.reply_by - time.time()))
         return solve(
             self.instance,
-            time_limit=self.time_limit,
+            time_limit=limit,
             workers=self.workers,
             preset=self.preset,
             seed=self.seed,
@@ -106,6 +113,9 @@ class WorkerLimits:
     nice: int = 10
     """CPU niceness added to a worker, so serving calls beats solving."""
 
+
+MIN_TIME_LIMIT = 0.05
+"""The least a solve is given once a call's deadline is near: enough for a greedy plan."""
 
 THREADS_REFUSED = "Resource temporarily unavailable"
 """What CP-SAT raises when its search threads cannot start: under the worker's address-space
