@@ -48,6 +48,10 @@ class Preset:
     neighbourhood_above: int | None = 100_000
     """After the coarse stages, a fine model with more candidates than this is searched only in
     the neighbourhood of the best plan (its results are plans, not proofs); ``None``: never."""
+    duty_windows: bool = True
+    """Before the shortfall stage of a model over 10,000 candidates, re-plan the best plan a
+    few units at a time, whole weeks, around its short rings (see
+    :class:`solver.search.duty.DutyWindows`)."""
     lp_bound_above: int | None = 50_000
     """Beside the search of an instance with more candidates than this (where CP-SAT finds no
     bound of the shortfall within minutes), a thread solves the shortfall's linear relaxation
@@ -92,6 +96,7 @@ PRESETS: dict[str, Preset] = {
         # One interleaved search with a fixed seed returns the same plan on every run.
         {**_MAX_LP, "interleave_search": True, "random_seed": 0},
         shift_windows=False,
+        duty_windows=False,
         lp_bound_above=None,
     ),
     "fast": Preset(
@@ -119,6 +124,7 @@ PRESETS: dict[str, Preset] = {
         model="unit",
         decompose=False,
         warm_start=False,
+        duty_windows=False,
         lp_bound_above=None,
     ),
 }

@@ -1,0 +1,95 @@
+"""A phase that lowers the best plan's weighted shortfall window by window before the
+shortfall stage's own CP-SAT search: units' whole weeks re-planned around short rings.
+
+Cold solves of large models only (see :class:`DutyWindows`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from solver.domain import ObjectiveTerm
+from solver.lns import duty_groups, replan_window
+from solver.result import PhaseEnd
+from solver.search.context import SearchContext
+from solver.search.improve import MIN_WINDOW, WINDOWS_ABOVE
+
+DUTY_SHARE = 0.7
+"""Share of the remaining time the duty windows may use before the shortfall stage's search:
+on the loaded machine of the measurements CP-SAT's own search of a province part mostly ended
+without a better plan, while windows kept finding them (benchmarks/RESULTS.md)."""
+
+DUTY_GROUPS = 6
+"""Groups (on the province, single units) re-planned together in one duty window: on the
+loose province 6 gained more in 30 s than 3, 12 or 24 (benchmarks/RESULTS.md)."""
+
+DUTY_WINDOW_SECONDS = 0.5
+"""Most seconds CP-SAT spends on one duty window."""
+
+DUTY_DETERMINISTIC_WINDOWS = 6
+"""Duty windows searched when deterministic time, not the clock, limits the searches."""
+
+
+class DutyWindows:
+    """Re-plan the best plan :data:`DUTY_GROUPS` units at a time, whole weeks, before the
+    shortfall stage.
+
+    Each window frees every candidate of a few units around a short slot, across the whole
+    horizon (:func:`~solver.lns.duty.duty_groups`: first those that could cover it, those whose
+    consecutive-days limit binds first), holds the rest of the best plan, and lets CP-SAT
+    minimise the shortfall in it (:func:`~solver.lns.window.replan_window`). Windows follow
+    each other for :data:`DUTY_SHARE` of the time left, until a stop or nothing is short
+    (with deterministic time, :data:`DUTY_DETERMINISTIC_WINDOWS` of them); the shortfall
+    stage's model is then hinted with the best plan.
+    """
+
+    name = "duty windows"
+
+    def applies(self, ctx: SearchContext) -> bool:
+        if ctx.keeper.best_x is None or ctx.data.n_candidates <= WINDOWS_ABOVE:
+            return False
+        if ctx.index >= len(ctx.schedule):
+            return False
+        stage = ctx.schedule[ctx.index][1]
+        return [t.name for t in stage.terms] == [ObjectiveTerm.SHORTFALL]
+
+    def run(self, ctx: SearchContext) -> None:
+        if ctx.out_of_time():
+            return
+        seed = ctx.parameters.get("random_seed", 0)
+        rng = np.random.default_rng(seed if isinstance(seed, int) else 0)
+        until = time.perf_counter() + ctx.left() * DUTY_SHARE
+        keeper, run, windows = ctx.keeper, ctx.run, 0
+        while not run.stopped():
+            if run.deterministic:
+                if windows == DUTY_DETERMINISTIC_WINDOWS:
+                    break
+                limit = math.inf  # each window's search is limited by deterministic time
+            else:
+                limit = min(DUTY_WINDOW_SECONDS, until - time.perf_counter())
+                if limit <= MIN_WINDOW:
+                    ctx.end_phase(PhaseEnd.BUDGET)
+                    break
+            assert keeper.best_x is not None
+            groups = duty_groups(ctx.data, keeper.best_x, rng, DUTY_GROUPS)
+            if not len(groups):
+                ctx.end_phase(PhaseEnd.NO_MOVE)
+                break
+            free = np.isin(ctx.data.candidate_group, groups)
+            x = replan_window(
+                ctx.data,
+                keeper.best_x,
+                free,
+                time_limit=limit,
+                parameters=ctx.parameters,
+                stop=run.stop,
+            )
+            keeper.offer(x, ctx.index)
+            windows += 1
+        if run.stopped():
+            ctx.end_phase(PhaseEnd.STOPPED)
+        assert keeper.best_x is not None
+        ctx.schedule[ctx.index][0].hint(keeper.best_x)
