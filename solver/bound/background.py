@@ -40,6 +40,8 @@ class ShortfallBound:
         ``time.perf_counter()`` seconds by which the thread gives up (the solve's deadline).
     stop
         Set by the caller to end the thread early (the solve's stop, or its end).
+    skip
+        Why the relaxation is not tried at all (too slow for the time left), if it is not.
     """
 
     def __init__(
@@ -48,8 +50,9 @@ class ShortfallBound:
         unreached: int,
         deadline: float,
         stop: threading.Event | None = None,
+        skip: str = "",
     ) -> None:
-        self._parts, self._deadline = list(parts), deadline
+        self._parts, self._deadline, self._skip = list(parts), deadline, skip
         self._stop = threading.Event()
         self._outer = stop
         self._lock = threading.Lock()
@@ -62,9 +65,10 @@ class ShortfallBound:
         self._thread = threading.Thread(target=self._run, name="shortfall-bound", daemon=True)
 
     def start(self) -> ShortfallBound:
-        """Start the thread; return ``self``."""
+        """Start the thread, unless the relaxation is skipped; return ``self``."""
         self._started = time.perf_counter()
-        self._thread.start()
+        if not self._skip:
+            self._thread.start()
         return self
 
     def listen(self, listener: BoundListener) -> None:
@@ -97,6 +101,8 @@ class ShortfallBound:
         with self._lock:
             done, total, value, seconds = self._done, len(self._parts), self._value, self._seconds
             columns = self._columns
+        if self._skip:
+            return self._skip
         if done == total:
             return (
                 f"weighted shortfall at least {value}: linear relaxation of {total} part(s) "
