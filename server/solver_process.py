@@ -43,6 +43,9 @@ def solver_main(conn: Connection, stop: ProcessEvent, memory_mb: int | None, nic
     if memory_mb is not None:
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    from server.workers import serve_tasks  # the solver's imports, once the watch is on
+    # The solver's imports, once the watch is on and before the first task arrives (a task
+    # unpickles into server.workers, which imports the solver).
+    import solver  # noqa: F401
+    from server.task_loop import serve_tasks
 
     serve_tasks(conn, stop)

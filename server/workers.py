@@ -15,14 +15,11 @@ import logging
 import multiprocessing
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
-from multiprocessing.synchronize import Event as ProcessEvent
-from typing import Any, Protocol, TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from server.admission import Ticket
 from server.solver_process import solver_main
@@ -116,44 +113,6 @@ class WorkerLimits:
 
 MIN_TIME_LIMIT = 0.05
 """The least a solve is given once a call's deadline is near: enough for a greedy plan."""
-
-THREADS_REFUSED = "Resource temporarily unavailable"
-"""What CP-SAT raises when its search threads cannot start: under the worker's address-space
-cap, that is memory running out (the threads' stacks do not fit)."""
-
-
-def serve_tasks(conn: Connection, stop: ProcessEvent) -> None:
-    """In a solver process (see :mod:`server.solver_process`): take tasks and answer each
-    with progress, then a result."""
-    sending = threading.Lock()  # progress comes from solver threads
-
-    def send(message: tuple[str, object]) -> None:
-        with sending:
-            conn.send(message)
-
-    while True:
-        try:
-            task: Task[Any] | None = conn.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
-        try:
-            result = task.run(
-                lambda p: send(("progress", p)),
-                lambda plan: send(("incumbent", plan)),
-                cast(threading.Event, stop),
-            )
-            send(("result", result))
-        except MemoryError:
-            send(("error", "the solve ran out of memory"))
-        except RuntimeError as error:
-            if str(error) != THREADS_REFUSED:
-                send(("crash", traceback.format_exc()))
-            else:
-                send(("error", "the solve ran out of memory (no room for CP-SAT's threads)"))
-        except Exception:  # the server logs it and fails the job with a reference
-            send(("crash", traceback.format_exc()))
 
 
 class Worker:
