@@ -13,6 +13,7 @@ province   22 regencies/cities, election and oversight office in each, warehouse
 capital    national election office (4 rings) and the capital's other venues;          3
            3,421 personnel, 2,500 Polri and the rest TNI
 national   38 provinces, 514 regencies/cities; 154,088 police + 35,000 TNI standby     7
+           (7,000 of it a national reserve) + 4,000 Brimob of the national reserve
 =========  ==========================================================================  ======
 
 The people are fixed by those figures; the requirements are scaled to them. A ``loose``
@@ -125,6 +126,22 @@ TNI_TYPES: tuple[UnitType, ...] = (
 )
 
 
+ReserveSpec = tuple[str, str, int, int, float, float | None, str]
+"""(force, type, personnel, per platoon, lead hours, travel limit, label) of a national
+reserve."""
+
+NATIONAL_RESERVE: tuple[ReserveSpec, ...] = (
+    # A fifth of the 35,000 TNI standby held by the national command rather than the
+    # provinces' military commands, as 30-soldier infantry platoons mobilised within a day.
+    ("tni", "infantry", 7_000, 30, 24.0, None, "tni-standby"),
+    # 40 Brimob companies of 100 from the national headquarters, sent as 25-strong
+    # platoons within 12 hours (Brimob reaches further: 120 km).
+    ("polri", "brimob", 4_000, 25, 12.0, 120.0, "brimob-mabes"),
+)
+"""The national scale's reserve; its TNI comes out of the 35,000 (the provinces keep
+28,000), its Brimob comes on top of the 154,088 police."""
+
+
 @dataclass(frozen=True)
 class Scale:
     """The public figures and the shape of one scale."""
@@ -147,6 +164,8 @@ class Scale:
     """Share of units with an availability gap of one day."""
     loose_ratio: float = LOOSE_RATIO
     """Requirement / police supply bound of the loose variant."""
+    reserve: tuple[ReserveSpec, ...] = ()
+    """National reserve: units of no province (see :data:`NATIONAL_RESERVE`)."""
 
 
 SCALES: dict[str, Scale] = {
@@ -170,6 +189,7 @@ SCALES: dict[str, Scale] = {
             12,
             5,
             loose_ratio=0.3,
+            reserve=NATIONAL_RESERVE,
         ),
     )
 }
@@ -366,8 +386,26 @@ class _Builder:
                 self.units.append(unit)
 
     def build_units(self) -> None:
+        held = sum(spec[2] for spec in self.scale.reserve if spec[0] == "tni")
         self._add_units(POLRI_TYPES, self.scale.police, standby=False)
-        self._add_units(TNI_TYPES, self.scale.tni, standby=True)
+        self._add_units(TNI_TYPES, self.scale.tni - held, standby=True)
+
+    def build_reserve(self) -> list[dict[str, Any]]:
+        """The national reserve in platoons (:attr:`Scale.reserve`)."""
+        reserve: list[dict[str, Any]] = []
+        for force, kind, personnel, platoon, lead, reach, label in self.scale.reserve:
+            for k, size in enumerate(_split_even(personnel, platoon)):
+                unit: dict[str, Any] = {
+                    "id": f"reserve-{label}-{k + 1:03d}",
+                    "force": force,
+                    "type": kind,
+                    "headcount": size,
+                    "lead_hours": lead,
+                }
+                if reach is not None:
+                    unit["max_travel_km"] = reach
+                reserve.append(unit)
+        return reserve
 
     # -- requirements -------------------------------------------------------------------
     def set_requirements(self, variant: Variant) -> None:
@@ -455,6 +493,11 @@ def _spread(scale: Scale, regencies: int) -> float:
     return 40.0 + 12.0 * math.sqrt(regencies)
 
 
+def _split_even(total: int, size: int) -> list[int]:
+    """``total`` in pieces of ``size``, the last one smaller when it does not divide."""
+    return [size] * (total // size) + ([total % size] if total % size else [])
+
+
 def _split(total: int, parts: int, rng: random.Random, least: int) -> list[int]:
     """``total`` split into ``parts`` random counts of at least ``least``."""
     if parts == 1:
@@ -524,7 +567,10 @@ def generate_data(
     builder.build_venues()
     builder.build_units()
     builder.set_requirements(chosen)
-    return builder.data(chosen, seed)
+    data = builder.data(chosen, seed)
+    if spec.reserve:
+        data["reserve"] = builder.build_reserve()
+    return data
 
 
 def generate(scale: str, seed: int = 0, variant: Variant | str = Variant.LOOSE) -> Instance:

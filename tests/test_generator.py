@@ -44,6 +44,8 @@ def test_generator_personnel_matches_the_public_figures(scale: str, police: int,
     by_force = {"polri": 0, "tni": 0}
     for unit in data["units"]:
         by_force[unit["force"]] += unit["headcount"]
+    # The TNI standby the national command holds back is part of the figure.
+    by_force["tni"] += sum(u["headcount"] for u in data.get("reserve", ()) if u["force"] == "tni")
     assert by_force == {"polri": police, "tni": tni}
     assert all(u["standby"] for u in data["units"] if u["force"] == "tni")
 
@@ -53,6 +55,18 @@ def test_generator_national_has_38_provinces_and_514_regencies() -> None:
     levels = [r["level"] for r in regions]
     assert levels.count("province") == 38
     assert len(regions) - 38 == 514
+
+
+def test_generator_national_reserve_holds_tni_standby_and_brimob_platoons() -> None:
+    tight, loose = generate_data("national", 0, "tight"), generate_data("national", 0, "loose")
+    assert tight["reserve"] == loose["reserve"]
+    personnel: dict[tuple[str, str], int] = {}
+    for unit in tight["reserve"]:
+        key = (unit["force"], unit["type"])
+        personnel[key] = personnel.get(key, 0) + unit["headcount"]
+    assert personnel == {("tni", "infantry"): 7000, ("polri", "brimob"): 4000}
+    assert max(u["headcount"] for u in tight["reserve"]) == 30
+    assert "reserve" not in generate_data("province", 0, "tight")
 
 
 def test_generator_tight_and_loose_differ_only_in_requirements() -> None:

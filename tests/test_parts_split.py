@@ -43,7 +43,9 @@ def test_domain_parts_cut_a_part_too_big_along_provinces() -> None:
     data["units"].append(far)
     instance = parse_instance(data)
     assert [p.venues for p in domain_parts(instance)] == [(0, 1)]
-    cut = domain_parts(instance, max_units=4)
+    # Six officers reach their own venue, the Brimob-like unit both: eight pairs.
+    assert [p.pairs for p in domain_parts(instance)] == [8]
+    cut = domain_parts(instance, max_pairs=4)
     assert sorted(p.venues for p in cut) == [(0,), (1,)]
     assert {p.cut for p in cut} == {"province"}
     # The far-reaching unit stays with its home province.

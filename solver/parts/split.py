@@ -9,7 +9,9 @@ model data, found from the instance alone: distances in NumPy, a block of units 
 memory grows with the block and the number of venues, not with units x venues), and a
 union-find over venues.
 
-A part with more units than its budget allows (``max_units``) is cut along regions: each unit
+A part whose units reach more (unit, venue) pairs than its budget allows (``max_pairs``; the
+pairs measure its model's size and the time its greedy start and search need) is cut along
+regions: each unit
 stays with its home province, each venue with its region's province, and **a unit serves only
 venues of its own province** (what crosses the cut is a unit's reach into a neighbouring
 province, and it is dropped). Each province is then split again into its own connected parts;
@@ -39,6 +41,8 @@ class DomainPart:
 
     venues: tuple[int, ...]
     units: tuple[int, ...]
+    pairs: int = 0
+    """(unit, venue) pairs the part's units reach in it: the size of its model, roughly."""
     cut: str = ""
     """``""`` for a connected part; ``"province"`` or ``"region"`` when it was cut out of a
     bigger one along that level."""
@@ -174,14 +178,20 @@ def _province_of(instance: Instance) -> Callable[[str], str]:
     return province
 
 
-def domain_parts(instance: Instance, max_units: int | None = None) -> list[DomainPart]:
-    """The independent parts of ``instance``, largest first (by units, then venues).
+def domain_parts(
+    instance: Instance,
+    max_pairs: int | None = None,
+    reached: Sequence[npt.NDArray[np.int64]] | None = None,
+) -> list[DomainPart]:
+    """The independent parts of ``instance``, largest first (by pairs, units, then venues).
 
     Venues that no unit reaches belong to no part (all they require is missing whatever the
-    plan); units that reach no venue belong to none either. With ``max_units``, a part with
-    more units is cut along provinces, then regions (see the module's rule).
+    plan); units that reach no venue belong to none either. With ``max_pairs``, a part whose
+    units reach more (unit, venue) pairs is cut along provinces, then regions (see the
+    module's rule); a part of one region is never cut. ``reached`` is :func:`reach` of the
+    instance, when already known.
     """
-    reached = reach(instance)
+    reached = reach(instance) if reached is None else reached
     n = len(instance.venues)
     province = _province_of(instance)
     levels: list[tuple[str, Callable[[str], str]]] = [
@@ -190,9 +200,16 @@ def domain_parts(instance: Instance, max_units: int | None = None) -> list[Domai
     ]
     parts: list[DomainPart] = []
 
-    def place(venues: list[int], units: list[int], level: int, cut: str) -> None:
-        if max_units is None or len(units) <= max_units or level == len(levels):
-            parts.append(DomainPart(tuple(venues), tuple(units), cut))
+    def place(
+        venues: list[int],
+        units: list[int],
+        own: Sequence[npt.NDArray[np.int64]] | Mapping[int, npt.NDArray[np.int64]],
+        level: int,
+        cut: str,
+    ) -> None:
+        pairs = sum(len(own[u]) for u in units)
+        if max_pairs is None or pairs <= max_pairs or level == len(levels):
+            parts.append(DomainPart(tuple(venues), tuple(units), pairs, cut))
             return
         name, key_of = levels[level]
         groups: dict[str, list[int]] = {}
@@ -202,13 +219,13 @@ def domain_parts(instance: Instance, max_units: int | None = None) -> list[Domai
         for key, members in sorted(groups.items()):
             # A unit keeps only the venues of its own province (or region): its reach
             # across the cut is dropped.
-            own = {u: reached[u][venue_key[reached[u]] == key] for u in members}
-            for sub_venues, sub_units in _components(n, own, members):
-                place(sub_venues, sub_units, level + 1, name)
+            mine = {u: reached[u][venue_key[reached[u]] == key] for u in members}
+            for sub_venues, sub_units in _components(n, mine, members):
+                place(sub_venues, sub_units, mine, level + 1, name)
 
     for venues, units in _components(n, reached, range(len(instance.units))):
-        place(venues, units, 0, "")
-    parts.sort(key=lambda p: (-len(p.units), -len(p.venues), p.venues))
+        place(venues, units, reached, 0, "")
+    parts.sort(key=lambda p: (-p.pairs, -len(p.units), -len(p.venues), p.venues))
     return parts
 
 
