@@ -90,6 +90,10 @@ class ServerConfig:
     """Starts a job gets: one interrupted by a server stop or crash this many times fails."""
     retry_after: float = 1.0
     """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
+    dask_scheduler: str = ""
+    """Address of a Dask scheduler (``tcp://host:8786``) the parts of instances planned in parts
+    go to; empty: national-size instances are planned in parts one by one in the solver
+    process (a solver process may not start a cluster of its own)."""
     # Security (see server/security.py and server/auth.py).
     tls_cert: str = ""
     """PEM certificate chain of the server; with ``tls_key`` the server speaks TLS only."""

@@ -23,7 +23,16 @@ from ringplan.v1 import whatif_pb2 as wpb
 from solver import Instance, InstanceError, Plan, Problem, Result, parse_instance
 from solver.domain import Force, ObjectiveTerm, RegionLevel, RiskLevel, Venue, VenueKind
 from solver.figures import Figures, TermFigure
-from solver.result import Activation, Coverage, PhaseEnd, PhaseRun, Progress, SolveStatus
+from solver.result import (
+    Activation,
+    Coverage,
+    Dispatch,
+    PartSummary,
+    PhaseEnd,
+    PhaseRun,
+    Progress,
+    SolveStatus,
+)
 from solver.validation import PathPart
 from solver.whatif import (
     AddVenue,
@@ -136,7 +145,24 @@ class _Reader:
                 for s in message.shifts
             ],
             "rules": self.rules(message.rules),
+            "reserve": [self.reserve_unit(r, i) for i, r in enumerate(message.reserve)],
         }
+
+    def reserve_unit(self, message: pb.ReserveUnit, index: int) -> dict[str, Any]:
+        at: tuple[PathPart, ...] = ("reserve", index)
+        return _drop_none(
+            {
+                "id": message.id,
+                "name": message.name,
+                "force": self.enum(message.force, FORCES, "Force", (*at, "force")),
+                "type": message.type,
+                "headcount": message.headcount,
+                "lead_hours": message.lead_hours,
+                "max_travel_km": message.max_travel_km
+                if message.HasField("max_travel_km")
+                else None,
+            }
+        )
 
     def region(self, message: pb.Region, index: int) -> dict[str, Any]:
         path = ("regions", index, "level")
@@ -400,6 +426,18 @@ def instance_to_proto(instance: Instance) -> pb.Instance:
             for s in instance.shifts
         ],
         rules=rules_msg,
+        reserve=[
+            pb.ReserveUnit(
+                id=r.id,
+                name=r.name,
+                force=forces[r.force],
+                type=r.type,
+                headcount=r.headcount,
+                lead_hours=r.lead_hours,
+                max_travel_km=r.max_travel_km,
+            )
+            for r in instance.reserve
+        ],
     )
 
 
@@ -471,6 +509,52 @@ def result_to_proto(result: Result) -> rpb.Result:
         figures=None if result.figures is None else figures_to_proto(result.figures),
         phases=[phase_run_to_proto(p) for p in result.phases],
         bound_note=result.bound_note,
+        parts=[part_to_proto(p) for p in result.parts],
+        dispatches=[
+            rpb.Dispatch(unit=d.unit, venue=d.venue, part=d.part) for d in result.dispatches
+        ],
+    )
+
+
+def part_to_proto(part: PartSummary) -> rpb.PartResult:
+    """One part of an instance planned in parts as its message."""
+    terms = _invert(TERMS)
+    return rpb.PartResult(
+        index=part.index,
+        venues=part.venues,
+        units=part.units,
+        provinces=list(part.provinces),
+        cut=part.cut,
+        status=_invert(STATUSES)[part.status],
+        reason=part.reason,
+        shortfall_bound=_clamped(part.shortfall_bound),
+        breakdown=[
+            rpb.TermValue(term=terms[t], value=_clamped(v), value_decimal=str(v))
+            for t, v in part.breakdown.items()
+        ],
+        wall_time_seconds=part.wall_time,
+        reserve_units=part.reserve_units,
+        objective_decimal=_decimal(part.objective),
+        best_bound_decimal=_decimal(part.best_bound),
+    )
+
+
+def part_from_proto(message: rpb.PartResult) -> PartSummary:
+    """One part of an instance planned in parts from its message."""
+    return PartSummary(
+        index=message.index,
+        venues=message.venues,
+        units=message.units,
+        provinces=tuple(message.provinces),
+        cut=message.cut,
+        status=STATUSES[message.status],
+        reason=message.reason,
+        shortfall_bound=message.shortfall_bound,
+        breakdown={TERMS[t.term]: _exact(t.value_decimal, t.value) for t in message.breakdown},
+        wall_time=message.wall_time_seconds,
+        reserve_units=message.reserve_units,
+        objective=int(message.objective_decimal) if message.objective_decimal else None,
+        best_bound=int(message.best_bound_decimal) if message.best_bound_decimal else None,
     )
 
 
@@ -620,6 +704,10 @@ def result_from_proto(message: rpb.Result) -> Result:
         figures=figures_from_proto(message.figures) if message.HasField("figures") else None,
         phases=tuple(phase_run_from_proto(p) for p in message.phases),
         bound_note=message.bound_note,
+        parts=tuple(part_from_proto(p) for p in message.parts),
+        dispatches=tuple(
+            Dispatch(unit=d.unit, venue=d.venue, part=d.part) for d in message.dispatches
+        ),
     )
 
 
@@ -637,6 +725,9 @@ def progress_to_proto(progress: Progress) -> rpb.Progress:
         term_bounds=[
             rpb.TermValue(term=_invert(TERMS)[t], value=v) for t, v in progress.term_bounds.items()
         ],
+        parts_done=progress.parts_done,
+        parts_total=progress.parts_total,
+        shortfall=progress.shortfall,
     )
 
 
@@ -650,6 +741,9 @@ def progress_from_proto(message: rpb.Progress) -> Progress:
         stage=message.stage,
         terms={TERMS[t.term]: t.value for t in message.terms},
         term_bounds={TERMS[t.term]: t.value for t in message.term_bounds},
+        parts_done=message.parts_done,
+        parts_total=message.parts_total,
+        shortfall=message.shortfall,
     )
 
 

@@ -77,6 +77,8 @@ class Job:
     """Wall-clock time (``time.time()``) by which the plan must be back for a call with a
     deadline, or ``None``: time spent waiting for a worker or starting its process comes off
     the time limit, so the answer beats the deadline."""
+    scheduler: str | None = None
+    """Dask scheduler the parts go to (see :attr:`server.config.ServerConfig.dask_scheduler`)."""
 
     def run(
         self,
@@ -98,6 +100,7 @@ class Job:
             progress=progress,
             incumbent=incumbent,
             stop=stop,
+            scheduler=self.scheduler,
         )
 
 

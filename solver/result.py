@@ -297,6 +297,12 @@ class Progress:
     term_bounds: dict[ObjectiveTerm, int] = field(default_factory=dict)
     """Proven lower bounds of terms known so far (the weighted shortfall's linear bound as
     soon as it is solved); a progress line may report a new bound for the same plan."""
+    parts_done: int = 0
+    """Planned in parts: parts that have returned (0 otherwise)."""
+    parts_total: int = 0
+    """Planned in parts: parts in all (0 otherwise)."""
+    shortfall: int = 0
+    """Planned in parts: missing headcount-shifts in the parts returned so far."""
 
 
 def relative_gap(objective: int, bound: int) -> float:

@@ -19,6 +19,7 @@ When the cluster is used (``mode="auto"``, the default of :func:`solver.solve`):
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,7 @@ from solver.result import (
     Coverage,
     Dispatch,
     PartSummary,
+    Progress,
     Result,
     SolveStatus,
     relative_gap,
@@ -107,6 +109,8 @@ class PartsProgress:
     shortfall: int
     """Missing headcount-shifts in the latest plans of the parts planned so far."""
     elapsed: float
+    weighted: int = 0
+    """The same shortfall weighted by risk and ring."""
 
 
 PartsCallback = Callable[[PartsProgress], None]
@@ -138,7 +142,9 @@ class _State:
         if self.callback is None:
             return
         with self.lock:
-            short = sum(int(row["shortfall"]) for o in self.outcomes.values() for row in o.coverage)
+            rows = [row for o in self.outcomes.values() for row in o.coverage]
+            short = sum(int(row["shortfall"]) for row in rows)
+            weighted = weighted_shortfall(self.instance, rows)
             planned = sum(1 for o in self.outcomes.values() if o.assignments or o.objective)
         self.callback(
             PartsProgress(
@@ -148,6 +154,7 @@ class _State:
                 planned=planned,
                 shortfall=short,
                 elapsed=time.perf_counter() - self.start,
+                weighted=weighted,
             )
         )
 
@@ -163,6 +170,30 @@ def _part_instance(state: _State, index: int) -> Instance:
         reserve_unit(state.instance, reserve[d.unit], venues[d.venue]) for d in state.sent[index]
     )
     return sub.model_copy(update={"units": sub.units + added, "reserve": ()})
+
+
+def _as_progress(
+    part_progress: PartsCallback | None, progress: Callable[[Progress], None], instance: Instance
+) -> PartsCallback:
+    """A parts callback that also reports to a solve's ``progress`` callback."""
+
+    def report(p: PartsProgress) -> None:
+        if part_progress is not None:
+            part_progress(p)
+        progress(
+            Progress(
+                objective=p.weighted,
+                best_bound=0,
+                gap=relative_gap(p.weighted, 0),
+                elapsed=p.elapsed,
+                stage=0,
+                parts_done=p.done,
+                parts_total=p.total,
+                shortfall=p.shortfall,
+            )
+        )
+
+    return report
 
 
 def choose_parts(instance: Instance, seconds: float, lanes: int) -> list[DomainPart]:
@@ -231,7 +262,9 @@ def _runner(
 ) -> Iterator[PartRunner]:
     cluster = scheduler is not None or mode is Mode.LOCAL
     if mode is Mode.AUTO and scheduler is None:
-        cluster = n_parts >= 2 and n_units >= CLUSTER_UNITS
+        # A daemonic process (a service's solver process) may not start worker processes.
+        daemonic = multiprocessing.current_process().daemon
+        cluster = n_parts >= 2 and n_units >= CLUSTER_UNITS and not daemonic
     if not cluster:
         yield InProcessRunner(stop)
         return
@@ -253,13 +286,16 @@ def solve_in_parts(
     n_workers: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     part_budget: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Result:
     """Plan ``instance`` in independent parts within ``time_limit`` seconds (see the module).
 
     ``workers`` are CP-SAT's per part in this process (one on a cluster worker, which has one
     thread); ``n_workers`` and ``memory_limit`` size the embedded cluster. With
     ``part_budget``, every part's first plan gets that many seconds instead of its share of
-    the time (so that runs on different numbers of workers do the same work).
+    the time (so that runs on different numbers of workers do the same work). ``progress``
+    is called as ``part_progress`` is, with a :class:`~solver.result.Progress` whose parts
+    fields are set (its objective is the weighted shortfall so far).
     """
     start = time.perf_counter()
     wall_deadline = time.time() + time_limit - MERGE_SECONDS - 0.02 * time_limit
@@ -269,7 +305,10 @@ def solve_in_parts(
     )
     lanes = 1 if in_process else n_workers or (cores() if scheduler is None else 2)
     parts = choose_parts(instance, max(1.0, wall_deadline - time.time()), lanes)
-    state = _State(instance, parts, {}, {}, {}, start, part_progress, threading.Lock())
+    callback = part_progress
+    if progress is not None:
+        callback = _as_progress(part_progress, progress, instance)
+    state = _State(instance, parts, {}, {}, {}, start, callback, threading.Lock())
     split_time = time.perf_counter() - start
     first_whole: float | None = None
     if parts:
