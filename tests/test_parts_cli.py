@@ -17,8 +17,8 @@ def test_solve_in_parts_shows_progress_per_part_and_lists_the_parts(tmp_path: Pa
         "solve", str(path), "--split", "in-process", "--time-limit", "20", "--out", str(out)
     )
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stderr.splitlines() if "parts done" in line]
-    assert [line.split("plan: ")[1].split(" parts")[0] for line in lines] == ["1/3", "2/3", "3/3"]
+    lines = [line for line in done.stderr.splitlines() if "search: " in line]
+    assert [line.split("search: ")[1].split(" parts")[0] for line in lines] == ["1/3", "2/3", "3/3"]
     assert "parts: 3" in done.stdout
     result = Result.model_validate_json(out.read_text(encoding="utf-8"))
     assert [p.provinces for p in result.parts] == [("prov-0",), ("prov-2",), ("prov-1",)]

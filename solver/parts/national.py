@@ -316,32 +316,26 @@ def solve_in_parts(
             mode, scheduler, len(parts), len(instance.units), stop, n_workers, memory_limit
         ) as runner:
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
-            share = FIRST_ROUND_SHARE if instance.reserve else 1.0
-            first_deadline = time.time() + max(0.5, (wall_deadline - time.time()) * share)
-            tasks = _tasks(
-                state,
-                range(len(parts)),
-                first_deadline,
-                runner.workers,
-                (seed, preset, per_part_workers),
-            )
-            if part_budget is not None:
-                tasks = [replace(task, budget=part_budget) for task in tasks]
-            done = 0
-
-            def on_done(outcome: PartOutcome) -> None:
-                nonlocal done
-                with state.lock:
-                    state.outcomes[outcome.index] = outcome
-                    done += 1
-                state.report("plan", done, len(tasks))
-
-            for index, reason in runner.run(tasks, on_done, first_deadline):
-                state.failures[index] = reason
+            settings: Settings = (seed, preset, per_part_workers)
+            # Round 1: every part's quick plan (greedy and repair, no search): the first plan
+            # of the whole instance.
+            quick = [
+                replace(task, quick=True)
+                for task in _tasks(state, range(len(parts)), wall_deadline, 1, settings)
+            ]
+            _round(state, runner, quick, wall_deadline, "first plans", keep_better=False)
             if len(state.outcomes) == len(parts):
                 first_whole = time.perf_counter() - start
+            # Round 2: every part searched from its quick plan, each for its share of the
+            # time (the reserve's rounds get the rest); a part keeps the better plan.
+            share = FIRST_ROUND_SHARE if instance.reserve else 1.0
+            search_deadline = time.time() + max(0.5, (wall_deadline - time.time()) * share)
+            planned = [i for i in range(len(parts)) if i in state.outcomes]
+            tasks = _tasks(state, planned, search_deadline, runner.workers, settings, hint=True)
+            if part_budget is not None:
+                tasks = [replace(task, budget=part_budget) for task in tasks]
+            _round(state, runner, tasks, search_deadline, "search", keep_better=True)
             if instance.reserve:
-                settings = (seed, preset, per_part_workers)
                 _coordinate(state, runner, wall_deadline, settings, stop)
     result = merge(state, time.perf_counter() - start)
     warnings = list(result.warnings)
@@ -353,6 +347,38 @@ def solve_in_parts(
             "warnings": tuple(warnings),
         }
     )
+
+
+def _round(
+    state: _State,
+    runner: PartRunner,
+    tasks: Sequence[PartTask],
+    deadline: float,
+    name: str,
+    keep_better: bool,
+) -> None:
+    """Run ``tasks`` and keep each part's outcome (with ``keep_better``, only when its objective
+    is no worse than the part's plan so far; a part that fails keeps that plan)."""
+    done = 0
+
+    def on_done(outcome: PartOutcome) -> None:
+        nonlocal done
+        with state.lock:
+            done += 1
+            old = state.outcomes.get(outcome.index)
+            better = outcome.objective is not None and (
+                not keep_better
+                or old is None
+                or old.objective is None
+                or outcome.objective <= old.objective
+            )
+            if better:
+                state.outcomes[outcome.index] = outcome
+        state.report(name, done, len(tasks))
+
+    for index, reason in runner.run(tasks, on_done, deadline):
+        if index not in state.outcomes:
+            state.failures[index] = reason
 
 
 def _coordinate(

@@ -43,6 +43,8 @@ class PartTask:
     """A plan of the part to start from (its previous plan when it plans again)."""
     stop_event: str | None = None
     """Name of the ``distributed.Event`` that stops the search (on a Dask worker)."""
+    quick: bool = False
+    """Only the quick plan (:func:`quick_plan`), no search: every part's first plan."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,49 @@ def _worker_name() -> str:
         return "local"
 
 
+def quick_plan(task: PartTask) -> PartOutcome:
+    """The part's first plan, without a search: one greedy plan (heaviest shortfall weight
+    first, :func:`~solver.model.greedy.greedy_counts`) repaired within its shifts
+    (:func:`~solver.model.repair.repair_shortfall`). Its bound is 0."""
+    from solver.model.data import build_data
+    from solver.model.evaluate import Evaluator
+    from solver.model.greedy import greedy_counts
+    from solver.model.objective import strict_weights, term_uppers
+    from solver.model.repair import repair_shortfall
+    from solver.report import activations, coverage_rows, plan_from_vector
+
+    began = time.perf_counter()
+    instance = parse_instance(task.instance)
+    data = build_data(instance, grouped=True)
+    x = repair_shortfall(data, greedy_counts(data, police_first=False, order="weight"))
+    evaluator = Evaluator(data)
+    terms = evaluator.terms(x)
+    uppers = tuple(term_uppers(data))
+    priorities = instance.rules.priorities
+    weights = strict_weights(list(uppers))
+    plan = plan_from_vector(data, x)
+    return PartOutcome(
+        index=task.index,
+        status="feasible",
+        objective=sum(w * terms.get(t, 0) for w, t in zip(weights, priorities, strict=True)),
+        best_bound=0,
+        first_term_bound=0,
+        uppers=uppers,
+        breakdown={term.value: value for term, value in terms.items()},
+        assignments=tuple((a.unit, a.venue, a.ring, a.shift) for a in plan.assignments),
+        coverage=tuple(
+            row.model_dump(mode="json") for row in coverage_rows(data, evaluator.assigned(x))
+        ),
+        activations=tuple(a.model_dump(mode="json") for a in activations(data, plan)),
+        wall_time=time.perf_counter() - began,
+        first_solution_time=time.perf_counter() - began,
+        worker=_worker_name(),
+    )
+
+
 def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutcome:
-    """Solve one part within ``min(task.budget, task.deadline - now)`` seconds.
+    """Solve one part within ``min(task.budget, task.deadline - now)`` seconds, or only plan
+    it quickly (:attr:`PartTask.quick`).
 
     ``stop`` (in this process) or ``task.stop_event`` (on a Dask worker) ends the search early;
     the best plan so far is returned.
@@ -101,6 +144,8 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
     from solver.model.objective import strict_weights, term_uppers
     from solver.solve import solve
 
+    if task.quick:
+        return quick_plan(task)
     began = time.perf_counter()
     instance = parse_instance(task.instance)
     stop = stop or threading.Event()
