@@ -76,8 +76,9 @@ on national parts: a regency of 222 units reaching 1,500 pairs in 3.3 s, one of 
 13,500 pairs in 35 s, a province part of 796 units and 41,000 pairs in 45 s, on a loaded
 machine). :func:`choose_parts` cuts parts until the work fits the workers' time."""
 
-FIRST_ROUND_SHARE = 0.55
-"""Share of the parts' time for their first plans when a reserve is to be allocated after."""
+RESERVE_SHARE = 0.4
+"""Share of the time left after the quick plans that the reserve's rounds may use; the search
+round has the rest."""
 
 MERGE_SECONDS = 3.0
 """Seconds kept back from the budget to merge the parts' plans (plus 2 % of it)."""
@@ -326,17 +327,17 @@ def solve_in_parts(
             _round(state, runner, quick, wall_deadline, "first plans", keep_better=False)
             if len(state.outcomes) == len(parts):
                 first_whole = time.perf_counter() - start
-            # Round 2: every part searched from its quick plan, each for its share of the
-            # time (the reserve's rounds get the rest); a part keeps the better plan.
-            share = FIRST_ROUND_SHARE if instance.reserve else 1.0
-            search_deadline = time.time() + max(0.5, (wall_deadline - time.time()) * share)
+            # The reserve's rounds on the quick plans, for their share of the time left.
+            if instance.reserve:
+                reserve_deadline = time.time() + (wall_deadline - time.time()) * RESERVE_SHARE
+                _coordinate(state, runner, reserve_deadline, settings, stop)
+            # Last, every part searched from its plan (with the reserve units it received)
+            # for its share of the time; a part keeps the better plan.
             planned = [i for i in range(len(parts)) if i in state.outcomes]
-            tasks = _tasks(state, planned, search_deadline, runner.workers, settings, hint=True)
+            tasks = _tasks(state, planned, wall_deadline, runner.workers, settings, hint=True)
             if part_budget is not None:
                 tasks = [replace(task, budget=part_budget) for task in tasks]
-            _round(state, runner, tasks, search_deadline, "search", keep_better=True)
-            if instance.reserve:
-                _coordinate(state, runner, wall_deadline, settings, stop)
+            _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
     result = merge(state, time.perf_counter() - start)
     warnings = list(result.warnings)
     warnings.insert(0, f"planned in {len(parts)} parts (split in {split_time:.1f} s)")
@@ -419,7 +420,12 @@ def _coordinate(
         before = {i: weighted_shortfall(state.instance, state.outcomes[i].coverage) for i in given}
         for i, dispatches in given.items():
             state.sent.setdefault(i, []).extend(dispatches)
-        tasks = _tasks(state, list(given), wall_deadline, runner.workers, settings, hint=True)
+        # Each part plans again quickly with its units (greedy and repair): cheap, and it
+        # puts the units where the part lacks people; the search round comes after.
+        tasks = [
+            replace(task, quick=True)
+            for task in _tasks(state, list(given), wall_deadline, runner.workers, settings)
+        ]
         improved = False
         done = 0
         name = f"reserve {round_number}"

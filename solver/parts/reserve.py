@@ -12,9 +12,10 @@ works in rounds on the parts' latest plans:
    go to each hub, maximising the total gain, with no part and no hub credited with more than
    the weighted shortfall it has.
 3. **Re-plan.** Each part that received units plans again with them (based at their hubs,
-   :func:`dispatched_instance`), warm-started from its plan; the new plan is kept if its
-   weighted shortfall is lower, else the units go back to the pool and the part is left out
-   of later rounds.
+   :func:`dispatched_instance`) by its quick plan (greedy and repair,
+   :func:`solver.parts.task.quick_plan`); the new plan is kept if its weighted shortfall is
+   lower, else the units go back to the pool and the part is left out of later rounds. The
+   search round that follows starts every part from its plan, reserve units included.
 
 Rounds repeat while units are left, some part improved, and time remains.
 """
