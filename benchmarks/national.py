@@ -1,0 +1,153 @@
+"""National-scale benchmark: the nation planned in parts on Dask, against the greedy planner.
+
+One run solves a generated national instance on the embedded ``LocalCluster`` (or a cluster at
+``--scheduler``), samples the memory of this process and every process under it (the
+cluster's workers) twice a second, re-checks the merged plan with the independent checker on
+the whole instance (its dispatched reserve included), and prints one JSON line::
+
+    .venv/bin/python -m benchmarks.national --variant tight --seed 0 --time-limit 280 \\
+        --workers 2 [--no-reserve] [--scheduler tcp://127.0.0.1:8786] [--greedy]
+        [--part-seconds 5]
+
+``--greedy`` also plans the same instance with :mod:`benchmarks.baselines.greedy` and reports
+its weighted shortfall, so the ratio can be read off one row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+import psutil
+
+from benchmarks.generator import generate
+from solver import Instance, Plan, check_plan
+from solver.parts.national import Mode, solve_in_parts
+from solver.parts.reserve import dispatched_instance
+
+
+class MemorySampler:
+    """The largest summed RSS of this process and all its descendants, sampled."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.peak = 0
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process(os.getpid())
+        while not self._stop.wait(self._every):
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def weighted_shortfall(instance: Instance, plan: Plan) -> tuple[int, int, list[str]]:
+    """Weighted shortfall, shortfall in headcount-shifts and violations, by the checker."""
+    report = check_plan(instance, plan)
+    venues = {v.id: v for v in instance.venues}
+    rules = instance.rules
+    weighted = sum(
+        rules.risk_weights[venues[row.venue].risk_at(row.shift)]
+        * rules.ring_weights[row.ring]
+        * row.shortfall
+        for row in report.coverage.values()
+    )
+    return weighted, report.total_shortfall, report.violations
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    instance = generate("national", args.seed, args.variant)
+    if args.no_reserve:
+        instance = instance.model_copy(update={"reserve": ()})
+    row: dict[str, Any] = {
+        "variant": args.variant,
+        "seed": args.seed,
+        "reserve_units": len(instance.reserve),
+        "time_limit": args.time_limit,
+        "workers": args.workers,
+        "scheduler": args.scheduler or "embedded",
+        "part_seconds": args.part_seconds,
+        "load_before": os.getloadavg()[0],
+    }
+    began = time.perf_counter()
+    with MemorySampler() as memory:
+        result = solve_in_parts(
+            instance,
+            time_limit=args.time_limit,
+            mode=Mode.LOCAL,
+            scheduler=args.scheduler,
+            seed=args.seed,
+            n_workers=args.workers,
+            part_budget=args.part_seconds,
+        )
+    row["wall_s"] = round(time.perf_counter() - began, 1)
+    row["peak_memory_gib"] = round(memory.peak / 2**30, 2)
+    row["first_whole_plan_s"] = (
+        None if result.first_solution_time is None else round(result.first_solution_time, 1)
+    )
+    row["status"] = result.status.value
+    row["parts"] = len(result.parts)
+    row["parts_planned"] = sum(1 for p in result.parts if p.status.has_plan)
+    row["dispatched"] = len(result.dispatches)
+    checked = time.perf_counter()
+    weighted, short, violations = weighted_shortfall(
+        dispatched_instance(instance, result.dispatches), result.plan
+    )
+    row["check_s"] = round(time.perf_counter() - checked, 1)
+    row["checked_ok"] = not violations
+    row["weighted_shortfall"] = weighted
+    row["shortfall_headcount_shifts"] = short
+    row["bound_first_term"] = sum(p.shortfall_bound for p in result.parts)
+    if args.greedy:
+        from benchmarks.baselines.greedy import plan_greedy
+
+        greedy_began = time.perf_counter()
+        plan = plan_greedy(instance.model_copy(update={"reserve": ()}))
+        row["greedy_s"] = round(time.perf_counter() - greedy_began, 1)
+        g_weighted, g_short, g_violations = weighted_shortfall(instance, plan)
+        row["greedy_shortfall_headcount_shifts"] = g_short
+        row["greedy_weighted_shortfall"] = g_weighted
+        row["greedy_checked_ok"] = not g_violations
+        row["ratio_to_greedy"] = round(weighted / max(1, g_weighted), 3)
+    row["load_after"] = os.getloadavg()[0]
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="tight", choices=("tight", "loose"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--time-limit", type=float, default=280.0)
+    parser.add_argument("--workers", type=int, default=2, help="embedded cluster's workers")
+    parser.add_argument("--scheduler", help="an existing Dask cluster instead")
+    parser.add_argument(
+        "--part-seconds", type=float, help="every part's budget (to time 1 against 2 workers)"
+    )
+    parser.add_argument("--no-reserve", action="store_true", help="drop the national reserve")
+    parser.add_argument("--greedy", action="store_true", help="also run the greedy planner")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
