@@ -95,13 +95,13 @@ def _worker_name() -> str:
 
 def quick_plan(task: PartTask) -> PartOutcome:
     """The part's first plan, without a search: one greedy plan (heaviest shortfall weight
-    first, :func:`~solver.model.greedy.greedy_counts`) repaired within its shifts
-    (:func:`~solver.model.repair.repair_shortfall`). Its bound is 0."""
+    first, :func:`~solver.heuristics.greedy.greedy_counts`) repaired within its shifts
+    (:func:`~solver.heuristics.repair.repair_shortfall`). Its bound is 0."""
+    from solver.heuristics.greedy import greedy_counts
+    from solver.heuristics.repair import repair_shortfall
     from solver.model.data import build_data
     from solver.model.evaluate import Evaluator
-    from solver.model.greedy import greedy_counts
     from solver.model.objective import strict_weights, term_uppers
-    from solver.model.repair import repair_shortfall
     from solver.report import activations, coverage_rows, plan_from_vector
 
     began = time.perf_counter()
