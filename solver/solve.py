@@ -108,7 +108,7 @@ def solve(
         return solve_in_parts(
             instance, time_limit=time_limit, mode=mode, scheduler=scheduler, preset=preset,
             seed=seed, workers=workers, stop=stop, part_progress=part_progress,
-            progress=progress,
+            progress=progress, solver=solve,
         )  # fmt: skip
     run = _run(
         preset_parameters(preset), time_limit, hint, progress, stop, incumbent, baseline,

@@ -138,6 +138,8 @@ class _State:
     start: float
     callback: PartsCallback | None
     lock: threading.Lock
+    solver: Callable[..., Result] | None = None
+    """The one-instance solve each part's search calls (see :attr:`PartTask.solver`)."""
 
     def report(self, round_name: str, done: int, total: int) -> None:
         if self.callback is None:
@@ -246,6 +248,7 @@ def _tasks(
             preset=preset,
             workers=workers,
             hint=state.outcomes[i].assignments if hint else (),
+            solver=state.solver,
         )
         for i, budget in zip(indices, budgets, strict=True)
     ]
@@ -288,6 +291,7 @@ def solve_in_parts(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     part_budget: float | None = None,
     progress: Callable[[Progress], None] | None = None,
+    solver: Callable[..., Result] | None = None,
 ) -> Result:
     """Plan ``instance`` in independent parts within ``time_limit`` seconds (see the module).
 
@@ -296,7 +300,9 @@ def solve_in_parts(
     ``part_budget``, every part's first plan gets that many seconds instead of its share of
     the time (so that runs on different numbers of workers do the same work). ``progress``
     is called as ``part_progress`` is, with a :class:`~solver.result.Progress` whose parts
-    fields are set (its objective is the weighted shortfall so far).
+    fields are set (its objective is the weighted shortfall so far). ``solver`` is the
+    one-instance solve each part's search calls (:func:`solver.solve` hands itself down);
+    without it, parts get their quick plans only.
     """
     start = time.perf_counter()
     wall_deadline = time.time() + time_limit - MERGE_SECONDS - 0.02 * time_limit
@@ -309,7 +315,7 @@ def solve_in_parts(
     callback = part_progress
     if progress is not None:
         callback = _as_progress(part_progress, progress, instance)
-    state = _State(instance, parts, {}, {}, {}, start, callback, threading.Lock())
+    state = _State(instance, parts, {}, {}, {}, start, callback, threading.Lock(), solver)
     split_time = time.perf_counter() - start
     first_whole: float | None = None
     if parts:
@@ -333,11 +339,12 @@ def solve_in_parts(
                 _coordinate(state, runner, reserve_deadline, settings, stop)
             # Last, every part searched from its plan (with the reserve units it received)
             # for its share of the time; a part keeps the better plan.
-            planned = [i for i in range(len(parts)) if i in state.outcomes]
-            tasks = _tasks(state, planned, wall_deadline, runner.workers, settings, hint=True)
-            if part_budget is not None:
-                tasks = [replace(task, budget=part_budget) for task in tasks]
-            _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
+            if solver is not None:
+                planned = [i for i in range(len(parts)) if i in state.outcomes]
+                tasks = _tasks(state, planned, wall_deadline, runner.workers, settings, hint=True)
+                if part_budget is not None:
+                    tasks = [replace(task, budget=part_budget) for task in tasks]
+                _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
     result = merge(state, time.perf_counter() - start)
     warnings = list(result.warnings)
     warnings.insert(0, f"planned in {len(parts)} parts (split in {split_time:.1f} s)")

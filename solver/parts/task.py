@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from solver.domain import Assignment, ObjectiveTerm, Plan
+from solver.result import Result
 from solver.validation import parse_instance
 
 STOP_POLL_SECONDS = 0.25
@@ -41,6 +43,9 @@ class PartTask:
     workers: int = 1
     hint: tuple[PlainAssignment, ...] = ()
     """A plan of the part to start from (its previous plan when it plans again)."""
+    solver: Callable[..., Result] | None = None
+    """The one-instance solve (:func:`solver.solve`, handed down by it, so that this module
+    does not import it back); pickled by reference. Needed unless :attr:`quick`."""
     stop_event: str | None = None
     """Name of the ``distributed.Event`` that stops the search (on a Dask worker)."""
     quick: bool = False
@@ -142,10 +147,12 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
     """
     from solver.model.data import build_data
     from solver.model.objective import strict_weights, term_uppers
-    from solver.solve import solve
 
     if task.quick:
         return quick_plan(task)
+    if task.solver is None:
+        raise ValueError("a part's search needs PartTask.solver")
+    solve = task.solver
     began = time.perf_counter()
     instance = parse_instance(task.instance)
     stop = stop or threading.Event()
