@@ -10,14 +10,11 @@ solver's internals.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from solver.domain import ObjectiveTerm
-
-if TYPE_CHECKING:
-    from solver.result import Activation, Coverage
+from solver.rows import Activation, Coverage
 
 __all__ = ["TERM_UNITS", "Figures", "TermFigure", "figures_text", "plan_figures", "terms_text"]
 

@@ -7,8 +7,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from solver.domain import Assignment, Force, ObjectiveTerm, Plan, RiskLevel
+from solver.domain import Assignment, ObjectiveTerm, Plan
 from solver.figures import Figures, figures_text, plan_figures
+from solver.rows import Activation, Coverage
 
 
 class SolveStatus(StrEnum):
@@ -31,38 +32,6 @@ class SolveStatus(StrEnum):
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Coverage(_Frozen):
-    """Required against assigned headcount in one ring of one venue in one shift."""
-
-    venue: str
-    ring: int
-    shift: str
-    risk: RiskLevel
-    capacity: int
-    required: int
-    assigned: int
-    shortfall: int
-    reason: str = ""
-    """Why the requirement is not met, when it is not."""
-    rule: str = ""
-    """The rule that binds when short: ``capacity``, ``tni_not_allowed``, ``reach`` or
-    ``busy`` (see :mod:`solver.explain.shortfall`)."""
-    remedy: str = ""
-    """The smallest changes that would cover the shortfall, alternatives joined by "; or "."""
-
-
-class Activation(_Frozen):
-    """A reserve (TNI or standby) unit called up: the request the police would send."""
-
-    unit: str
-    force: Force
-    type: str
-    headcount: int
-    venue: str
-    ring: int
-    shifts: tuple[str, ...]
 
 
 class PartSummary(_Frozen):

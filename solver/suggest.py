@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from solver.domain import Force, Home, Instance, Location, Plan, Shift, Unit
+from solver.domain import Force, Home, Instance, Location, Plan, Ring, Shift, Unit, Venue
 from solver.explain.duty import duty_block
 from solver.explain.reach import block_of, km_between
 from solver.model.data import is_reserve
@@ -87,6 +87,63 @@ def _weight(instance: Instance, row: Coverage) -> int:
     return rules.risk_weights[row.risk] * rules.ring_weights[row.ring]
 
 
+def _placement_in_ring(
+    instance: Instance, unit: Unit, venue: Venue, ring: Ring, rows: Sequence[Coverage]
+) -> Placement | None:
+    """The extra unit placed in one ring for the short shifts it may take there.
+
+    Parameters
+    ----------
+    instance
+        The instance.
+    unit
+        The extra unit.
+    venue, ring
+        Where it would stand.
+    rows
+        The ring's short coverage rows that have room for the unit.
+
+    Returns
+    -------
+    Placement | None
+        The shifts taken greedily by risk-weighted shortfall covered (then by shift id), each
+        only when the unit's rules allow it there and its duty rules allow it on top of the
+        shifts already taken; ``None`` when no shift can be taken.
+    """
+    headcount = unit.headcount
+    shifts = {s.id: s for s in instance.shifts}
+    gains = sorted(
+        (
+            (min(headcount, row.shortfall) * _weight(instance, row), row)
+            for row in rows
+            if block_of(instance, unit, venue, ring, shifts[row.shift]) is None
+        ),
+        key=lambda pair: (-pair[0], pair[1].shift),
+    )
+    chosen: list[tuple[Shift, str]] = []
+    people = weighted = 0
+    for gain, row in gains:
+        shift = shifts[row.shift]
+        if duty_block(instance.rules, unit.id, chosen, shift) is None:
+            chosen.append((shift, f"{venue.id} ring {ring.number}"))
+            people += min(headcount, row.shortfall)
+            weighted += gain
+    if not chosen:
+        return None
+    order = [s.id for s in instance.shifts]
+    km = round(km_between(unit, venue))
+    return Placement(
+        unit=unit,
+        venue=venue.id,
+        ring=ring.number,
+        shifts=tuple(sorted((s.id for s, _ in chosen), key=order.index)),
+        people_shifts_covered=people,
+        weighted_covered=weighted,
+        travel_km=km * len(chosen),
+        tni_soldier_shifts=headcount * len(chosen) if is_reserve(unit) else 0,
+    )
+
+
 def suggest_placements(
     instance: Instance,
     plan: Plan,
@@ -124,7 +181,6 @@ def suggest_placements(
         home=Home(region=home, location=home_of_region(instance, home)),
         standby=standby,
     )
-    shifts = {s.id: s for s in instance.shifts}
     by_ring: dict[tuple[str, int], list[Coverage]] = {}
     for row in coverage:
         if row.shortfall and row.assigned + headcount <= row.capacity:
@@ -134,38 +190,9 @@ def suggest_placements(
     for (venue_id, number), rows in by_ring.items():
         venue = venues[venue_id]
         ring = next(r for r in venue.rings if r.number == number)
-        gains = sorted(
-            (
-                (min(headcount, row.shortfall) * _weight(instance, row), row)
-                for row in rows
-                if block_of(instance, unit, venue, ring, shifts[row.shift]) is None
-            ),
-            key=lambda pair: (-pair[0], pair[1].shift),
-        )
-        chosen: list[tuple[Shift, str]] = []
-        people = weighted = 0
-        for gain, row in gains:
-            shift = shifts[row.shift]
-            if duty_block(instance.rules, unit.id, chosen, shift) is None:
-                chosen.append((shift, f"{venue_id} ring {number}"))
-                people += min(headcount, row.shortfall)
-                weighted += gain
-        if not chosen:
-            continue
-        order = [s.id for s in instance.shifts]
-        km = round(km_between(unit, venue))
-        placements.append(
-            Placement(
-                unit=unit,
-                venue=venue_id,
-                ring=number,
-                shifts=tuple(sorted((s.id for s, _ in chosen), key=order.index)),
-                people_shifts_covered=people,
-                weighted_covered=weighted,
-                travel_km=km * len(chosen),
-                tni_soldier_shifts=headcount * len(chosen) if is_reserve(unit) else 0,
-            )
-        )
+        placement = _placement_in_ring(instance, unit, venue, ring, rows)
+        if placement is not None:
+            placements.append(placement)
     placements.sort(key=lambda p: (-p.weighted_covered, -p.people_shifts_covered, p.travel_km))
     return placements[:top]
 

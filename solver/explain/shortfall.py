@@ -22,13 +22,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from solver.domain import Assignment, Force, Instance, Plan, Ring, Shift, Unit, Venue
 from solver.explain.duty import duty_block
-from solver.explain.reach import BLOCK_TEXT, Block, ReachIndex, block_code
+from solver.explain.reach import BLOCK_TEXT, Block, Reach, ReachIndex, block_code
 from solver.explain.remedy import AddPeople, AllowForce, FreeUnit, RaiseCapacity, Remedy
 from solver.result import Coverage
 
@@ -128,8 +129,23 @@ def _add_people(
     )
 
 
+def _explanation(
+    row: Coverage, rule: Rule, reasons: list[str], remedies: list[Remedy]
+) -> Explanation:
+    """The explanation of ``row``: its binding rule, its reasons joined, its remedies."""
+    return Explanation(
+        venue=row.venue, ring=row.ring, shift=row.shift, shortfall=row.shortfall,
+        rule=rule, reason="; ".join(reasons), remedies=tuple(remedies),
+    )  # fmt: skip
+
+
 def _explain_one(ctx: _Context, row: Coverage) -> Explanation:
-    instance = ctx.instance
+    """Why one short row is short: the first rule that binds, in the module's order.
+
+    Capacity is noted and, when it is all that binds, returned alone; otherwise the first of
+    idle TNI kept out by the ring's force rule, too few people within reach, and everyone who
+    may stand there busy is added. Every explanation past capacity ends with the people to add.
+    """
     venue, shift = ctx.venues[row.venue], ctx.shifts[row.shift]
     ring = next(r for r in venue.rings if r.number == row.ring)
     reasons: list[str] = []
@@ -146,109 +162,136 @@ def _explain_one(ctx: _Context, row: Coverage) -> Explanation:
     need = min(row.required, row.capacity) - row.assigned
     if need <= 0:
         assert rule is not None
-        return Explanation(
-            venue=row.venue, ring=row.ring, shift=row.shift, shortfall=row.shortfall,
-            rule=rule, reason="; ".join(reasons), remedies=tuple(remedies),
-        )  # fmt: skip
+        return _explanation(row, rule, reasons, remedies)
     room = row.capacity - row.assigned
-    here = ctx.standing.get((venue.id, ring.number, shift.id), set())
     found = ctx.reach.reach(venue, ring, shift)
-    eligible = [u for u in found.eligible if u.id not in here]
-    if Force.TNI not in ring.allowed_forces:
-        # TNI units that only the ring's force rule keeps out.
-        widened = ctx.reach.static_blocks(venue, ring, (*ring.allowed_forces, Force.TNI))
-        admitted = (found.codes == _FORCE_CODE) & (widened == 0) & ctx.reach.free_in(shift)
-        idle_tni = [
-            u
-            for u in (instance.units[k] for k in np.flatnonzero(admitted).tolist())
-            if (u.id, shift.id) not in ctx.where
-            and u.headcount <= room
-            and ctx.duty_block(u, shift) is None
-        ]
-        if idle_tni:
-            rule = rule or Rule.TNI_NOT_ALLOWED
-            people = sum(u.headcount for u in idle_tni)
-            reasons.append(
-                f"only police may stand in ring {ring.number}, and {_people(people)} of TNI "
-                f"({_names(idle_tni)}) are idle within reach in {shift.id}"
+    idle_tni = _idle_tni(ctx, venue, ring, shift, found, room)
+    if idle_tni:
+        rule = rule or Rule.TNI_NOT_ALLOWED
+        people = sum(u.headcount for u in idle_tni)
+        reasons.append(
+            f"only police may stand in ring {ring.number}, and {_people(people)} of TNI "
+            f"({_names(idle_tni)}) are idle within reach in {shift.id}"
+        )
+        remedies.append(
+            AllowForce(
+                venue=venue.id, ring=ring.number, force=Force.TNI,
+                idle=tuple(u.id for u in idle_tni),
             )
-            remedies.append(
-                AllowForce(
-                    venue=venue.id, ring=ring.number, force=Force.TNI,
-                    idle=tuple(u.id for u in idle_tni),
-                )
-            )  # fmt: skip
-            remedies.append(_add_people(instance, venue, ring, shift, need))
-            return Explanation(
-                venue=row.venue, ring=row.ring, shift=row.shift, shortfall=row.shortfall,
-                rule=rule, reason="; ".join(reasons), remedies=tuple(remedies),
-            )  # fmt: skip
-    if found.headcount < min(row.required, row.capacity):
-        rule = rule or Rule.REACH
-        reasons.append(_reach_text(instance, found.blocked, found.headcount, row, venue))
-        remedies.append(_add_people(instance, venue, ring, shift, need))
-        return Explanation(
-            venue=row.venue, ring=row.ring, shift=row.shift, shortfall=row.shortfall,
-            rule=rule, reason="; ".join(reasons), remedies=tuple(remedies),
         )  # fmt: skip
-    rule = rule or Rule.BUSY
-    elsewhere: list[tuple[Unit, Assignment]] = []
-    on_duty: list[str] = []
-    idle: list[Unit] = []
-    too_big: list[Unit] = []
+    elif found.headcount < min(row.required, row.capacity):
+        rule = rule or Rule.REACH
+        reasons.append(_reach_text(ctx.instance, found.blocked, found.headcount, row, venue))
+    else:
+        rule = rule or Rule.BUSY
+        here = ctx.standing.get((venue.id, ring.number, shift.id), set())
+        eligible = [u for u in found.eligible if u.id not in here]
+        reason, freed = _busy(ctx, venue, ring, shift, eligible, room, need, found.headcount)
+        reasons.append(reason)
+        remedies += freed
+    remedies.append(_add_people(ctx.instance, venue, ring, shift, need))
+    return _explanation(row, rule, reasons, remedies)
+
+
+def _idle_tni(
+    ctx: _Context, venue: Venue, ring: Ring, shift: Shift, found: Reach, room: int
+) -> list[Unit]:
+    """TNI units that only the ring's force rule keeps out: within reach, unplaced in the
+    shift, small enough for the room left and free of duty rules (none if TNI may stand)."""
+    if Force.TNI in ring.allowed_forces:
+        return []
+    widened = ctx.reach.static_blocks(venue, ring, (*ring.allowed_forces, Force.TNI))
+    admitted = (found.codes == _FORCE_CODE) & (widened == 0) & ctx.reach.free_in(shift)
+    return [
+        u
+        for u in (ctx.instance.units[k] for k in np.flatnonzero(admitted).tolist())
+        if (u.id, shift.id) not in ctx.where
+        and u.headcount <= room
+        and ctx.duty_block(u, shift) is None
+    ]
+
+
+class _Busy(NamedTuple):
+    """The units that may stand in a ring, sorted by what keeps each from it in a shift."""
+
+    elsewhere: list[tuple[Unit, Assignment]]
+    """Placed in another ring in the shift, with where."""
+    on_duty: list[str]
+    """A duty rule each, for units that rule keeps off."""
+    too_big: list[Unit]
+    """Free, but larger than the room left."""
+    idle: list[Unit]
+    """Free and small enough."""
+
+
+def _sort_busy(ctx: _Context, shift: Shift, eligible: Sequence[Unit], room: int) -> _Busy:
+    """Sort the eligible units by what keeps each from the ring in ``shift``."""
+    busy = _Busy([], [], [], [])
     for unit in eligible:
         placed = ctx.where.get((unit.id, shift.id))
         if placed is not None:
-            elsewhere.append((unit, placed))
+            busy.elsewhere.append((unit, placed))
             continue
         blocked = ctx.duty_block(unit, shift)
         if blocked is not None:
-            on_duty.append(blocked)
+            busy.on_duty.append(blocked)
         elif unit.headcount > room:
-            too_big.append(unit)
+            busy.too_big.append(unit)
         else:
-            idle.append(unit)
+            busy.idle.append(unit)
+    return busy
+
+
+def _busy(
+    ctx: _Context,
+    venue: Venue,
+    ring: Ring,
+    shift: Shift,
+    eligible: Sequence[Unit],
+    room: int,
+    need: int,
+    reachable: int,
+) -> tuple[str, list[Remedy]]:
+    """Enough people may stand in the ring but none is free: say what holds each, and the
+    unit to free (an idle one, else the one placed elsewhere whose leaving costs least)."""
+    busy = _sort_busy(ctx, shift, eligible, room)
     parts = []
-    if elsewhere:
-        places = ", ".join(f"{u.id} at {a.venue} ring {a.ring}" for u, a in elsewhere[:2])
-        more = f" and {len(elsewhere) - 2} more" if len(elsewhere) > 2 else ""
+    if busy.elsewhere:
+        places = ", ".join(f"{u.id} at {a.venue} ring {a.ring}" for u, a in busy.elsewhere[:2])
+        more = f" and {len(busy.elsewhere) - 2} more" if len(busy.elsewhere) > 2 else ""
         parts.append(f"placed elsewhere in {shift.id}: {places}{more}")
-    if on_duty:
-        more = f" and {len(on_duty) - 2} more" if len(on_duty) > 2 else ""
-        parts.append("kept off by duty rules: " + "; ".join(on_duty[:2]) + more)
-    if too_big:
-        parts.append(f"too large for the {_people(room)} of room left: {_names(too_big)}")
-    if idle:
-        parts.append(f"idle and free: {_names(idle)}")
-    reasons.append(
-        f"{_people(found.headcount)} may stand here within reach, but "
-        + ("; ".join(parts) if parts else "none is free")
+    if busy.on_duty:
+        more = f" and {len(busy.on_duty) - 2} more" if len(busy.on_duty) > 2 else ""
+        parts.append("kept off by duty rules: " + "; ".join(busy.on_duty[:2]) + more)
+    if busy.too_big:
+        parts.append(f"too large for the {_people(room)} of room left: {_names(busy.too_big)}")
+    if busy.idle:
+        parts.append(f"idle and free: {_names(busy.idle)}")
+    reason = f"{_people(reachable)} may stand here within reach, but " + (
+        "; ".join(parts) if parts else "none is free"
     )
-    if idle:
-        u = idle[0]
+    remedies: list[Remedy] = []
+    if busy.idle:
+        u = busy.idle[0]
         remedies.append(
             FreeUnit(
                 unit=u.id, shift=shift.id, from_venue=None, from_ring=None,
                 to_venue=venue.id, to_ring=ring.number, people=u.headcount, cost=0,
             )
         )  # fmt: skip
-    else:
-        costs = [
-            (ctx.cost_of_leaving(u, a), u.id, u, a) for u, a in elsewhere if u.headcount <= room
-        ]
-        if costs:
-            cost, _, u, a = min(costs, key=lambda c: (c[0] - min(c[2].headcount, need), c[:2]))
-            remedies.append(
-                FreeUnit(
-                    unit=u.id, shift=shift.id, from_venue=a.venue, from_ring=a.ring,
-                    to_venue=venue.id, to_ring=ring.number, people=u.headcount, cost=cost,
-                )
-            )  # fmt: skip
-    remedies.append(_add_people(instance, venue, ring, shift, need))
-    return Explanation(
-        venue=row.venue, ring=row.ring, shift=row.shift, shortfall=row.shortfall,
-        rule=rule, reason="; ".join(reasons), remedies=tuple(remedies),
-    )  # fmt: skip
+        return reason, remedies
+    costs = [
+        (ctx.cost_of_leaving(u, a), u.id, u, a) for u, a in busy.elsewhere if u.headcount <= room
+    ]
+    if costs:
+        cost, _, u, a = min(costs, key=lambda c: (c[0] - min(c[2].headcount, need), c[:2]))
+        remedies.append(
+            FreeUnit(
+                unit=u.id, shift=shift.id, from_venue=a.venue, from_ring=a.ring,
+                to_venue=venue.id, to_ring=ring.number, people=u.headcount, cost=cost,
+            )
+        )  # fmt: skip
+    return reason, remedies
 
 
 def _reach_text(
