@@ -86,33 +86,78 @@ class _Rows:
         self.add(columns, [1.0] * len(columns), -np.inf, upper)
 
 
+class _Columns:
+    """Columns gathered as lists (bounds and cost), turned into arrays once."""
+
+    def __init__(self, upper: list[float]) -> None:
+        self.lower: list[float] = [0.0] * len(upper)
+        self.upper: list[float] = upper
+        self.cost: list[float] = [0.0] * len(upper)
+
+    def add(self, upper: float, cost: float) -> int:
+        """A new column in ``[0, upper]`` with ``cost``; its index."""
+        self.lower.append(0.0)
+        self.upper.append(upper)
+        self.cost.append(cost)
+        return len(self.lower) - 1
+
+
+GroupShifts = dict[int, dict[int, list[int]]]
+"""Per group, per shift, the group's candidate columns."""
+
+
 def shortfall_lp(data: ModelData) -> ShortfallLP:
     """The relaxation of the shortfall stage of ``data`` (see the module's docstring)."""
-    rules = data.instance.rules
     n = data.n_candidates
     sizes = np.array([g.size for g in data.groups], dtype=np.int64)
     headcount = data.candidate_headcount()
     capacity = np.array([s.capacity for s in data.slots], dtype=np.int64)
     count = sizes[data.candidate_group] if n else np.zeros(0, dtype=np.int64)
     most = np.minimum(count, capacity[data.candidate_slot] // np.maximum(headcount, 1))
-    lower: list[float] = [0.0] * n
-    upper: list[float] = most.astype(np.float64).tolist()
-    cost: list[float] = [0.0] * n
+    columns = _Columns(most.astype(np.float64).tolist())
     rows = _Rows()
-    heads: list[int] = headcount.tolist()
-
-    by_group: dict[int, dict[int, list[int]]] = {}
+    by_group: GroupShifts = {}
     for (g, s), cands in data.by_group_shift.items():
         by_group.setdefault(g, {})[s] = cands
-
     cliques = rest_cliques(data)
+    _rest_rows(data, by_group, cliques, columns, rows)
+    short_slot = _slot_rows(data, headcount.tolist(), columns, rows)
+    _duty_rows(data, by_group, rows)
+    _consecutive_days_rows(data, by_group, cliques, columns, rows)
+    return ShortfallLP(
+        lower=np.array(columns.lower, dtype=np.float64),
+        upper=np.array(columns.upper, dtype=np.float64),
+        cost=np.array(columns.cost, dtype=np.float64),
+        row_lower=np.array(rows.lower, dtype=np.float64),
+        row_upper=np.array(rows.upper, dtype=np.float64),
+        starts=np.array(rows.starts, dtype=np.int64),
+        indices=np.array(rows.indices, dtype=np.int64),
+        values=np.array(rows.values, dtype=np.float64),
+        n_assign=n,
+        short_slot=np.array(short_slot, dtype=np.int64),
+    )
+
+
+def _rest_rows(
+    data: ModelData,
+    by_group: GroupShifts,
+    cliques: list[list[int]],
+    columns: _Columns,
+    rows: _Rows,
+) -> None:
+    """Per group and rest clique: ``sum x <= size`` (where it can bind)."""
     for g, shifts in by_group.items():
         size = float(data.groups[g].size)
         for clique in cliques:
             cols = [c for s in clique for c in shifts.get(s, ())]
-            if len(cols) > 1 or (cols and upper[cols[0]] > size):
+            if len(cols) > 1 or (cols and columns.upper[cols[0]] > size):
                 rows.at_most(cols, size)
 
+
+def _slot_rows(data: ModelData, heads: list[int], columns: _Columns, rows: _Rows) -> list[int]:
+    """Per slot: ``sum headcount * x <= capacity`` where the units in reach could exceed it,
+    and ``sum min(headcount, required) * x + short >= required`` with a shortfall column of
+    the slot's weight; the slots of those columns, in order."""
     reach = data.slot_reach()
     short_slot: list[int] = []
     for index, slot in enumerate(data.slots):
@@ -120,14 +165,16 @@ def shortfall_lp(data: ModelData) -> ShortfallLP:
         if cols and reach[index] > slot.capacity:
             rows.add(cols, [float(heads[c]) for c in cols], -np.inf, float(slot.capacity))
         if slot.required > 0:
-            column = len(lower)
-            lower.append(0.0)
-            upper.append(float(slot.required))
-            cost.append(float(slot.weight))
+            column = columns.add(float(slot.required), float(slot.weight))
             short_slot.append(index)
             values = [float(min(heads[c], slot.required)) for c in cols]
             rows.add([*cols, column], [*values, 1.0], float(slot.required), np.inf)
+    return short_slot
 
+
+def _duty_rows(data: ModelData, by_group: GroupShifts, rows: _Rows) -> None:
+    """Per group: most shifts, and most shift starts in any 24 hours (times its size)."""
+    rules = data.instance.rules
     for g, shifts in by_group.items():
         size = data.groups[g].size
         if rules.max_shifts is not None and len(shifts) > rules.max_shifts:
@@ -139,40 +186,36 @@ def shortfall_lp(data: ModelData) -> ShortfallLP:
                     cols = [c for s in present for c in shifts[s]]
                     rows.at_most(cols, rules.max_shifts_per_24h * size)
 
-    limit = rules.max_consecutive_days
-    if limit is not None and len(data.days) > limit:
-        parts = day_cliques(data, cliques)
-        for g, shifts in by_group.items():
-            days = sorted({data.shift_day[s] for s in shifts})
-            if len(days) <= limit or data.groups[g].size != 1:
-                continue
-            flags: dict[int, int] = {}
-            for day in days:
-                flags[day] = len(lower)
-                lower.append(0.0)
-                upper.append(1.0)
-                cost.append(0.0)
-                for part in parts[day]:
-                    cols = [c for s in part for c in shifts.get(s, ())]
-                    if cols:
-                        rows.add([*cols, flags[day]], [1.0] * len(cols) + [-1.0], -np.inf, 0.0)
-            for first in range(len(data.days) - limit):
-                run = [flags[d] for d in range(first, first + limit + 1) if d in flags]
-                if len(run) > limit:
-                    rows.at_most(run, float(limit))
 
-    return ShortfallLP(
-        lower=np.array(lower, dtype=np.float64),
-        upper=np.array(upper, dtype=np.float64),
-        cost=np.array(cost, dtype=np.float64),
-        row_lower=np.array(rows.lower, dtype=np.float64),
-        row_upper=np.array(rows.upper, dtype=np.float64),
-        starts=np.array(rows.starts, dtype=np.int64),
-        indices=np.array(rows.indices, dtype=np.int64),
-        values=np.array(rows.values, dtype=np.float64),
-        n_assign=n,
-        short_slot=np.array(short_slot, dtype=np.int64),
-    )
+def _consecutive_days_rows(
+    data: ModelData,
+    by_group: GroupShifts,
+    cliques: list[list[int]],
+    columns: _Columns,
+    rows: _Rows,
+) -> None:
+    """Per group of one unit: a duty-day flag per day forced by every part of a rest clique
+    within the day (``sum x(part) <= day_on``), and at most ``max`` duty days in any
+    ``max + 1``."""
+    limit = data.instance.rules.max_consecutive_days
+    if limit is None or len(data.days) <= limit:
+        return
+    parts = day_cliques(data, cliques)
+    for g, shifts in by_group.items():
+        days = sorted({data.shift_day[s] for s in shifts})
+        if len(days) <= limit or data.groups[g].size != 1:
+            continue
+        flags: dict[int, int] = {}
+        for day in days:
+            flags[day] = columns.add(1.0, 0.0)
+            for part in parts[day]:
+                cols = [c for s in part for c in shifts.get(s, ())]
+                if cols:
+                    rows.add([*cols, flags[day]], [1.0] * len(cols) + [-1.0], -np.inf, 0.0)
+        for first in range(len(data.days) - limit):
+            run = [flags[d] for d in range(first, first + limit + 1) if d in flags]
+            if len(run) > limit:
+                rows.at_most(run, float(limit))
 
 
 def dual_bound(lp: ShortfallLP, row_dual: FloatArray) -> float:
