@@ -518,6 +518,77 @@ def _unreached_rows(instance: Instance, venues: Sequence[int]) -> list[Coverage]
     return rows
 
 
+class _Totals:
+    """What the parts' plans add up to, gathered part by part."""
+
+    def __init__(self, priorities: Sequence[ObjectiveTerm]) -> None:
+        self.priorities = tuple(priorities)
+        self.uppers = [0] * len(priorities)
+        self.breakdown = {term: 0 for term in priorities}
+        self.first_bound = 0
+        self.assignments: list[Assignment] = []
+        self.coverage: list[Coverage] = []
+        self.activations: list[Activation] = []
+        self.warnings: list[str] = []
+
+    def add(self, outcome: PartOutcome, terms: dict[ObjectiveTerm, int]) -> None:
+        """Add a part's plan: terms summed (balance: the largest), rows appended."""
+        for k, term in enumerate(self.priorities):
+            if term is ObjectiveTerm.BALANCE:
+                self.uppers[k] = max(self.uppers[k], outcome.uppers[k])
+                self.breakdown[term] = max(self.breakdown[term], terms.get(term, 0))
+            else:
+                self.uppers[k] += outcome.uppers[k]
+                self.breakdown[term] += terms.get(term, 0)
+        self.first_bound += outcome.first_term_bound
+        self.assignments += [
+            Assignment(unit=u, venue=v, ring=r, shift=s) for u, v, r, s in outcome.assignments
+        ]
+        self.coverage += [Coverage.model_validate(row) for row in outcome.coverage]
+        self.activations += [Activation.model_validate(row) for row in outcome.activations]
+        self.warnings += [w for w in outcome.warnings if w not in self.warnings]
+
+    def add_unplanned(self, rows: list[Coverage], weighted: int) -> None:
+        """Add the rows of venues no plan covers, short by ``weighted``."""
+        self.coverage += rows
+        if ObjectiveTerm.SHORTFALL in self.breakdown:
+            k = self.priorities.index(ObjectiveTerm.SHORTFALL)
+            self.uppers[k] += weighted
+            self.breakdown[ObjectiveTerm.SHORTFALL] += weighted
+            if self.priorities[0] is ObjectiveTerm.SHORTFALL:
+                self.first_bound += weighted
+
+
+def _part_summary(
+    state: _State, index: int, part: DomainPart
+) -> tuple[PartSummary, PartOutcome | None]:
+    """A part's line in the result, and its outcome if it has a plan."""
+    instance = state.instance
+    outcome = state.outcomes.get(index)
+    provinces = _provinces(instance, part)
+    common: dict[str, Any] = {
+        "index": index,
+        "venues": len(part.venues),
+        "units": len(part.units),
+        "provinces": provinces,
+        "cut": part.cut,
+        "reserve_units": len(state.sent.get(index, [])),
+    }
+    if outcome is None or not SolveStatus(outcome.status).has_plan:
+        reason = state.failures.get(index, "no plan within its time")
+        return PartSummary(**common, status=SolveStatus.NO_SOLUTION, reason=reason), None
+    summary = PartSummary(
+        **common,
+        status=SolveStatus(outcome.status),
+        objective=outcome.objective,
+        best_bound=outcome.best_bound,
+        shortfall_bound=outcome.first_term_bound,
+        breakdown={ObjectiveTerm(k): v for k, v in outcome.breakdown.items()},
+        wall_time=outcome.wall_time,
+    )
+    return summary, outcome
+
+
 def merge(state: _State, elapsed: float) -> Result:
     """The whole instance's result from its parts' latest outcomes.
 
@@ -527,35 +598,18 @@ def merge(state: _State, elapsed: float) -> Result:
     with the reserve relaxed (each part's bound assumes the reserve units it had).
     """
     instance = state.instance
-    priorities = instance.rules.priorities
     unreached = _unreached_rows(instance, unreached_venues(instance, state.parts))
     unreached_short = weighted_shortfall(
         instance, [row.model_dump(mode="json") for row in unreached]
     )
-    uppers = [0] * len(priorities)
-    breakdown = {term: 0 for term in priorities}
-    first_bound = 0
-    assignments: list[Assignment] = []
-    coverage: list[Coverage] = []
-    activations: list[Activation] = []
-    warnings: list[str] = []
+    totals = _Totals(instance.rules.priorities)
     summaries: list[PartSummary] = []
     for i, part in enumerate(state.parts):
-        outcome = state.outcomes.get(i)
-        sent = len(state.sent.get(i, []))
-        provinces = _provinces(instance, part)
-        common: dict[str, Any] = {
-            "index": i,
-            "venues": len(part.venues),
-            "units": len(part.units),
-            "provinces": provinces,
-            "cut": part.cut,
-            "reserve_units": sent,
-        }
-        if outcome is None or not SolveStatus(outcome.status).has_plan:
-            reason = state.failures.get(i, "no plan within its time")
-            summaries.append(PartSummary(**common, status=SolveStatus.NO_SOLUTION, reason=reason))
-            warnings.append(f"part {i} ({', '.join(provinces)}): no plan: {reason}")
+        summary, outcome = _part_summary(state, i, part)
+        summaries.append(summary)
+        if outcome is None:
+            provinces = ", ".join(summary.provinces)
+            totals.warnings.append(f"part {i} ({provinces}): no plan: {summary.reason}")
             # Its venues get no one.
             lost = _unreached_rows(instance, part.venues)
             unreached += lost
@@ -563,63 +617,38 @@ def merge(state: _State, elapsed: float) -> Result:
                 instance, [row.model_dump(mode="json") for row in lost]
             )
             continue
-        terms = {ObjectiveTerm(k): v for k, v in outcome.breakdown.items()}
-        summaries.append(
-            PartSummary(
-                **common,
-                status=SolveStatus(outcome.status),
-                objective=outcome.objective,
-                best_bound=outcome.best_bound,
-                shortfall_bound=outcome.first_term_bound,
-                breakdown=terms,
-                wall_time=outcome.wall_time,
-            )
-        )
-        for k, term in enumerate(priorities):
-            if term is ObjectiveTerm.BALANCE:
-                uppers[k] = max(uppers[k], outcome.uppers[k])
-                breakdown[term] = max(breakdown[term], terms.get(term, 0))
-            else:
-                uppers[k] += outcome.uppers[k]
-                breakdown[term] += terms.get(term, 0)
-        first_bound += outcome.first_term_bound
-        assignments += [
-            Assignment(unit=u, venue=v, ring=r, shift=s) for u, v, r, s in outcome.assignments
-        ]
-        coverage += [Coverage.model_validate(row) for row in outcome.coverage]
-        activations += [Activation.model_validate(row) for row in outcome.activations]
-        warnings += [w for w in outcome.warnings if w not in warnings]
-    coverage += unreached
-    if ObjectiveTerm.SHORTFALL in breakdown:
-        k = priorities.index(ObjectiveTerm.SHORTFALL)
-        uppers[k] += unreached_short
-        breakdown[ObjectiveTerm.SHORTFALL] += unreached_short
-        if priorities[0] is ObjectiveTerm.SHORTFALL:
-            first_bound += unreached_short
-    planned = [s for s in summaries if s.status.has_plan]
-    dispatches = tuple(d for i in sorted(state.sent) for d in state.sent[i])
-    if not planned:
+        totals.add(outcome, dict(summary.breakdown))
+    totals.add_unplanned(unreached, unreached_short)
+    if not any(s.status.has_plan for s in summaries):
         return Result(
             status=SolveStatus.NO_SOLUTION,
             wall_time=elapsed,
             parts=tuple(summaries),
-            warnings=tuple(warnings),
+            warnings=tuple(totals.warnings),
         )
+    return _merged_result(state, totals, summaries, elapsed)
+
+
+def _merged_result(
+    state: _State, totals: _Totals, summaries: list[PartSummary], elapsed: float
+) -> Result:
+    """The result of the parts' plans added up in ``totals``."""
+    instance, priorities, breakdown = state.instance, totals.priorities, totals.breakdown
     weights = strict_weights(
-        [max(u, breakdown[t]) for u, t in zip(uppers, priorities, strict=True)]
+        [max(u, breakdown[t]) for u, t in zip(totals.uppers, priorities, strict=True)]
     )
     objective = sum(w * breakdown[t] for w, t in zip(weights, priorities, strict=True))
     bound = (
-        min(objective, weights[0] * first_bound)
+        min(objective, weights[0] * totals.first_bound)
         if priorities[0] is not ObjectiveTerm.BALANCE
         else 0
     )
     optimal = (
-        len(planned) == len(summaries)
-        and all(s.status is SolveStatus.OPTIMAL for s in summaries)
+        all(s.status is SolveStatus.OPTIMAL for s in summaries)
         and ObjectiveTerm.BALANCE not in priorities[:-1]
         and not instance.reserve
     )
+    warnings = totals.warnings
     if len(summaries) > 1:
         warnings.append(
             "the bound sums the parts' bounds: valid with the national reserve relaxed"
@@ -632,13 +661,13 @@ def merge(state: _State, elapsed: float) -> Result:
         best_bound=objective if optimal else bound,
         gap=relative_gap(objective, objective if optimal else bound),
         wall_time=elapsed,
-        plan=Plan(assignments=tuple(assignments)),
-        coverage=tuple(coverage),
+        plan=Plan(assignments=tuple(totals.assignments)),
+        coverage=tuple(totals.coverage),
         breakdown=breakdown,
-        activations=tuple(activations),
+        activations=tuple(totals.activations),
         warnings=tuple(warnings),
         parts=tuple(summaries),
-        dispatches=dispatches,
+        dispatches=tuple(d for i in sorted(state.sent) for d in state.sent[i]),
     )
 
 
