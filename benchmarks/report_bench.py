@@ -2,8 +2,8 @@
 
 Targets: a province result's report in under 5 s and under 10 MB.
 
-    python benchmarks/report_bench.py prepare DIR   # province (tight, seed 0) and a 30 s plan
-    python benchmarks/report_bench.py run DIR       # renders it 3 times; asserts the targets
+    python -m benchmarks.report_bench prepare DIR   # province (tight, seed 0) and a 30 s plan
+    python -m benchmarks.report_bench run DIR       # renders it 3 times; asserts the targets
 
 ``prepare`` writes ``DIR/instance.json`` and ``DIR/result.json``; ``run`` prints one JSON line
 (seconds of each render, megabytes, venues, units, assignments, short rings) and exits 1 when a

@@ -2,9 +2,9 @@
 
 Usage::
 
-    python benchmarks/solver_perf.py write province --variant loose --out province-loose.json
-    python benchmarks/solver_perf.py run provinces3 --preset default --time-limit 30
-    python benchmarks/solver_perf.py run province --variant loose --preset default --time-limit 30
+    python -m benchmarks.solver_perf write province --variant loose --out province-loose.json
+    python -m benchmarks.solver_perf run provinces3 --preset default --time-limit 30
+    python -m benchmarks.solver_perf run province --variant loose --preset default --time-limit 30
 
 ``table FILE`` turns a file of such lines into the markdown rows of ``benchmarks/RESULTS.md``.
 ``run`` solves in this process and prints one JSON line: build time, time to the first plan,

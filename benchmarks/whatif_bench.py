@@ -24,7 +24,7 @@ Measures, on one instance (default: the bundled city):
 
 Every plan is re-checked with the independent checker. Run::
 
-    .venv/bin/python benchmarks/whatif_bench.py --time-limit 60 --json out.json
+    .venv/bin/python -m benchmarks.whatif_bench --time-limit 60 --json out.json
 """
 
 from __future__ import annotations
