@@ -5,7 +5,7 @@ from __future__ import annotations
 from benchmarks.generator import generate
 from solver import parse_instance, solve
 from solver.decompose import independent_parts
-from solver.domain import ObjectiveTerm
+from solver.domain import Instance, ObjectiveTerm
 from solver.parts.national import PartsProgress
 from solver.parts.split import domain_parts, unreached_venues
 from tests.factory import unit
@@ -51,6 +51,49 @@ def test_domain_parts_cut_a_part_too_big_along_provinces() -> None:
     # The far-reaching unit stays with its home province.
     brimob = len(instance.units) - 1
     assert next(p for p in cut if brimob in p.units).venues == (0,)
+
+
+def _province_of_two_regencies() -> Instance:
+    """Province 0 with a second regency 11 km from the first (its venue is index 2, its
+    three officers reach both venues of the province: 12 pairs), province 1 as ever (3 pairs)."""
+    data = provinces_data(count=2)
+    data["regions"].append({"id": "kab-0b", "level": "regency", "parent": "prov-0"})
+    near = {"lat": -6.5, "lon": 100.1}
+    second = dict(data["venues"][0], id="kpu-0b", region="kab-0b", location=near)
+    data["venues"].append(second)
+    data["units"] += [
+        unit(f"u-0b-{k}", home={"region": "kab-0b", "location": near}) for k in range(3)
+    ]
+    return parse_instance(data)
+
+
+def test_domain_parts_keep_a_province_within_its_budget_whole() -> None:
+    instance = _province_of_two_regencies()
+    parts = domain_parts(instance, max_pairs=12)
+    assert [(p.venues, p.pairs, p.cut) for p in parts] == [((0, 2), 12, ""), ((1,), 3, "")]
+
+
+def test_domain_parts_cut_a_province_over_its_budget_into_regencies() -> None:
+    instance = _province_of_two_regencies()
+    parts = domain_parts(instance, max_pairs=11)
+    # Across the regency cut each officer keeps only its own regency's venue.
+    assert sorted((p.venues, p.pairs, p.cut) for p in parts) == [
+        ((0,), 3, "region"),
+        ((1,), 3, ""),
+        ((2,), 3, "region"),
+    ]
+
+
+def test_domain_parts_cut_the_biggest_province_first_when_the_total_does_not_fit() -> None:
+    instance = _province_of_two_regencies()
+    assert sum(p.pairs for p in domain_parts(instance, 12, total_pairs=15)) == 15
+    parts = domain_parts(instance, max_pairs=12, total_pairs=10)
+    # Cutting province 0 (12 pairs) into its regencies leaves 9; province 1 stays whole.
+    assert sorted((p.venues, p.pairs, p.cut) for p in parts) == [
+        ((0,), 3, "region"),
+        ((1,), 3, ""),
+        ((2,), 3, "region"),
+    ]
 
 
 def test_solve_in_parts_plan_is_checked_on_the_whole_instance() -> None:

@@ -200,18 +200,13 @@ def _as_progress(
 
 
 def choose_parts(instance: Instance, seconds: float, lanes: int) -> list[DomainPart]:
-    """The parts to plan: connected parts, cut along provinces where one part's work (its
-    pairs at :data:`PAIRS_PER_SECOND`) would take longer than ``seconds``; if the work of all
-    parts is still more than ``lanes`` workers do in ``seconds``, cut finer (along provinces
-    wherever a part would take an eighth of the time), and at last along regions everywhere."""
-    reached = reach(instance)
-    capacity = PAIRS_PER_SECOND * seconds * lanes
-    parts: list[DomainPart] = []
-    for share in (1.0, 1 / 8, 0.0):
-        parts = domain_parts(instance, int(PAIRS_PER_SECOND * seconds * share), reached)
-        if sum(p.pairs for p in parts) <= capacity:
-            break
-    return parts
+    """The parts to plan: connected parts, cut along provinces (and a province along regions)
+    only where one part's work (its pairs at :data:`PAIRS_PER_SECOND`) would take longer than
+    one worker's ``seconds``; if the work of all parts is still more than ``lanes`` workers do
+    in ``seconds``, the biggest parts are cut into their regions, one after another, until it
+    fits: the smaller provinces stay whole, their units' reach across regencies kept."""
+    per_worker = int(PAIRS_PER_SECOND * seconds)
+    return domain_parts(instance, per_worker, reach(instance), total_pairs=per_worker * lanes)
 
 
 def _budgets(sizes: Sequence[int], seconds: float, workers: int) -> list[float]:

@@ -11,19 +11,27 @@ union-find over venues.
 
 A part whose units reach more (unit, venue) pairs than its budget allows (``max_pairs``; the
 pairs measure its model's size and the time its greedy start and search need) is cut along
-regions: each unit
-stays with its home province, each venue with its region's province, and **a unit serves only
-venues of its own province** (what crosses the cut is a unit's reach into a neighbouring
-province, and it is dropped). Each province is then split again into its own connected parts;
-a province still too big is cut the same way by home regency or city. The plans of cut parts
-are plans of the instance (every rule holds inside each part and no unit is in two parts);
-they may miss what the dropped reach across the cut would have covered.
+provinces: each unit stays with its home province, each venue with its region's province, and
+**a unit serves only venues of its own province** (what crosses the cut is a unit's reach into
+a neighbouring province, and it is dropped). Each province is then split again into its own
+connected parts; a province still too big for ``max_pairs`` is cut the same way by home
+regency or city. A province within ``max_pairs`` stays whole: its units keep their reach into
+every regency of it.
+
+When the parts together still reach more pairs than all the workers' time allows
+(``total_pairs``), the part with the most pairs is cut into its regencies (along provinces
+first, then regions) and the next biggest after it, until the total fits; the smaller
+provinces stay whole. So regions are cut only in a province whose work does not fit.
+
+The plans of cut parts are plans of the instance (every rule holds inside each part and no
+unit is in two parts); they may miss what the dropped reach across the cut would have covered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -182,13 +190,16 @@ def domain_parts(
     instance: Instance,
     max_pairs: int | None = None,
     reached: Sequence[npt.NDArray[np.int64]] | None = None,
+    total_pairs: int | None = None,
 ) -> list[DomainPart]:
     """The independent parts of ``instance``, largest first (by pairs, units, then venues).
 
     Venues that no unit reaches belong to no part (all they require is missing whatever the
     plan); units that reach no venue belong to none either. With ``max_pairs``, a part whose
     units reach more (unit, venue) pairs is cut along provinces, then regions (see the
-    module's rule); a part of one region is never cut. ``reached`` is :func:`reach` of the
+    module's rule); a part of one region is never cut. With ``total_pairs``, the biggest
+    parts are then cut into regions, one after another, until all parts together reach at
+    most that many pairs (or none is left to cut). ``reached`` is :func:`reach` of the
     instance, when already known.
     """
     reached = reach(instance) if reached is None else reached
@@ -198,18 +209,16 @@ def domain_parts(
         ("province", province),
         ("region", lambda region: region),
     ]
-    parts: list[DomainPart] = []
+    Own = Sequence[npt.NDArray[np.int64]] | Mapping[int, npt.NDArray[np.int64]]
+    # Every part with the reach its units keep in it and the level it was placed at.
+    placed: list[tuple[DomainPart, Own, int]] = []
 
     def place(
-        venues: list[int],
-        units: list[int],
-        own: Sequence[npt.NDArray[np.int64]] | Mapping[int, npt.NDArray[np.int64]],
-        level: int,
-        cut: str,
+        venues: list[int], units: list[int], own: Own, level: int, cut: str, limit: int | None
     ) -> None:
         pairs = sum(len(own[u]) for u in units)
-        if max_pairs is None or pairs <= max_pairs or level == len(levels):
-            parts.append(DomainPart(tuple(venues), tuple(units), pairs, cut))
+        if limit is None or pairs <= limit or level == len(levels):
+            placed.append((DomainPart(tuple(venues), tuple(units), pairs, cut), own, level))
             return
         name, key_of = levels[level]
         groups: dict[str, list[int]] = {}
@@ -219,14 +228,35 @@ def domain_parts(
         for key, members in sorted(groups.items()):
             # A unit keeps only the venues of its own province (or region): its reach
             # across the cut is dropped.
-            mine = {u: reached[u][venue_key[reached[u]] == key] for u in members}
+            mine = {u: own[u][venue_key[own[u]] == key] for u in members}
             for sub_venues, sub_units in _components(n, mine, members):
-                place(sub_venues, sub_units, mine, level + 1, name)
+                place(sub_venues, sub_units, mine, level + 1, name, limit)
 
     for venues, units in _components(n, reached, range(len(instance.units))):
-        place(venues, units, reached, 0, "")
+        place(venues, units, reached, 0, "", max_pairs)
+    if total_pairs is not None:
+        _cut_biggest(placed, total_pairs, len(levels), place)
+    parts = [part for part, _, _ in placed]
     parts.sort(key=lambda p: (-p.pairs, -len(p.units), -len(p.venues), p.venues))
     return parts
+
+
+def _cut_biggest(
+    placed: list[tuple[DomainPart, Any, int]],
+    total_pairs: int,
+    depth: int,
+    place: Callable[[list[int], list[int], Any, int, str, int | None], None],
+) -> None:
+    """Cut the part with the most pairs into its regions (from the level it was placed at),
+    then the next, until ``placed`` reaches at most ``total_pairs`` pairs in all."""
+    while sum(part.pairs for part, _, _ in placed) > total_pairs:
+        cuttable = [i for i, (_, _, level) in enumerate(placed) if level < depth]
+        if not cuttable:
+            return
+        biggest = max(cuttable, key=lambda i: placed[i][0].pairs)
+        part, own, level = placed.pop(biggest)
+        # A limit of 0 cuts it down to its regions: what comes out is placed at the last level.
+        place(list(part.venues), list(part.units), own, level, part.cut, 0)
 
 
 def unreached_venues(instance: Instance, parts: Sequence[DomainPart]) -> list[int]:
