@@ -14,7 +14,6 @@ import math
 import time
 from collections.abc import Callable
 
-import highspy
 import numpy as np
 
 from solver.bound.lp import ShortfallLP, dual_bound
@@ -41,6 +40,10 @@ def solve_relaxation(
     limit = deadline - time.perf_counter()
     if limit <= 0 or stop():
         return None
+    # Imported here: only large models run the relaxation, and every command and solver
+    # process imports this module.
+    import highspy
+
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
