@@ -22,6 +22,7 @@ from server.jobs.manager import JobManager
 from server.jobs.store import JobStore
 from server.metrics import Figures, Metrics
 from server.names import SERVICE_NAME
+from server.parts_cluster import PartsCluster
 from server.security import server_security
 from server.service import RingplanServicer
 from server.streams import StreamBudget
@@ -67,11 +68,15 @@ class RingplanServer:
                 streams=lambda: self.streams.open,
             )
         )
+        self.parts_cluster = PartsCluster(
+            config.dask_scheduler, config.dask_local, config.dask_workers, config.worker_nice
+        )
         self.pool = WorkerPool(
             config.max_concurrent_solves,
             WorkerLimits(memory_mb=config.worker_memory_mb or None, nice=config.worker_nice),
             config.overrun_grace,
             observe=self.metrics.solve,
+            prepare=self.parts_cluster.prepare,
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
@@ -152,6 +157,7 @@ class RingplanServer:
             self.admission.stop_all()
         stopped.wait()
         self.pool.close()
+        self.parts_cluster.close()
         self.store.close()
         self.metrics.close()
         self._stopped.set()

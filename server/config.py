@@ -92,8 +92,14 @@ class ServerConfig:
     """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
     dask_scheduler: str = ""
     """Address of a Dask scheduler (``tcp://host:8786``) the parts of instances planned in parts
-    go to; empty: national-size instances are planned in parts one by one in the solver
-    process (a solver process may not start a cluster of its own)."""
+    (national size, or with a national reserve) go to; empty: see ``dask_local``."""
+    dask_local: bool = True
+    """Without ``dask_scheduler``: start a Dask ``LocalCluster`` in the server at the first job
+    planned in parts and send every such job's parts to it (stopped at shutdown); false: their
+    parts run one by one in the solver process."""
+    dask_workers: int = 0
+    """Worker processes of that cluster (single-threaded, niced by ``worker_nice``); 0: one
+    per core."""
     # Security (see server/security.py and server/auth.py).
     tls_cert: str = ""
     """PEM certificate chain of the server; with ``tls_key`` the server speaks TLS only."""
@@ -174,6 +180,7 @@ class ServerConfig:
             "worker_memory_mb",
             "worker_nice",
             "overrun_grace",
+            "dask_workers",
             "job_retention",
         ):
             if getattr(self, name) < 0:

@@ -143,5 +143,4 @@ def read_job(
         seed=options.seed if options.HasField("seed") else None,
         hint=hint,
         reply_by=None if remaining is None else time.time() + limit,
-        scheduler=config.dask_scheduler or None,
     )

@@ -78,7 +78,8 @@ class Job:
     deadline, or ``None``: time spent waiting for a worker or starting its process comes off
     the time limit, so the answer beats the deadline."""
     scheduler: str | None = None
-    """Dask scheduler the parts go to (see :attr:`server.config.ServerConfig.dask_scheduler`)."""
+    """Dask scheduler the parts go to (set by :class:`server.parts_cluster.PartsCluster` for
+    an instance planned in parts)."""
 
     def run(
         self,
@@ -241,9 +242,13 @@ class WorkerPool:
         limits: WorkerLimits,
         overrun_grace: float,
         observe: Callable[[float, str], None] | None = None,
+        prepare: Callable[[object], object] | None = None,
     ) -> None:
         self._observe = observe
         """Told the seconds and the outcome (``ok``, ``failed``, ``cancelled``) of each run."""
+        self._prepare = prepare
+        """Completes a task before it runs (:meth:`server.parts_cluster.PartsCluster.prepare`:
+        the cluster a job planned in parts sends its parts to)."""
         self._context = multiprocessing.get_context("spawn")
         self._limits = limits
         self._grace = overrun_grace
@@ -281,6 +286,8 @@ class WorkerPool:
         incumbent: Callable[[Plan], None] | None = None,
     ) -> T:
         """Run ``task`` in a worker process (see :meth:`Worker.run`)."""
+        if self._prepare is not None:
+            task = cast(Task[T], self._prepare(task))
         worker = self._take()
         started = time.perf_counter()
         try:
