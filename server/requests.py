@@ -78,6 +78,12 @@ def granted_time_limit(
     return limit if limit > 0 else None
 
 
+def reply_by(left: float | None, config: ServerConfig) -> float | None:
+    """Wall-clock time (``time.time()``) a call's work must end by: its deadline, ``left``
+    seconds from now, less the margin kept to reply; ``None`` for a call with no deadline."""
+    return None if left is None else time.time() + left - config.deadline_margin
+
+
 def option_violations(options: api.SolveOptions | wpb.WhatIfOptions) -> list[FieldViolation]:
     """Problems of the options every solve shares: time limit, seed, workers, preset."""
     violations: list[FieldViolation] = []
@@ -142,5 +148,5 @@ def read_job(
         preset=preset,
         seed=options.seed if options.HasField("seed") else None,
         hint=hint,
-        reply_by=None if remaining is None else time.time() + limit,
+        reply_by=reply_by(left, config),
     )

@@ -17,7 +17,8 @@ from ringplan.v1 import whatif_pb2 as wpb
 from server.config import ServerConfig
 from server.convert import _Reader, change_data, oneof_path, plan_from_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument, violations_from
-from server.requests import granted_time_limit, option_violations, read_instance
+from server.requests import granted_time_limit, option_violations, read_instance, reply_by
+from server.workers import time_left
 from solver import Instance, InstanceError, Plan, Problem, Progress
 from solver.validation import PathPart, problems_from_validation_error
 from solver.whatif import (
@@ -28,10 +29,29 @@ from solver.whatif import (
     whatif,
     whatif_batch,
 )
-from solver.whatif.replan import REPRODUCIBLE_WALL_FACTOR, check_batch, check_request
+from solver.whatif.replan import (
+    REPRODUCIBLE_WALL_FACTOR,
+    ReplanOptions,
+    check_batch,
+    check_request,
+)
 
 SLACK = 1.2
 """The watchdog's budget over the solves' own: diffs and key figures are computed after."""
+
+
+def by_deadline(options: ReplanOptions, reply_by: float | None, rounds: int) -> ReplanOptions:
+    """``options`` with a time limit short enough that ``rounds`` rounds of solves, one
+    after another from now, end by ``reply_by`` (``None``: ``options`` as they are).
+
+    A reproducible solve's wall-clock safety net is :data:`REPRODUCIBLE_WALL_FACTOR` times its
+    time limit, so that net is what has to fit.
+    """
+    if reply_by is None:
+        return options
+    factor = REPRODUCIBLE_WALL_FACTOR if options.reproducible else 1.0
+    wall = time_left(options.time_limit * factor, reply_by, rounds)
+    return options.model_copy(update={"time_limit": wall / factor})
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,8 @@ class WhatIfTask:
     time_limit: float
     changed: Instance
     """The changed instance, from the check when the request arrived."""
+    reply_by: float | None = None
+    """Wall-clock time the answer must be back by (see :attr:`server.workers.Task.reply_by`)."""
 
     def run(
         self,
@@ -49,8 +71,10 @@ class WhatIfTask:
         incumbent: Callable[[Plan], None],
         stop: threading.Event,
     ) -> WhatIfResponse:
-        """Re-plan (in the worker process)."""
-        return whatif(self.request, progress=progress, stop=stop, changed=self.changed)
+        """Re-plan (in the worker process), within the call's deadline if it has one."""
+        options = by_deadline(self.request.options, self.reply_by, 1)
+        request = self.request.model_copy(update={"options": options})
+        return whatif(request, progress=progress, stop=stop, changed=self.changed)
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,8 @@ class WhatIfBatchTask:
     time_limit: float
     changed: tuple[Instance, ...]
     """Each scenario's changed instance, from the check when the batch arrived."""
+    reply_by: float | None = None
+    """Wall-clock time the answer must be back by (see :attr:`server.workers.Task.reply_by`)."""
 
     def run(
         self,
@@ -68,8 +94,12 @@ class WhatIfBatchTask:
         incumbent: Callable[[Plan], None],
         stop: threading.Event,
     ) -> WhatIfBatchResponse:
-        """Answer every scenario (in the worker process)."""
-        return whatif_batch(self.request, stop=stop, changed=self.changed)
+        """Answer every scenario (in the worker process), the last round within the call's
+        deadline if it has one."""
+        rounds = math.ceil(len(self.request.scenarios) / self.request.max_parallel)
+        options = by_deadline(self.request.options, self.reply_by, rounds)
+        request = self.request.model_copy(update={"options": options})
+        return whatif_batch(request, stop=stop, changed=self.changed)
 
 
 def _options(
@@ -79,7 +109,7 @@ def _options(
     rounds: int,
     violations: list[FieldViolation],
 ) -> tuple[dict[str, Any], float]:
-    """ReplanOptions data and the wall-clock budget of the whole task."""
+    """ReplanOptions data and the seconds granted to the whole task (its solves' share)."""
     violations += option_violations(message)
     if not message.deterministic_time_seconds >= 0:  # NaN too
         violations.append(
@@ -103,7 +133,7 @@ def _options(
         "reproducible": message.reproducible,
         "deterministic_time": message.deterministic_time_seconds or None,
     }
-    return options, granted * SLACK
+    return options, granted
 
 
 def _changes(
@@ -145,9 +175,17 @@ def _checked(
     raise invalid_argument(violations)
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """A task's time: the watchdog's budget and the time its answer must be back by."""
+
+    time_limit: float
+    reply_by: float | None
+
+
 def _base(
     message: Any, remaining: float | None, config: ServerConfig, rounds: int
-) -> tuple[dict[str, Any], list[FieldViolation], float, _Reader]:
+) -> tuple[dict[str, Any], list[FieldViolation], _Budget, _Reader]:
     """What a single and a batch request share: instance, plan, now, options."""
     began = time.monotonic()
     violations: list[FieldViolation] = []
@@ -163,8 +201,8 @@ def _base(
     if message.now:
         data["now"] = message.now
     left = None if remaining is None else remaining - (time.monotonic() - began)
-    data["options"], budget = _options(message.options, left, config, rounds, violations)
-    return data, violations, budget, _Reader()
+    data["options"], granted = _options(message.options, left, config, rounds, violations)
+    return data, violations, _Budget(granted * SLACK, reply_by(left, config)), _Reader()
 
 
 def read_whatif(
@@ -187,7 +225,9 @@ def read_whatif(
         return oneof_path(p, message.changes)
 
     request, changed = _checked(WhatIfRequest, check_request, data, violations, path)
-    return WhatIfTask(request=request, time_limit=budget, changed=changed)
+    return WhatIfTask(
+        request=request, time_limit=budget.time_limit, changed=changed, reply_by=budget.reply_by
+    )
 
 
 def read_batch(
@@ -213,4 +253,9 @@ def read_batch(
         return p
 
     batch, changed = _checked(WhatIfBatchRequest, check_batch, data, violations, path)
-    return WhatIfBatchTask(request=batch, time_limit=budget, changed=tuple(changed))
+    return WhatIfBatchTask(
+        request=batch,
+        time_limit=budget.time_limit,
+        changed=tuple(changed),
+        reply_by=budget.reply_by,
+    )

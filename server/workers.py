@@ -48,11 +48,19 @@ T = TypeVar("T")
 
 
 class Task(Protocol[R]):
-    """Work a worker process can run: picklable, with a wall-clock budget."""
+    """Work a worker process can run: picklable, with a wall-clock budget and, for a call
+    with a deadline, the time its answer must be back by."""
 
     @property
     def time_limit(self) -> float:
         """Seconds the work may take (the watchdog adds its grace)."""
+
+    @property
+    def reply_by(self) -> float | None:
+        """Wall-clock time (``time.time()``) by which the answer must be back, or ``None``.
+
+        A task turns its budget into solve options with :func:`time_left` when it starts, so
+        the time spent waiting for a worker or starting its process comes off its solves."""
 
     def run(
         self,
@@ -88,12 +96,9 @@ class Job:
         stop: threading.Event,
     ) -> Result:
         """Plan the instance (in the worker process)."""
-        limit = self.time_limit
-        if self.reply_by is not None:
-            limit = max(MIN_TIME_LIMIT, min(limit, self.reply_by - time.time()))
         return solve(
             self.instance,
-            time_limit=limit,
+            time_limit=time_left(self.time_limit, self.reply_by),
             workers=self.workers,
             preset=self.preset,
             seed=self.seed,
@@ -117,6 +122,30 @@ class WorkerLimits:
 
 MIN_TIME_LIMIT = 0.05
 """The least a solve is given once a call's deadline is near: enough for a greedy plan."""
+
+
+def time_left(limit: float, reply_by: float | None, rounds: int = 1) -> float:
+    """Seconds one solve may take so that ``rounds`` solves, one after another, end by
+    ``reply_by``.
+
+    Parameters
+    ----------
+    limit
+        The solve's own time limit.
+    reply_by
+        Wall-clock time (``time.time()``) the last solve must end by, or ``None``.
+    rounds
+        Solves still to run one after another, this one included.
+
+    Returns
+    -------
+    float
+        ``limit``, or the time left before ``reply_by`` shared by the rounds when that is
+        less, and never under :data:`MIN_TIME_LIMIT`.
+    """
+    if reply_by is None:
+        return limit
+    return max(MIN_TIME_LIMIT, min(limit, (reply_by - time.time()) / max(1, rounds)))
 
 
 class Worker:

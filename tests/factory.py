@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from subprocess import DEVNULL, PIPE, Popen
 from typing import Any
@@ -165,3 +168,22 @@ def start_serve(*args: str, env: dict[str, str] | None = None) -> tuple[Popen[st
         process.wait()
         raise AssertionError(f"ringplan serve did not start: {line!r}")
     return process, line.split()[-1]
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def kill_and_wait(pids: list[int], timeout: float = 10.0) -> None:
+    """Kill the processes with SIGKILL and wait until each has gone."""
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    end = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids):
+        assert time.monotonic() < end, "a killed process is still alive"
+        time.sleep(0.02)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -22,7 +23,7 @@ from solver.whatif import (
     apply_changes,
     whatif,
 )
-from tests.factory import make, ring, shifts, unit, venue
+from tests.factory import busy_instance, kill_and_wait, make, ring, shifts, unit, venue
 
 OPTIONS = ReplanOptions(time_limit=10, workers=2, reproducible=True, seed=1)
 
@@ -201,3 +202,42 @@ def test_whatif_options_out_of_range_are_field_violations(client: RingplanClient
     assert [v.field for v in caught.value.violations] == ["options.seed"]
     # The worker that would have run it is still there: the next re-plan works.
     assert client.whatif(instance, plan, [], options=OPTIONS).diff.is_empty
+
+
+DEADLINE = 10.0
+"""A what-if call's deadline: longer than a solver process takes to start on a loaded machine,
+shorter than the solve it asks for."""
+
+
+@pytest.mark.parametrize("scenarios", [1, 2], ids=["single", "batch-of-two-rounds"])
+def test_whatif_with_a_deadline_answers_by_it_when_its_solver_process_starts_first(
+    tmp_path: Path, scenarios: int
+) -> None:
+    # The solver processes are killed first, so the call waits for a new one to start (seconds
+    # on a loaded machine). That wait must come off the solves: the search of a hard instance
+    # (which never ends early) is asked for 60 s, and the answer must still beat the deadline.
+    instance = busy_instance()
+    closed: list[SetRisk | CloseVenue] = [CloseVenue(venue="v0")]
+    config = ServerConfig(
+        port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
+    )
+    options = ReplanOptions(time_limit=60, workers=1)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        kill_and_wait(server.pool.idle_pids)
+        if scenarios == 1:
+            answers = [client.whatif(instance, Plan(), closed, options=options, timeout=DEADLINE)]
+        else:  # one slot: the two scenarios are solved one after the other
+            batch = [Scenario(name="close v0", changes=tuple(closed)), Scenario(name="as is")]
+            answers = list(
+                client.whatif_batch(
+                    instance, Plan(), batch, options=options, timeout=DEADLINE
+                ).answers
+            )
+    # Answered at all means answered by the deadline (the client gives up at it).
+    assert len(answers) == scenarios
+    for answer, changes in zip(answers, [closed, []], strict=False):
+        assert answer.result.status.has_plan
+        checked(instance, changes, answer)
+    # Each solve had its share of the deadline less the margin, not of the 60 s it asked for.
+    total = sum(a.result.wall_time for a in answers)
+    assert total < DEADLINE - config.deadline_margin
