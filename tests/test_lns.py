@@ -6,10 +6,11 @@ import numpy as np
 
 from solver import Instance, ObjectiveTerm, SolveStatus, check_plan, solve
 from solver.lns import binding_groups, duty_groups, replan_window, short_slots
+from solver.lns.window import window_candidates
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
 from solver.report import plan_from_vector
-from tests.factory import make, ring, shifts, unit, venue
+from tests.factory import HOME, make, ring, shifts, unit, venue
 
 RULES = {"min_rest_hours": 8, "max_consecutive_days": 5}
 
@@ -66,3 +67,38 @@ def test_binding_groups_are_the_units_at_their_consecutive_days_limit() -> None:
     assert binding_groups(data, x).tolist() == [True, False]
     slots, missing = short_slots(data, x)
     assert len(slots) == 21 - 5 and (missing > 0).all()
+
+
+def test_duty_window_keeps_a_partly_free_units_rules() -> None:
+    # u0 is held on duty on days 1-4 and 6-7 and free only on day 5, which is short: working
+    # it would make 7 days in a row (at most 5), so the window must leave day 5 short.
+    instance = week(1)
+    data = build_data(instance, grouped=False)
+    x = np.zeros(data.n_candidates, dtype=np.int64)
+    day = np.array(data.shift_day)[data.candidate_slot]
+    for d in (0, 1, 2, 3, 5, 6):
+        x[np.flatnonzero(day == d)[0]] = 1  # the first shift of the day
+    free = day == 4
+    after = replan_window(data, x, free, time_limit=10, parameters={"num_workers": 2})
+    assert check_plan(instance, plan_from_vector(data, after)).ok
+    assert (after == x).all()
+
+
+def test_window_candidates_leave_out_places_the_free_ones_share_no_row_with() -> None:
+    # u0 guards a venue 100 km from u1's (travel limit 30 km): re-planning u1 needs none of
+    # u0's places, but every place of u1's and every free candidate.
+    far = {"lat": HOME["lat"] - 0.9, "lon": HOME["lon"]}
+    instance = make(
+        [venue("near"), venue("far", location=far)],
+        [unit("u0", home={"region": "pwk", "location": far}), unit("u1")],
+        shifts(6),
+        {**RULES, "max_travel_km": 30},
+    )
+    data = build_data(instance, grouped=False)
+    x = np.zeros(data.n_candidates, dtype=np.int64)
+    u0, u1 = (np.flatnonzero(data.candidate_group == g) for g in (0, 1))
+    x[u0[::2]] = 1
+    x[u1[:1]] = 1
+    free = (data.candidate_group == 1) & (np.arange(data.n_candidates) > u1[0])
+    kept = window_candidates(data, x, free)
+    assert kept.tolist() == u1.tolist()

@@ -1,9 +1,10 @@
 """Re-plan a window of a plan: some candidates free, every other place of the plan held.
 
 The window's model is the full model (:mod:`solver.model.constraints`) over the free
-candidates and the places the plan holds, with the held ones fixed: every rule holds as in
-the whole instance (the held places count towards rest, most shifts and days in a row), so
-its plans are plans of the instance; what it proves holds for the window only.
+candidates and the places the plan holds that share a row with them (:func:`window_candidates`),
+with the held ones fixed: every rule holds as in the whole instance (the held places count
+towards rest, most shifts and days in a row, headcount and capacity), so its plans are plans
+of the instance; what it proves holds for the window only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ortools.sat.python import cp_model
 
 from solver.domain import ObjectiveTerm
 from solver.model.constraints import add_constraints
-from solver.model.data import ModelData, restrict
+from solver.model.data import ModelData, cut
 from solver.model.evaluate import Evaluator
 from solver.model.objective import Stage, objective_terms
 from solver.model.variables import make_variables
@@ -39,10 +40,10 @@ def replan_window(
 
     ``parameters`` are ``SatParameters`` fields (workers, seed, presolve settings).
     """
-    kept = np.union1d(np.flatnonzero(free), np.flatnonzero(x))
-    window = restrict(data, kept.tolist())
+    kept = window_candidates(data, x, free)
+    window = window_data(data, kept)
     model = cp_model.CpModel()
-    variables = make_variables(model, window)
+    variables = make_variables(model, window, named=False)  # many small models: no names
     add_constraints(model, window, variables)
     terms = {t.name: t for t in objective_terms(model, window, variables)}
     if ObjectiveTerm.SHORTFALL not in terms:
@@ -85,6 +86,41 @@ def replan_window(
     ):
         return x
     return better
+
+
+def window_candidates(data: ModelData, x: IntArray, free: npt.NDArray[np.bool_]) -> IntArray:
+    """The candidates a window's model needs: the free ones, and the places the plan ``x``
+    holds in the slots they could fill (those count towards the slots' headcount and
+    capacity) or of a group with a free candidate (those count towards its rules). Other
+    places held change no row a free candidate is in (every other rule is a group's own), so
+    they are left out: the model stays a few times smaller than one over the whole plan."""
+    touched = np.zeros(len(data.slots), dtype=bool)
+    touched[data.candidate_slot[free]] = True
+    moving = np.zeros(len(data.groups), dtype=bool)
+    moving[data.candidate_group[free]] = True
+    near = touched[data.candidate_slot] | moving[data.candidate_group]
+    return np.flatnonzero(free | ((x > 0) & near))
+
+
+def window_data(data: ModelData, kept: IntArray) -> ModelData:
+    """The model data of a window: the candidates ``kept`` (indices into ``data``, in
+    increasing order) and only the slots they could fill, renumbered; candidate ``i`` of the
+    result is candidate ``kept[i]`` of ``data``. The other slots' shortfall is the same in
+    every plan of the window."""
+    used = np.unique(data.candidate_slot[kept])
+    slot_of = np.full(len(data.slots), -1, dtype=np.int64)
+    slot_of[used] = np.arange(len(used))
+    return cut(
+        data,
+        ModelData(
+            instance=data.instance,
+            slots=[data.slots[s] for s in used.tolist()],
+            groups=data.groups,
+            candidate_group=data.candidate_group[kept],
+            candidate_slot=slot_of[data.candidate_slot[kept]],
+            candidate_km=data.candidate_km[kept],
+        ),
+    )
 
 
 STOP_POLL_SECONDS = 0.05

@@ -71,14 +71,18 @@ NAMED_UP_TO = 20_000
 messages and logs); larger ones are built without, as naming costs a third of their build."""
 
 
-def make_variables(model: cp_model.CpModel, data: ModelData) -> Variables:
+def make_variables(
+    model: cp_model.CpModel, data: ModelData, *, named: bool | None = None
+) -> Variables:
     """Create the assignment variables and the shortfall variables.
 
     They are written into the model in one bulk (see :func:`_add_bulk`): creating them one by
-    one from Python takes most of a province model's build.
+    one from Python takes most of a province model's build. ``named``: whether they get
+    readable names; by default those with at most :data:`NAMED_UP_TO` candidates do.
     """
     instance = data.instance
-    named = data.n_candidates <= NAMED_UP_TO
+    if named is None:
+        named = data.n_candidates <= NAMED_UP_TO
     sizes = np.array([g.size for g in data.groups], dtype=np.int64)
     capacity = np.array([s.capacity for s in data.slots], dtype=np.int64)
     count = sizes[data.candidate_group]
