@@ -112,12 +112,14 @@ def test_solve_in_parts_plan_is_checked_on_the_whole_instance() -> None:
 def test_solve_in_parts_reports_progress_per_part() -> None:
     seen: list[PartsProgress] = []
     solve(provinces(count=2), time_limit=20, split="in-process", part_progress=seen.append)
-    # First every part's quick plan, then every part's search from it.
+    # First the whole instance's first plan, then every part's quick plan from it, then
+    # every part's search from that.
     rounds = [(p.round, p.done, p.total) for p in seen]
     assert rounds == [
+        ("first plan", 2, 2),
         ("first plans", 1, 2),
         ("first plans", 2, 2),
         ("search", 1, 2),
         ("search", 2, 2),
     ]
-    assert seen[1].planned == 2
+    assert seen[2].planned == 2

@@ -15,7 +15,9 @@ valid for the grouped model too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -36,6 +38,13 @@ def _has_run_longer(days: int, limit: int) -> bool:
         if not days:
             return False
     return days != 0
+
+
+def past(deadline: float | None, stop: threading.Event | None = None) -> bool:
+    """Whether ``deadline`` (``time.time()``) has passed or ``stop`` is set."""
+    return (deadline is not None and time.time() >= deadline) or (
+        stop is not None and stop.is_set()
+    )
 
 
 SlotOrder = Literal["weight", "day", "time"]
@@ -157,6 +166,8 @@ def greedy_counts(
     start: Sequence[tuple[int, int]] = (),
     closed_shifts: frozenset[int] = frozenset(),
     days_off: Mapping[int, int] | None = None,
+    deadline: float | None = None,
+    stop: threading.Event | None = None,
 ) -> npt.NDArray[np.int64]:
     """Candidate counts of a greedy plan (see the module docstring).
 
@@ -166,7 +177,9 @@ def greedy_counts(
     first, in order, each kept only where the ring's capacity and the unit's duty rules allow
     (a plan in force, which the greedy then tops up); no unit is added in ``closed_shifts``.
     ``days_off`` (a day bitmask per unit, see :func:`planned_days_off`) keeps units off days
-    (it adds no unit there; the start's places stay).
+    (it adds no unit there; the start's places stay). At ``deadline`` (``time.time()``) the
+    greedy stops filling slots and returns the plan so far (a valid plan too); so it does
+    once ``stop`` is set.
     """
     instance = data.instance
     position = start_positions(instance)
@@ -204,6 +217,8 @@ def greedy_counts(
         key=rank,
     )
     for s in slots:
+        if past(deadline, stop):
+            break
         slot = data.slots[s]
         need, room = slot.required - placed.get(s, 0), slot.capacity - placed.get(s, 0)
         # Placing a unit changes only that unit's duty, so who is free (and each one's load)
@@ -233,23 +248,32 @@ def plan_counts(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
     candidate, its ring has room and its unit is free under the duty rules; so a hint or a plan
     in force that a change made partly impossible still yields a valid plan to start from.
     """
+    rows = [(a.unit, a.venue, a.ring, a.shift) for a in plan.assignments]
+    # Every shift closed: the plan's own placements, and nothing added.
+    closed = frozenset(range(len(data.instance.shifts)))
+    return greedy_counts(data, start=plan_start(data, rows), closed_shifts=closed)
+
+
+def plan_start(data: ModelData, rows: Iterable[tuple[str, str, int, str]]) -> list[tuple[int, int]]:
+    """The (unit, candidate) placements of the assignments ``rows`` (unit, venue, ring number,
+    shift) that are candidates of ``data``, in time order (then venue, ring and unit id): a
+    ``start`` for :func:`greedy_counts`, which keeps those that keep every rule."""
     instance = data.instance
     units = {unit.id: u for u, unit in enumerate(instance.units)}
     group_of = data.group_of_unit()
     index = data.candidate_index()
     position = {s.id: (s.start, i) for i, s in enumerate(instance.shifts)}
-    rows = sorted(
-        (a for a in plan.assignments if a.shift in position and a.unit in units),
-        key=lambda a: (position[a.shift], a.venue, a.ring, a.unit),
+    ordered = sorted(
+        (row for row in rows if row[3] in position and row[0] in units),
+        key=lambda row: (position[row[3]], row[1], row[2], row[0]),
     )
     start = []
-    for a in rows:
-        u = units[a.unit]
-        found = index.get((group_of.get(u, -1), a.venue, a.ring, a.shift))
+    for unit, venue, ring, shift in ordered:
+        u = units[unit]
+        found = index.get((group_of.get(u, -1), venue, ring, shift))
         if found is not None:
             start.append((u, found))
-    # Every shift closed: the plan's own placements, and nothing added.
-    return greedy_counts(data, start=start, closed_shifts=frozenset(range(len(instance.shifts))))
+    return start
 
 
 Option = tuple[int, int, int, int, int, int, int]

@@ -19,11 +19,13 @@ then the shorter journey.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 
 import numpy as np
 import numpy.typing as npt
 
+from solver.heuristics.greedy import past
 from solver.heuristics.placements import Placements
 from solver.model.data import ModelData, start_positions
 
@@ -45,11 +47,14 @@ def repair_shortfall(
     *,
     locked: Collection[int] = (),
     max_work: int = MAX_WORK,
+    deadline: float | None = None,
+    stop: threading.Event | None = None,
 ) -> npt.NDArray[np.int64]:
     """Counts ``x`` with units moved within their shifts, free units called in, and units
     moved from one shift to another (see the module docstring), wherever that lowers the
     weighted shortfall; nothing changes in the ``locked`` shifts. The repair stops once it has
-    weighed ``max_work`` (unit, slot) pairs and shift trades.
+    weighed ``max_work`` (unit, slot) pairs and shift trades, or at ``deadline``
+    (``time.time()``) or once ``stop`` is set, with the moves made so far.
 
     The result keeps every rule that ``x`` keeps, and its weighted shortfall is never higher
     (strictly lower when any move was made).
@@ -77,6 +82,8 @@ def repair_shortfall(
     for _ in range(MAX_PASSES):
         gave: set[int] = set()
         for b in visit:
+            if past(deadline, stop):
+                return state.counts()
             best = repair.best_move(b)
             if best is not None:
                 _key, u, c, other = best

@@ -28,10 +28,15 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from solver.decompose import Part, part_instance
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
+from solver.heuristics.waves import WavePlan
 from solver.model.data import build_slots
 from solver.model.objective import strict_weights
+from solver.parts.first import FirstPlan, OnFirstPlan
 from solver.parts.reserve import (
     Kind,
     allocate,
@@ -199,14 +204,21 @@ def _as_progress(
     return report
 
 
-def choose_parts(instance: Instance, seconds: float, lanes: int) -> list[DomainPart]:
+def choose_parts(
+    instance: Instance,
+    seconds: float,
+    lanes: int,
+    reached: list[npt.NDArray[np.int64]] | None = None,
+) -> list[DomainPart]:
     """The parts to plan: connected parts, cut along provinces (and a province along regions)
     only where one part's work (its pairs at :data:`PAIRS_PER_SECOND`) would take longer than
     one worker's ``seconds``; if the work of all parts is still more than ``lanes`` workers do
     in ``seconds``, the biggest parts are cut into their regions, one after another, until it
-    fits: the smaller provinces stay whole, their units' reach across regencies kept."""
+    fits: the smaller provinces stay whole, their units' reach across regencies kept.
+    ``reached`` is :func:`~solver.parts.split.reach` of the instance, when already computed."""
     per_worker = int(PAIRS_PER_SECOND * seconds)
-    return domain_parts(instance, per_worker, reach(instance), total_pairs=per_worker * lanes)
+    reached = reach(instance) if reached is None else reached
+    return domain_parts(instance, per_worker, reached, total_pairs=per_worker * lanes)
 
 
 def _budgets(sizes: Sequence[int], seconds: float, workers: int) -> list[float]:
@@ -287,6 +299,7 @@ def solve_in_parts(
     part_budget: float | None = None,
     progress: Callable[[Progress], None] | None = None,
     solver: Callable[..., Result] | None = None,
+    first_plan: OnFirstPlan | None = None,
 ) -> Result:
     """Plan ``instance`` in independent parts within ``time_limit`` seconds (see the module).
 
@@ -297,7 +310,9 @@ def solve_in_parts(
     is called as ``part_progress`` is, with a :class:`~solver.result.Progress` whose parts
     fields are set (its objective is the weighted shortfall so far). ``solver`` is the
     one-instance solve each part's search calls (:func:`solver.solve` hands itself down);
-    without it, parts get their quick plans only.
+    without it, parts get their quick plans only. ``first_plan`` is called (from a thread of
+    this process) with the first whole plan (:mod:`solver.parts.first`) and the seconds since
+    the call, as soon as it is made.
     """
     start = time.perf_counter()
     wall_deadline = time.time() + time_limit - MERGE_SECONDS - 0.02 * time_limit
@@ -306,12 +321,15 @@ def solve_in_parts(
         mode is Mode.AUTO and scheduler is None and len(instance.units) < CLUSTER_UNITS
     )
     lanes = 1 if in_process else n_workers or (cores() if scheduler is None else 2)
-    parts = choose_parts(instance, max(1.0, wall_deadline - time.time()), lanes)
+    reached = reach(instance)
+    parts = choose_parts(instance, max(1.0, wall_deadline - time.time()), lanes, reached)
     callback = part_progress
     if progress is not None:
         callback = _as_progress(part_progress, progress, instance)
     state = _State(instance, parts, {}, {}, {}, start, callback, threading.Lock(), solver)
     split_time = time.perf_counter() - start
+    # The first whole plan, made here while the cluster starts.
+    first = FirstPlan(instance, parts, reached, wall_deadline, start, _on_first(state, first_plan))
     first_whole: float | None = None
     if parts:
         with _runner(
@@ -319,14 +337,16 @@ def solve_in_parts(
         ) as runner:
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
             settings: Settings = (seed, preset, per_part_workers)
-            # Round 1: every part's quick plan (greedy and repair, no search): the first plan
-            # of the whole instance.
+            # Round 1: every part's quick plan, from its slice of the first whole plan
+            # (topped up by greedy and repaired, no search; each stops at the deadline).
+            hints = first.hints()
             quick = [
-                replace(task, quick=True)
+                replace(task, quick=True, hint=hints.get(task.index, ()))
                 for task in _tasks(state, range(len(parts)), wall_deadline, 1, settings)
             ]
             _round(state, runner, quick, wall_deadline, "first plans", keep_better=False)
-            if len(state.outcomes) == len(parts):
+            first_whole = first.elapsed
+            if first_whole is None and len(state.outcomes) == len(parts):
                 first_whole = time.perf_counter() - start
             # The reserve's rounds on the quick plans, for their share of the time left.
             if instance.reserve:
@@ -350,6 +370,29 @@ def solve_in_parts(
             "warnings": tuple(warnings),
         }
     )
+
+
+def _on_first(state: _State, first_plan: OnFirstPlan | None) -> OnFirstPlan:
+    """Report the first whole plan to ``first_plan`` and as the parts' progress."""
+
+    def report(plan: WavePlan, elapsed: float) -> None:
+        if first_plan is not None:
+            first_plan(plan, elapsed)
+        if state.callback is not None:
+            n = len(state.parts)
+            state.callback(
+                PartsProgress(
+                    round="first plan",
+                    done=n,
+                    total=n,
+                    planned=n,
+                    shortfall=plan.shortfall,
+                    elapsed=elapsed,
+                    weighted=plan.weighted_shortfall,
+                )
+            )
+
+    return report
 
 
 def _round(

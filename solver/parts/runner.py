@@ -11,8 +11,9 @@ Promises of the Dask runner:
 
 * **Deadlines reach the workers.** Each task carries its absolute deadline; at the round's
   deadline the runner sets a named ``distributed.Event`` that every running part watches, so
-  each returns its best plan within a fraction of a second; parts still waiting after
-  :data:`STOP_GRACE` are cancelled.
+  each returns its best plan within a fraction of a second (the quick plans' greedy and repair
+  too, with the plan so far); parts still waiting after :data:`STOP_GRACE` are cancelled. A
+  stop asked for ends the round the same way, from the moment it was asked.
 * **No part is lost.** A worker that dies mid-solve (killed, out of memory) has its part
   rescheduled by Dask on another worker; a part whose task fails all the same is submitted
   again, up to :data:`ATTEMPTS` times, with the time left; only then is it reported without a
@@ -92,7 +93,15 @@ class DaskRunner:
     def __init__(self, client: Client, stop: threading.Event | None = None) -> None:
         self._client = client
         self._stop = stop
+        self._stopped_at: float | None = None
         self.workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+
+    def _end(self, deadline: float) -> float:
+        """When the round ends: its deadline, or the moment a stop was asked for (parts not
+        yet started then are not started)."""
+        if self._stop is not None and self._stop.is_set():
+            self._stopped_at = min(self._stopped_at or deadline, time.time())
+        return min(deadline, self._stopped_at or deadline)
 
     def run(self, tasks: Sequence[PartTask], on_done: OnDone, deadline: float) -> list[Failure]:
         from distributed import Event, as_completed
@@ -122,7 +131,7 @@ class DaskRunner:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            while not pending.is_empty() and time.time() <= deadline + STOP_GRACE:
+            while not pending.is_empty() and time.time() <= self._end(deadline) + STOP_GRACE:
                 if not pending.has_ready():
                     time.sleep(0.05)
                     continue
@@ -143,9 +152,10 @@ class DaskRunner:
         finally:
             stopping.set()
             watcher.join()
-        for future in list(pending.futures):
-            failed.append((by_key[future.key].index, "out of time"))
-            future.cancel()
+        left = list(pending.futures)
+        failed += [(by_key[future.key].index, "out of time") for future in left]
+        if left:  # one request for all: one each takes seconds for hundreds of parts
+            self._client.cancel(left)
         return failed
 
 

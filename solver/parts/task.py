@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +90,22 @@ def _watch(name: str, stop: threading.Event, done: threading.Event) -> None:
             return
 
 
+@contextmanager
+def _watching(name: str | None, stop: threading.Event) -> Iterator[None]:
+    """While inside, ``stop`` is set once the ``distributed.Event`` called ``name`` is (when a
+    name is given)."""
+    if name is None:
+        yield
+        return
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(name, stop, done), daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
 def _worker_name() -> str:
     try:
         from distributed import get_worker
@@ -98,11 +115,15 @@ def _worker_name() -> str:
         return "local"
 
 
-def quick_plan(task: PartTask) -> PartOutcome:
-    """The part's first plan, without a search: one greedy plan (heaviest shortfall weight
-    first, :func:`~solver.heuristics.greedy.greedy_counts`) repaired within its shifts
-    (:func:`~solver.heuristics.repair.repair_shortfall`). Its bound is 0."""
-    from solver.heuristics.greedy import greedy_counts
+def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutcome:
+    """The part's first plan, without a search: its :attr:`~PartTask.hint` (the whole
+    instance's first plan cut to the part, :mod:`solver.heuristics.waves`) where it keeps every
+    rule, topped up by the greedy (heaviest shortfall weight first,
+    :func:`~solver.heuristics.greedy.greedy_counts`) and repaired within its shifts
+    (:func:`~solver.heuristics.repair.repair_shortfall`). Greedy and repair stop at the task's
+    deadline (or once ``stop`` is set) with the plan so far, so a part late in its round
+    returns at worst its hint. Its bound is 0."""
+    from solver.heuristics.greedy import greedy_counts, plan_start
     from solver.heuristics.repair import repair_shortfall
     from solver.model.data import build_data
     from solver.model.evaluate import Evaluator
@@ -112,7 +133,16 @@ def quick_plan(task: PartTask) -> PartOutcome:
     began = time.perf_counter()
     instance = parse_instance(task.instance)
     data = build_data(instance, grouped=True)
-    x = repair_shortfall(data, greedy_counts(data, police_first=False, order="weight"))
+    start = plan_start(data, task.hint)
+    x = greedy_counts(
+        data,
+        police_first=False,
+        order="weight",
+        start=start,
+        deadline=task.deadline,
+        stop=stop,
+    )
+    x = repair_shortfall(data, x, deadline=task.deadline, stop=stop)
     evaluator = Evaluator(data)
     terms = evaluator.terms(x)
     uppers = tuple(term_uppers(data))
@@ -148,19 +178,15 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
     from solver.model.data import build_data
     from solver.model.objective import strict_weights, term_uppers
 
+    stop = stop or threading.Event()
     if task.quick:
-        return quick_plan(task)
+        with _watching(task.stop_event, stop):
+            return quick_plan(task, stop)
     if task.solver is None:
         raise ValueError("a part's search needs PartTask.solver")
     solve = task.solver
     began = time.perf_counter()
     instance = parse_instance(task.instance)
-    stop = stop or threading.Event()
-    done = threading.Event()
-    watcher = None
-    if task.stop_event is not None:
-        watcher = threading.Thread(target=_watch, args=(task.stop_event, stop, done), daemon=True)
-        watcher.start()
     hint = (
         Plan(
             assignments=tuple(
@@ -171,7 +197,7 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         else None
     )
     limit = max(0.1, min(task.budget, task.deadline - time.time()))
-    try:
+    with _watching(task.stop_event, stop):
         result = solve(
             instance,
             time_limit=limit,
@@ -182,8 +208,6 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
             stop=stop,
             split="off",
         )
-    finally:
-        done.set()
     priorities = instance.rules.priorities
     uppers = tuple(term_uppers(build_data(instance, grouped=True)))
     first_bound = 0
