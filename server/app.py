@@ -180,6 +180,10 @@ def create_server(config: ServerConfig) -> RingplanServer:
     return RingplanServer(config)
 
 
+SIGNAL_POLL = 0.2
+"""Seconds between the serving main thread's looks for a stop signal."""
+
+
 def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     server = create_server(config).start()
@@ -194,6 +198,10 @@ def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    stop.wait()
+    # Python runs a signal's handler in the main thread, but the kernel may hand the signal
+    # to any thread (gRPC's, say); a wait without a timeout then never wakes to run it, and
+    # the server ignored that SIGTERM. Waking now and then runs the handler.
+    while not stop.wait(SIGNAL_POLL):
+        pass
     server.shutdown()
     print("ringplan stopped", flush=True)

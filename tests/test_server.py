@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import threading
@@ -505,6 +506,22 @@ def test_a_solve_over_the_memory_cap_fails_with_the_reason_and_the_server_keeps_
 def test_a_second_server_on_the_same_job_store_is_refused(server: Any) -> None:
     with pytest.raises(OSError, match="in use by another server"):
         create_server(ServerConfig(port=0, jobs_db=server.config.jobs_db))
+
+
+def test_sigterm_to_any_thread_of_the_server_stops_it_in_order() -> None:
+    # The kernel may hand a process's SIGTERM to any of its threads; sent to one that is not
+    # the main thread (as tgkill does here, every time), it must still stop the server.
+    process, _ = start_serve("--port", "0")
+    try:
+        others = [int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid]
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.tgkill(process.pid, others[0], signal.SIGTERM) == 0
+        assert process.wait(timeout=30) == 0
+        assert process.stdout is not None and "ringplan stopped" in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_solver_processes_die_with_a_killed_server() -> None:
