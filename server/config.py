@@ -87,7 +87,8 @@ class ServerConfig:
     max_job_bytes_per_tenant: int = 512 * 1024 * 1024
     """Most bytes of requests, progress, plans and results one tenant may have stored."""
     max_job_attempts: int = 3
-    """Starts a job gets: one interrupted by a server stop or crash this many times fails."""
+    """Crashes a job survives: one whose attempts a crash (the server dying under it) has
+    interrupted this many times fails; an orderly server stop queues it again uncounted."""
     retry_after: float = 1.0
     """Back-off suggested to a rejected caller (google.rpc.RetryInfo), in seconds."""
     dask_scheduler: str = ""

@@ -24,7 +24,7 @@ from server.config import ServerConfig
 from server.convert import instance_to_proto
 from server.jobs.manager import JobManager
 from server.jobs.state import JobState
-from server.jobs.store import JobRecord, JobStore, Quota, QuotaExceeded
+from server.jobs.store import SCHEMA, JobRecord, JobStore, Quota, QuotaExceeded
 from server.workers import WorkerLimits, WorkerPool
 from solver import Instance, check_plan, load_instance
 from tests.factory import make, ring, shifts, start_serve, unit, venue
@@ -74,6 +74,22 @@ def test_store_keeps_jobs_across_reopening_and_requeues_interrupted_ones(tmp_pat
     claimed = reopened.get(running.id)
     assert claimed is not None and claimed.attempts == 2
     assert reopened.get(waiting.id) is not None
+
+
+def test_store_made_before_crashes_were_counted_opens_and_counts_them(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace("    crashes INTEGER NOT NULL DEFAULT 0,\n", ""))
+    old.execute(
+        "INSERT INTO jobs (id, tenant, state, created_at, updated_at, started_at, attempts, "
+        "request) VALUES ('j', 'a', 'running', 0, 0, 0, 1, x'00')"
+    )
+    old.commit()
+    old.close()
+    store = JobStore(path)
+    assert [r.id for r in store.requeue_interrupted(3)] == ["j"]
+    again = store.get("j")
+    assert again is not None and again.state is JobState.QUEUED and again.crashes == 1
 
 
 def _consistent(record: JobRecord) -> list[str]:
@@ -302,15 +318,20 @@ def test_job_calls_with_bad_input_name_the_field(client: RingplanClient) -> None
     assert client.list_jobs()[0] == []  # nothing was stored
 
 
-def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Path) -> None:
-    db = tmp_path / "jobs.sqlite3"
-    env = {
+def _one_slot_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """Environment of a ``ringplan serve`` with one solve slot and its store in ``tmp_path``."""
+    return {
         **os.environ,
         "RINGPLAN_PORT": "0",
-        "RINGPLAN_JOBS_DB": str(db),
+        "RINGPLAN_JOBS_DB": str(tmp_path / "jobs.sqlite3"),
         "RINGPLAN_MAX_CONCURRENT_SOLVES": "1",
         "RINGPLAN_DRAIN": "0",
+        **settings,
     }
+
+
+def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Path) -> None:
+    env = _one_slot_env(tmp_path)
 
     city = load_instance(CITY)
     process, target = start_serve(env=env)
@@ -554,3 +575,64 @@ def test_a_job_interrupted_max_attempts_times_fails_with_the_reason(tmp_path: Pa
         final = client.get_job(record.id)
     assert final.state is JobState.FAILED and final.attempts == 3
     assert final.reason.startswith("interrupted 3 times")
+
+
+def _running(client: RingplanClient, job_id: str, attempt: int, timeout: float = 60) -> None:
+    """Wait until the job runs its ``attempt``-th attempt."""
+    end = time.monotonic() + timeout
+    while True:
+        view = client.get_job(job_id)
+        if view.state is JobState.RUNNING and view.attempts == attempt:
+            return
+        assert not view.state.final, f"job ended {view.state.name}: {view.reason}"
+        assert time.monotonic() < end, f"attempt {attempt} did not start"
+        time.sleep(0.05)
+
+
+def test_graceful_restarts_do_not_count_against_the_crash_cap(tmp_path: Path) -> None:
+    # Three orderly stops, each with the job running (a city solve of 3 s never ends early);
+    # the cap of 3 is for crashes, so the fourth server finishes the job.
+    config = ServerConfig(
+        port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
+    )
+    city = load_instance(CITY)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        job, _ = client.submit_job(city, time_limit=3)
+        _running(client, job.id, 1)
+    for attempt in (2, 3):
+        with create_server(config) as server, RingplanClient(server.target) as client:
+            _running(client, job.id, attempt)
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        final = _final(client, job.id, 120)
+    assert final.state is JobState.SUCCEEDED, final.reason
+    assert final.attempts == 4
+    assert final.result is not None and check_plan(city, final.result.plan).ok
+
+
+def test_crashes_are_capped_while_a_graceful_stop_is_not_counted(tmp_path: Path) -> None:
+    # With a cap of 2 crashes: an orderly stop (SIGTERM), then two kill -9s under the running
+    # job. The stop is not counted, so the job runs a third time; the second crash ends it.
+    env = _one_slot_env(tmp_path, RINGPLAN_MAX_JOB_ATTEMPTS="2", RINGPLAN_GRACE="1")
+    city = load_instance(CITY)
+    process, target = start_serve(env=env)
+    try:
+        with RingplanClient(target) as client:
+            job, _ = client.submit_job(city, time_limit=60)
+            _running(client, job.id, 1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        for attempt in (2, 3):
+            process, target = start_serve(env=env)
+            with RingplanClient(target) as client:
+                _running(client, job.id, attempt)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        process, target = start_serve(env=env)
+        with RingplanClient(target) as client:
+            final = client.get_job(job.id)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert final.state is JobState.FAILED
+    assert final.attempts == 3
+    assert final.reason.startswith("interrupted 2 times by a crash")

@@ -111,7 +111,7 @@ class JobManager:
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Queue again what was running when the server last stopped (failing what has been
+        """Queue again what was running when the server last died (failing what crashes have
         interrupted ``max_job_attempts`` times), clean the store; start dispatching."""
         for record in self._store.requeue_interrupted(self._config.max_job_attempts):
             logger.info("job %s was interrupted; queued again", record.id)
@@ -131,8 +131,10 @@ class JobManager:
             self._bump()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop dispatching and interrupt running jobs; they stay RUNNING in the store and
-        are queued again when a server opens the store next."""
+        """Stop dispatching and interrupt running jobs: each goes back to the queue (an
+        orderly stop is not counted against ``max_job_attempts``) and runs, warm-started from
+        its last plan, when a server opens the store next. A job still running after
+        ``timeout`` stays RUNNING and counts as interrupted by a crash then."""
         self._stopping.set()
         with self._changed:
             tickets = list(self._running.values())
@@ -321,7 +323,9 @@ class JobManager:
         try:
             self._solve(record, ticket)
         except SolveCancelled:
-            if not self._stopping.is_set():  # else it stays RUNNING and is queued again
+            if self._stopping.is_set():  # the server stops: not the owner, not a crash
+                self._store.requeue_stopped(job_id)
+            else:
                 self._store.finish(job_id, JobState.CANCELLED, "cancelled by its owner")
         except SolveFailed as error:
             self._store.finish(job_id, JobState.FAILED, str(error))

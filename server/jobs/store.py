@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_at REAL,
     finished_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    crashes INTEGER NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     request BLOB NOT NULL,
     progress BLOB,
@@ -65,7 +66,7 @@ STORED_BYTES = (
 
 COLUMNS = (
     "seq, id, tenant, request_id, state, reason, created_at, updated_at, started_at, "
-    "finished_at, attempts, cancel_requested, request, progress, incumbent, result"
+    "finished_at, attempts, crashes, cancel_requested, request, progress, incumbent, result"
 )
 
 
@@ -84,6 +85,9 @@ class JobRecord:
     started_at: float | None
     finished_at: float | None
     attempts: int
+    """Times the job started running."""
+    crashes: int
+    """Attempts a crash interrupted: the server died while the job was running."""
     cancel_requested: bool
     request: bytes
     progress: bytes | None
@@ -94,7 +98,7 @@ class JobRecord:
 def _record(row: tuple[object, ...]) -> JobRecord:
     values = list(row)
     values[4] = JobState(str(values[4]))
-    values[11] = bool(values[11])
+    values[12] = bool(values[12])
     return JobRecord(*values)  # type: ignore[arg-type]
 
 
@@ -162,7 +166,15 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         self._db.executescript(SCHEMA)
+        self._add_crashes()
         self.key = self._key()
+
+    def _add_crashes(self) -> None:
+        """Give a store made before crashes were counted apart from attempts its column."""
+        with self._lock:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            if "crashes" not in columns:
+                self._db.execute("ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0")
 
     def _key(self) -> bytes:
         """The store's secret (created with the store): it seals page tokens."""
@@ -397,32 +409,60 @@ class JobStore:
             )
             return self._get(db, job_id)
 
-    def requeue_interrupted(self, max_attempts: int | None = None) -> list[JobRecord]:
+    @staticmethod
+    def _cancel_requested(db: sqlite3.Connection, now: float, job_id: str | None = None) -> None:
+        """Cancel the RUNNING jobs (or the one ``job_id``) whose cancel had been requested."""
+        db.execute(
+            "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by its owner', "
+            "finished_at = ?, updated_at = ? WHERE state = 'running' AND cancel_requested "
+            "AND (? IS NULL OR id = ?)",
+            (now, now, job_id, job_id),
+        )
+
+    def requeue_stopped(self, job_id: str) -> JobRecord | None:
+        """A RUNNING job that an orderly server stop interrupted goes back to the queue,
+        keeping its incumbent; the attempt does not count as a crash (a job whose cancel had
+        been requested is cancelled instead). Other jobs are left as they are."""
+        with self._write() as db:
+            now = self._clock()
+            self._cancel_requested(db, now, job_id)
+            db.execute(
+                "UPDATE jobs SET state = 'queued', reason = "
+                "'interrupted by a server stop; queued again, warm-started from its last plan', "
+                "updated_at = ? WHERE id = ? AND state = 'running'",
+                (now, job_id),
+            )
+            self._point("stopped")
+            return self._get(db, job_id)
+
+    def requeue_interrupted(self, max_crashes: int | None = None) -> list[JobRecord]:
         """After a restart: RUNNING jobs go back to the queue, keeping their incumbent.
 
-        A job whose cancel had been requested is cancelled instead, and one that has been
-        started ``max_attempts`` times fails (it may be what brings the server down). Returns
-        the jobs queued again.
+        A job still RUNNING when a server opens the store was interrupted by a crash (an
+        orderly stop queues its jobs again itself, see :meth:`requeue_stopped`): its
+        ``crashes`` count goes up by one. A job whose cancel had been requested is cancelled
+        instead, and one that crashes have now interrupted ``max_crashes`` times fails (it may
+        be what brings the server down). Returns the jobs queued again.
         """
         with self._write() as db:
             now = self._clock()
+            self._cancel_requested(db, now)
             db.execute(
-                "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by its owner', "
-                "finished_at = ?, updated_at = ? WHERE state = 'running' AND cancel_requested",
-                (now, now),
+                "UPDATE jobs SET crashes = crashes + 1, updated_at = ? WHERE state = 'running'",
+                (now,),
             )
-            if max_attempts is not None:
+            if max_crashes is not None:
                 db.execute(
-                    "UPDATE jobs SET state = 'failed', reason = 'interrupted ' || attempts || "
-                    "' times: the server stopped or crashed during every attempt, so it is not "
-                    "started again (submit it with a new request id to try once more)', "
-                    "finished_at = ?, updated_at = ? WHERE state = 'running' AND attempts >= ?",
-                    (now, now, max_attempts),
+                    "UPDATE jobs SET state = 'failed', reason = 'interrupted ' || crashes || "
+                    "' times by a crash: the server died during each of these attempts, so it "
+                    "is not started again (submit it with a new request id to try once more)', "
+                    "finished_at = ?, updated_at = ? WHERE state = 'running' AND crashes >= ?",
+                    (now, now, max_crashes),
                 )
             rows = db.execute(f"SELECT {COLUMNS} FROM jobs WHERE state = 'running'").fetchall()
             db.execute(
                 "UPDATE jobs SET state = 'queued', reason = "
-                "'interrupted by a server stop; queued again, warm-started from its last plan', "
+                "'interrupted by a server crash; queued again, warm-started from its last plan', "
                 "updated_at = ? WHERE state = 'running'",
                 (now,),
             )
