@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
-from solver.domain import Assignment, Plan
-from solver.model.data import ModelData, is_reserve
+from solver.domain import Assignment, Instance, Plan
+from solver.model.data import ModelData, Slot, is_reserve
 from solver.model.groups import rosters
 from solver.result import Activation, Coverage
 
@@ -89,14 +91,39 @@ def _preferred(data: ModelData, plan: Plan) -> dict[int, set[tuple[int, int]]]:
 def coverage_rows(data: ModelData, assigned: npt.NDArray[np.int64]) -> tuple[Coverage, ...]:
     """One row per ring and shift that has a requirement or any assigned headcount (the
     reasons of short rows are filled in by :func:`solver.explain.explained_coverage`)."""
-    instance = data.instance
+    return slot_coverage(data.instance, data.slots, assigned)
+
+
+def slot_coverage(
+    instance: Instance,
+    slots: Sequence[Slot],
+    assigned: Sequence[int] | npt.NDArray[np.int64] | None = None,
+    reason: str = "",
+) -> tuple[Coverage, ...]:
+    """Coverage rows of ``slots`` (built from ``instance``), with no model needed.
+
+    Parameters
+    ----------
+    instance
+        The instance the slots index into (venues, their rings, shifts).
+    slots
+        The rings and shifts to report.
+    assigned
+        Headcount assigned in each slot, in slot order; ``None``: nobody anywhere.
+    reason
+        Why the rows are short, when one reason holds for all of them.
+
+    Returns
+    -------
+    tuple[Coverage, ...]
+        One row per slot that has a requirement or any assigned headcount, in slot order.
+    """
     rows = []
-    for index, slot in enumerate(data.slots):
-        got = int(assigned[index])
+    for index, slot in enumerate(slots):
+        got = 0 if assigned is None else int(assigned[index])
         if slot.required == 0 and got == 0:
             continue
         venue = instance.venues[slot.venue]
-        short = max(0, slot.required - got)
         rows.append(
             Coverage(
                 venue=venue.id,
@@ -106,7 +133,8 @@ def coverage_rows(data: ModelData, assigned: npt.NDArray[np.int64]) -> tuple[Cov
                 capacity=slot.capacity,
                 required=slot.required,
                 assigned=got,
-                shortfall=short,
+                shortfall=max(0, slot.required - got),
+                reason=reason,
             )
         )
     return tuple(rows)

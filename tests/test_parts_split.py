@@ -109,6 +109,26 @@ def test_solve_in_parts_plan_is_checked_on_the_whole_instance() -> None:
     assert short[("prov-1",)] > short[("prov-0",)]
 
 
+def test_solve_in_parts_reports_a_venue_no_unit_reaches_as_a_plain_solve_does() -> None:
+    data = provinces_data(count=2)
+    data["units"] = [u for u in data["units"] if not u["id"].startswith("u-1-")]
+    instance = parse_instance(data)
+    split = solve(instance, time_limit=10, split="in-process")
+    whole = solve(instance, time_limit=10, split="off")
+    assert_checked(instance, split)
+    assert_checked(instance, whole)
+    unreached = instance.venues[1].id
+    rows = [r for r in split.coverage if r.venue == unreached]
+    assert rows and all(r.reason == "no unit can reach this venue" for r in rows)
+    assert all(r.assigned == 0 and r.shortfall == r.required > 0 for r in rows)
+    # The same rows, figures and order, as the model's coverage of the whole instance.
+    figures = ("venue", "ring", "shift", "risk", "capacity", "required", "assigned", "shortfall")
+    plain = [r for r in whole.coverage if r.venue == unreached]
+    assert [r.model_dump(include=set(figures)) for r in rows] == [
+        r.model_dump(include=set(figures)) for r in plain
+    ]
+
+
 def test_solve_in_parts_reports_progress_per_part() -> None:
     seen: list[PartsProgress] = []
     solve(provinces(count=2), time_limit=20, split="in-process", part_progress=seen.append)

@@ -54,6 +54,7 @@ from solver.parts.runner import (
 )
 from solver.parts.split import DomainPart, domain_parts, reach, unreached_venues
 from solver.parts.task import PartOutcome, PartTask
+from solver.report import slot_coverage
 from solver.result import (
     Activation,
     Coverage,
@@ -535,25 +536,7 @@ def _unreached_rows(instance: Instance, venues: Sequence[int]) -> list[Coverage]
     sub = instance.model_copy(
         update={"venues": tuple(instance.venues[v] for v in venues), "units": ()}
     )
-    rows = []
-    for slot in build_slots(sub):
-        if slot.required == 0:
-            continue
-        venue = sub.venues[slot.venue]
-        rows.append(
-            Coverage(
-                venue=venue.id,
-                ring=venue.rings[slot.ring].number,
-                shift=sub.shifts[slot.shift].id,
-                risk=slot.risk,
-                capacity=slot.capacity,
-                required=slot.required,
-                assigned=0,
-                shortfall=slot.required,
-                reason="no unit can reach this venue",
-            )
-        )
-    return rows
+    return list(slot_coverage(sub, build_slots(sub), reason="no unit can reach this venue"))
 
 
 class _Totals:
