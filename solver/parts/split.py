@@ -98,22 +98,47 @@ def reach(instance: Instance) -> list[npt.NDArray[np.int64]]:
     # Units open in the same shifts reach venues guarded in one of them.
     open_venues: dict[bytes, npt.NDArray[np.bool_]] = {}
     sites = np.radians([[v.location.lat, v.location.lon] for v in venues]).reshape(-1, 2)
-    result: list[npt.NDArray[np.int64]] = []
+    result: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)] * len(units)
+    shifts_of: dict[object, bytes] = {}
+    # Blocks of units close in latitude, so that each block's distances are computed only to
+    # the venues in its band of latitudes.
+    by_latitude = np.argsort([u.home.location.lat for u in units], kind="stable").tolist()
     for first in range(0, len(units), BLOCK_UNITS):
-        block = units[first : first + BLOCK_UNITS]
-        km = _block_km(block, sites, venues, [_limit(u, instance) for u in block])
-        for row, unit in zip(km, block, strict=True):
+        indices = by_latitude[first : first + BLOCK_UNITS]
+        block = [units[u] for u in indices]
+        limits = [_limit(u, instance) for u in block]
+        near = _within_latitudes(block, sites, max(limits))
+        km = _block_km(block, sites[near], [venues[v] for v in near], limits)
+        for row, u, unit, limit in zip(km, indices, block, limits, strict=True):
             key = (unit.force.value, unit.type, unit.headcount)
             if key not in admitted:
                 admitted[key] = np.array([_admits(v, unit) for v in venues], dtype=bool)
-            open_mask = _open_shifts(instance, unit)
-            if open_mask.tobytes() not in open_venues:
-                open_venues[open_mask.tobytes()] = np.asarray(
-                    (guarded & open_mask).any(axis=1), dtype=bool
-                )
-            ok = admitted[key] & (row <= _limit(unit, instance)) & open_venues[open_mask.tobytes()]
-            result.append(np.flatnonzero(ok).astype(np.int64))
+            when = (unit.available_shifts, unit.available_windows)
+            if when not in shifts_of:
+                open_mask = _open_shifts(instance, unit)
+                shifts_of[when] = open_mask.tobytes()
+                if shifts_of[when] not in open_venues:
+                    open_venues[shifts_of[when]] = np.asarray(
+                        (guarded & open_mask).any(axis=1), dtype=bool
+                    )
+            ok = admitted[key][near] & (row <= limit) & open_venues[shifts_of[when]][near]
+            result[u] = near[np.flatnonzero(ok)].astype(np.int64)
     return result
+
+
+def _within_latitudes(
+    block: Sequence[Unit], sites: npt.NDArray[np.float64], limit_km: float
+) -> npt.NDArray[np.int64]:
+    """Indices of the venues (``sites``: latitude, longitude in radians) whose latitude lies
+    within ``limit_km`` of the latitudes of ``block``'s homes: no other venue is that close
+    (a great-circle distance is at least the difference of latitudes times the earth's
+    radius), so only these need their distances computed."""
+    if not np.isfinite(limit_km) or not len(block):
+        return np.arange(len(sites), dtype=np.int64)
+    lats = np.radians([u.home.location.lat for u in block])
+    margin = limit_km / EARTH_RADIUS_KM + 1e-6
+    inside = (sites[:, 0] >= lats.min() - margin) & (sites[:, 0] <= lats.max() + margin)
+    return np.flatnonzero(inside).astype(np.int64)
 
 
 def _block_km(
