@@ -349,13 +349,14 @@ def solve_in_parts(
             first_whole = first.elapsed
             if first_whole is None and len(state.outcomes) == len(parts):
                 first_whole = time.perf_counter() - start
-            # The reserve's rounds on the quick plans, for their share of the time left.
-            if instance.reserve:
+            # The reserve's rounds on the quick plans, for their share of the time left
+            # (none after a stop, nor the search).
+            if instance.reserve and not _asked(stop):
                 reserve_deadline = time.time() + (wall_deadline - time.time()) * RESERVE_SHARE
                 _coordinate(state, runner, reserve_deadline, settings, stop)
             # Last, every part searched from its plan (with the reserve units it received)
             # for its share of the time; a part keeps the better plan.
-            if solver is not None:
+            if solver is not None and not _asked(stop):
                 planned = [i for i in range(len(parts)) if i in state.outcomes]
                 tasks = _tasks(state, planned, wall_deadline, runner.workers, settings, hint=True)
                 if part_budget is not None:
@@ -371,6 +372,11 @@ def solve_in_parts(
             "warnings": tuple(warnings),
         }
     )
+
+
+def _asked(stop: threading.Event | None) -> bool:
+    """Whether a stop was asked for."""
+    return stop is not None and stop.is_set()
 
 
 def _on_first(state: _State, first_plan: OnFirstPlan | None) -> OnFirstPlan:
