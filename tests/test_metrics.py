@@ -20,7 +20,7 @@ from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
 from server.convert import instance_to_proto
 from solver import Instance, check_plan
-from tests.factory import make, ring, shifts, unit, venue
+from tests.factory import busy_instance, make, ring, shifts, unit, venue
 
 
 def tiny() -> Instance:
@@ -68,9 +68,10 @@ def test_metrics_count_calls_rejections_solves_jobs_and_streams(server: Any) -> 
         assert final.result is not None
         with grpc.insecure_channel(server.target) as channel:
             stub = api_grpc.RingplanServiceStub(channel)
+            # A search that never ends early: the job is still queued or running when scraped.
             long_job = stub.SubmitJob(
                 api.SubmitJobRequest(
-                    instance=instance_to_proto(instance),
+                    instance=instance_to_proto(busy_instance()),
                     options=api.SolveOptions(time_limit_seconds=30),
                     request_id="queued-behind",
                 ),
