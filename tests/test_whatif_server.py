@@ -217,7 +217,7 @@ def test_whatif_with_a_deadline_answers_by_it_when_its_solver_process_starts_fir
     # on a loaded machine). That wait must come off the solves: the search of a hard instance
     # (which never ends early) is asked for 60 s, and the answer must still beat the deadline.
     instance = busy_instance()
-    closed: list[SetRisk | CloseVenue] = [CloseVenue(venue="v0")]
+    changes: list[list[SetRisk | CloseVenue]] = [[CloseVenue(venue=f"v{k}")] for k in range(2)]
     config = ServerConfig(
         port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
     )
@@ -225,9 +225,11 @@ def test_whatif_with_a_deadline_answers_by_it_when_its_solver_process_starts_fir
     with create_server(config) as server, RingplanClient(server.target) as client:
         kill_and_wait(server.pool.idle_pids)
         if scenarios == 1:
-            answers = [client.whatif(instance, Plan(), closed, options=options, timeout=DEADLINE)]
+            answers = [
+                client.whatif(instance, Plan(), changes[0], options=options, timeout=DEADLINE)
+            ]
         else:  # one slot: the two scenarios are solved one after the other
-            batch = [Scenario(name="close v0", changes=tuple(closed)), Scenario(name="as is")]
+            batch = [Scenario(name=f"close v{k}", changes=tuple(changes[k])) for k in range(2)]
             answers = list(
                 client.whatif_batch(
                     instance, Plan(), batch, options=options, timeout=DEADLINE
@@ -235,9 +237,9 @@ def test_whatif_with_a_deadline_answers_by_it_when_its_solver_process_starts_fir
             )
     # Answered at all means answered by the deadline (the client gives up at it).
     assert len(answers) == scenarios
-    for answer, changes in zip(answers, [closed, []], strict=False):
+    for answer, changed in zip(answers, changes, strict=False):
         assert answer.result.status.has_plan
-        checked(instance, changes, answer)
+        checked(instance, changed, answer)
     # Each solve had its share of the deadline less the margin, not of the 60 s it asked for.
     total = sum(a.result.wall_time for a in answers)
     assert total < DEADLINE - config.deadline_margin
