@@ -18,7 +18,6 @@ from server.config import ServerConfig
 from server.convert import _Reader, change_data, oneof_path, plan_from_proto
 from server.errors import FieldViolation, ServiceError, invalid_argument, violations_from
 from server.requests import granted_time_limit, option_violations, read_instance, reply_by
-from server.workers import time_left
 from solver import Instance, InstanceError, Plan, Problem, Progress
 from solver.validation import PathPart, problems_from_validation_error
 from solver.whatif import (
@@ -31,27 +30,13 @@ from solver.whatif import (
 )
 from solver.whatif.replan import (
     REPRODUCIBLE_WALL_FACTOR,
-    ReplanOptions,
+    by_deadline,
     check_batch,
     check_request,
 )
 
 SLACK = 1.2
 """The watchdog's budget over the solves' own: diffs and key figures are computed after."""
-
-
-def by_deadline(options: ReplanOptions, reply_by: float | None, rounds: int) -> ReplanOptions:
-    """``options`` with a time limit short enough that ``rounds`` rounds of solves, one
-    after another from now, end by ``reply_by`` (``None``: ``options`` as they are).
-
-    A reproducible solve's wall-clock safety net is :data:`REPRODUCIBLE_WALL_FACTOR` times its
-    time limit, so that net is what has to fit.
-    """
-    if reply_by is None:
-        return options
-    factor = REPRODUCIBLE_WALL_FACTOR if options.reproducible else 1.0
-    wall = time_left(options.time_limit * factor, reply_by, rounds)
-    return options.model_copy(update={"time_limit": wall / factor})
 
 
 @dataclass(frozen=True)
@@ -96,10 +81,7 @@ class WhatIfBatchTask:
     ) -> WhatIfBatchResponse:
         """Answer every scenario (in the worker process), the last round within the call's
         deadline if it has one."""
-        rounds = math.ceil(len(self.request.scenarios) / self.request.max_parallel)
-        options = by_deadline(self.request.options, self.reply_by, rounds)
-        request = self.request.model_copy(update={"options": options})
-        return whatif_batch(request, stop=stop, changed=self.changed)
+        return whatif_batch(self.request, stop=stop, changed=self.changed, reply_by=self.reply_by)
 
 
 def _options(

@@ -59,8 +59,9 @@ class Task(Protocol[R]):
     def reply_by(self) -> float | None:
         """Wall-clock time (``time.time()``) by which the answer must be back, or ``None``.
 
-        A task turns its budget into solve options with :func:`time_left` when it starts, so
-        the time spent waiting for a worker or starting its process comes off its solves."""
+        A task turns its budget into solve options when it starts (:func:`time_left`,
+        :func:`solver.whatif.replan.by_deadline`), so the time spent waiting for a worker or
+        starting its process comes off its solves."""
 
     def run(
         self,

@@ -11,8 +11,10 @@ Shifts that started at or before ``now`` are locked to the baseline.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -57,6 +59,39 @@ class ReplanOptions(Frozen):
     def _known_preset(cls, name: str) -> str:
         preset(name)  # raises ValueError naming the known presets
         return name
+
+
+MIN_TIME_LIMIT = 0.05
+"""The least a re-plan is given once its deadline is near: enough for a greedy plan."""
+
+
+def by_deadline(options: ReplanOptions, reply_by: float | None, rounds: int = 1) -> ReplanOptions:
+    """``options`` with a time limit short enough that ``rounds`` rounds of solves, one
+    after another from now, end by ``reply_by``.
+
+    Parameters
+    ----------
+    options
+        The re-plan's options.
+    reply_by
+        Wall-clock time (``time.time()``) the last round must end by; ``None``: no deadline,
+        ``options`` as they are.
+    rounds
+        Rounds still to run one after another, this one included.
+
+    Returns
+    -------
+    ReplanOptions
+        ``options``, with ``time_limit`` cut to its share of the time left when that is less
+        (never under :data:`MIN_TIME_LIMIT`). A reproducible solve's wall-clock safety net is
+        :data:`REPRODUCIBLE_WALL_FACTOR` times its time limit, so that net is what has to fit.
+    """
+    if reply_by is None:
+        return options
+    factor = REPRODUCIBLE_WALL_FACTOR if options.reproducible else 1.0
+    share = (reply_by - time.time()) / max(1, rounds)
+    wall = max(MIN_TIME_LIMIT, min(options.time_limit * factor, share))
+    return options.model_copy(update={"time_limit": wall / factor})
 
 
 class WhatIfRequest(Frozen):
@@ -409,6 +444,7 @@ def whatif_batch(
     *,
     stop: threading.Event | None = None,
     changed: Sequence[Instance] | None = None,
+    reply_by: float | None = None,
 ) -> WhatIfBatchResponse:
     """Answer every scenario of a batch, at most ``max_parallel`` at a time.
 
@@ -421,26 +457,30 @@ def whatif_batch(
         With every problem of every scenario (``scenarios[i].changes[j].field: ...``) or of
         the plan in force, before anything is solved. ``changed``: what :func:`check_batch`
         returned, when the caller checked the batch already (it is not checked twice).
+        ``reply_by``: wall-clock time (``time.time()``) the last scenario must be answered by;
+        each scenario's time limit is cut, when it starts, to its round's share of the time
+        left (see :func:`by_deadline`).
     """
     if changed is None:
         changed = check_batch(request)
     parallel = min(request.max_parallel, len(request.scenarios))
     workers = batch_workers(request.options.workers, parallel)
+    rounds = math.ceil(len(request.scenarios) / parallel)
+
+    def answer(index: int, scenario: Scenario, instance: Instance) -> WhatIfResponse:
+        options = by_deadline(request.options, reply_by, rounds - index // parallel)
+        locked = _locked(request.instance, request.now, scenario.changes)
+        return _replan(
+            request.instance, instance, request.plan, locked, options, workers, scenario.name,
+            None, stop,
+        )  # fmt: skip
+
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         futures = [
-            pool.submit(
-                _replan,
-                request.instance,
-                instance,
-                request.plan,
-                _locked(request.instance, request.now, scenario.changes),
-                request.options,
-                workers,
-                scenario.name,
-                None,
-                stop,
+            pool.submit(answer, index, scenario, instance)
+            for index, (scenario, instance) in enumerate(
+                zip(request.scenarios, changed, strict=True)
             )
-            for scenario, instance in zip(request.scenarios, changed, strict=True)
         ]
         responses = tuple(f.result() for f in futures)
     return WhatIfBatchResponse(
@@ -460,6 +500,7 @@ __all__ = [
     "WhatIfRequest",
     "WhatIfResponse",
     "batch_workers",
+    "by_deadline",
     "comparison_row",
     "locked_shifts",
     "whatif",
