@@ -238,7 +238,10 @@ def test_excess_solves_are_rejected_at_once_while_health_stays_fast() -> None:
     assert len(latencies) >= 20
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    assert p99 < 0.05, f"health p99 {p99 * 1000:.1f} ms"
+    # Queued behind the solves, a health check would wait seconds (each solve takes 4 s); the
+    # milliseconds it takes on a quiet machine are measured in RELIABILITY.md, not asserted here,
+    # as a loaded two-core machine stretches them to around 0.1 s.
+    assert p99 < 0.5, f"health p99 {p99 * 1000:.1f} ms"
 
 
 def _bad(change: Any) -> pb.Instance:
