@@ -46,6 +46,7 @@ from solver.parts.reserve import (
 )
 from solver.parts.runner import (
     DEFAULT_MEMORY_LIMIT,
+    STOP_GRACE,
     DaskRunner,
     InProcessRunner,
     PartRunner,
@@ -87,7 +88,15 @@ RESERVE_SHARE = 0.4
 round has the rest."""
 
 MERGE_SECONDS = 3.0
-"""Seconds kept back from the budget to merge the parts' plans (plus 2 % of it)."""
+"""Seconds kept back from the budget to merge the parts' plans (plus 2 % of it, the last
+round's :data:`~solver.parts.runner.STOP_GRACE` and :data:`MERGE_SECONDS_PER_ROW`)."""
+
+MERGE_SECONDS_PER_ROW = 100e-6
+"""Seconds kept back per ring-shift of the instance (its coverage rows, and the assignments
+that grow with them), for closing the cluster and merging: on the tight nation (3,752 rings x
+21 shifts: 78,792 rows) the last round's grace, the cluster's close and the merge took 15.7 s
+on a loaded machine, 7.1 s more than the 3 s and 2 % then kept back (8.6 s of 280); now
+7.9 s more and the 3 s grace are kept back too (19.5 s of 280)."""
 
 
 class Mode(StrEnum):
@@ -316,7 +325,7 @@ def solve_in_parts(
     the call, as soon as it is made.
     """
     start = time.perf_counter()
-    wall_deadline = time.time() + time_limit - MERGE_SECONDS - 0.02 * time_limit
+    wall_deadline = time.time() + time_limit - _kept_back(instance, time_limit)
     # Workers the parts will have (a cluster apart reports its own once reached).
     in_process = mode is Mode.IN_PROCESS or (
         mode is Mode.AUTO and scheduler is None and len(instance.units) < CLUSTER_UNITS
@@ -346,6 +355,7 @@ def solve_in_parts(
                 for task in _tasks(state, range(len(parts)), wall_deadline, 1, settings)
             ]
             _round(state, runner, quick, wall_deadline, "first plans", keep_better=False)
+            logger.info("first plans done at %.1f s", time.perf_counter() - start)
             first_whole = first.elapsed
             if first_whole is None and len(state.outcomes) == len(parts):
                 first_whole = time.perf_counter() - start
@@ -362,7 +372,10 @@ def solve_in_parts(
                 if part_budget is not None:
                     tasks = [replace(task, budget=part_budget) for task in tasks]
                 _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
+            logger.info("rounds done at %.1f s", time.perf_counter() - start)
+        logger.info("cluster closed at %.1f s", time.perf_counter() - start)
     result = merge(state, time.perf_counter() - start)
+    logger.info("parts merged at %.1f s", time.perf_counter() - start)
     warnings = list(result.warnings)
     warnings.insert(0, f"planned in {len(parts)} parts (split in {split_time:.1f} s)")
     return result.model_copy(
@@ -372,6 +385,14 @@ def solve_in_parts(
             "warnings": tuple(warnings),
         }
     )
+
+
+def _kept_back(instance: Instance, time_limit: float) -> float:
+    """Seconds of ``time_limit`` kept back after the rounds' deadline (see
+    :data:`MERGE_SECONDS`), at most half of it."""
+    rows = sum(len(venue.rings) for venue in instance.venues) * len(instance.shifts)
+    kept = MERGE_SECONDS + STOP_GRACE + MERGE_SECONDS_PER_ROW * rows + 0.02 * time_limit
+    return min(kept, 0.5 * time_limit)
 
 
 def _asked(stop: threading.Event | None) -> bool:
