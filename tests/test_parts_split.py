@@ -136,10 +136,10 @@ def test_solve_in_parts_reports_progress_per_part() -> None:
     # every part's search from that.
     rounds = [(p.round, p.done, p.total) for p in seen]
     assert rounds == [
-        ("first plan", 2, 2),
+        ("first plan", 0, 2),
         ("first plans", 1, 2),
         ("first plans", 2, 2),
         ("search", 1, 2),
         ("search", 2, 2),
     ]
-    assert seen[2].planned == 2
+    assert seen[0].planned == seen[2].planned == 2

@@ -401,7 +401,8 @@ def _asked(stop: threading.Event | None) -> bool:
 
 
 def _on_first(state: _State, first_plan: OnFirstPlan | None) -> OnFirstPlan:
-    """Report the first whole plan to ``first_plan`` and as the parts' progress."""
+    """Report the first whole plan to ``first_plan`` and as the parts' progress (no part done
+    yet, every part with a plan)."""
 
     def report(plan: WavePlan, elapsed: float) -> None:
         if first_plan is not None:
@@ -411,7 +412,7 @@ def _on_first(state: _State, first_plan: OnFirstPlan | None) -> OnFirstPlan:
             state.callback(
                 PartsProgress(
                     round="first plan",
-                    done=n,
+                    done=0,
                     total=n,
                     planned=n,
                     shortfall=plan.shortfall,
