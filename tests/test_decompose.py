@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
+import pytest
+
 from solver import ObjectiveTerm, SolveStatus, check_plan, solve
 from solver.decompose import independent_parts, part_data, part_instance
 from solver.model.data import build_data
 from solver.model.disruption import Baseline
+from solver.search.parts import part_weights
 from solver.whatif import ReplanOptions, WhatIfRequest, whatif
 from solver.whatif.changes import SetRisk, apply_changes
 from tests.factory import make, ring, shifts, solve_checked, unit, venue
@@ -187,3 +191,27 @@ def test_reproducible_replan_of_independent_parts_returns_the_same_plan_twice() 
     assert first.plan == second.plan and first.diff == second.diff
     assert first.result.objective == second.result.objective
     assert check_plan(apply_changes(instance, request.changes), first.plan).ok
+
+
+def test_part_weights_give_the_short_part_most_of_the_time() -> None:
+    # From the empty plan every requirement is missing; the west's rings are high risk
+    # (weights 4 x 4 and 4 x 3 a person, the east's 1 x 4 and 1 x 3), so the west gets 3/4
+    # of the time in proportion to its weighted shortfall plus 1/4 by its candidates.
+    venues, units = _two_regions()
+    instance = make(venues, units, shifts(3), {"max_travel_km": 50})
+    data = build_data(instance)
+    parts = independent_parts(instance, data)
+    sizes = [len(part_data(data, part, part_instance(instance, part))[1]) for part in parts]
+    names = [instance.venues[part.venues[0]].id for part in parts]
+    missing = dict.fromkeys(names, 0)
+    for slot in data.slots:
+        name = instance.venues[slot.venue].id
+        if name in missing:
+            missing[name] += slot.required * slot.weight
+    assert missing["west"] > 3 * missing["east"]
+    weights = part_weights(data, parts, sizes, np.zeros(data.n_candidates, dtype=np.int64))
+    for i, name in enumerate(names):
+        share = missing[name] / sum(missing.values())
+        assert weights[i] == pytest.approx(0.25 * sizes[i] / sum(sizes) + 0.75 * share)
+    west = names.index("west")
+    assert weights[west] > 0.7 > sizes[west] / sum(sizes)  # more than by candidates alone

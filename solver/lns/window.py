@@ -45,7 +45,8 @@ def replan_window(
     model = cp_model.CpModel()
     variables = make_variables(model, window, named=False)  # many small models: no names
     add_constraints(model, window, variables)
-    terms = {t.name: t for t in objective_terms(model, window, variables)}
+    shortfall_only = (ObjectiveTerm.SHORTFALL,)
+    terms = {t.name: t for t in objective_terms(model, window, variables, only=shortfall_only)}
     if ObjectiveTerm.SHORTFALL not in terms:
         return x
     Stage((terms[ObjectiveTerm.SHORTFALL],), (1,)).minimize_in(model)

@@ -404,8 +404,9 @@ def _indexed(data: ModelData) -> ModelData:
     order = np.argsort(key, kind="stable")
     keys, starts = np.unique(key[order], return_index=True)
     ends = [*starts[1:].tolist(), len(order)] if len(starts) else []
+    ordered = order.tolist()  # slicing a list is many times faster than one tolist per key
     data.by_group_shift = {
-        (k // n_shifts, k % n_shifts): order[a:b].tolist()
+        (k // n_shifts, k % n_shifts): ordered[a:b]
         for k, a, b in zip(keys.tolist(), starts.tolist(), ends, strict=True)
     }
     return data

@@ -13,7 +13,7 @@ in sequence, each stage fixing the value it reached before the next starts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,11 +201,13 @@ def objective_terms(
     data: ModelData,
     variables: Variables,
     extra: Mapping[ObjectiveTerm, Term] | None = None,
+    only: Collection[ObjectiveTerm] | None = None,
 ) -> list[Term]:
     """The terms named in ``rules.priorities``, most important first.
 
     ``extra`` supplies terms built elsewhere (the disruption of a re-plan); a ranked term with
-    no maker and no extra entry is zero.
+    no maker and no extra entry is zero. ``only``: build just these terms (a model that
+    minimises one term needs no variables or rows of the others).
     """
     extra = extra or {}
     makers = {
@@ -217,6 +219,8 @@ def objective_terms(
     }
     terms = []
     for name in data.instance.rules.priorities:
+        if only is not None and name not in only:
+            continue
         if name in extra:
             terms.append(extra[name])
         elif name in makers:

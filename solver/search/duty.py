@@ -17,10 +17,11 @@ from solver.result import PhaseEnd
 from solver.search.context import SearchContext
 from solver.search.improve import MIN_WINDOW, WINDOWS_ABOVE
 
-DUTY_SHARE = 0.7
+DUTY_SHARE = 0.85
 """Share of the remaining time the duty windows may use before the shortfall stage's search:
-on the loaded machine of the measurements CP-SAT's own search of a province part mostly ended
-without a better plan, while windows kept finding them (benchmarks/RESULTS.md)."""
+on the loose province CP-SAT's own search of a part mostly ended without a better plan,
+while windows kept finding them; windows that stall (:data:`DUTY_STALL`) leave the rest to
+the search (benchmarks/RESULTS.md)."""
 
 DUTY_GROUPS = 6
 """Groups (on the province, single units) re-planned together in one duty window: on the
@@ -28,6 +29,12 @@ loose province 6 gained more in 30 s than 3, 12 or 24 (benchmarks/RESULTS.md).""
 
 DUTY_WINDOW_SECONDS = 0.5
 """Most seconds CP-SAT spends on one duty window."""
+
+DUTY_STALL = 50
+"""Windows in a row without a gain after which the duty windows end and leave the time to
+the searches after them: on the loose province a part's windows gained after up to 110 in a
+row without one late in a long run, but a part whose windows are spent stays where it is for
+hundreds (benchmarks/RESULTS.md)."""
 
 DUTY_DETERMINISTIC_WINDOWS = 6
 """Duty windows searched when deterministic time, not the clock, limits the searches."""
@@ -41,8 +48,9 @@ class DutyWindows:
     horizon (:func:`~solver.lns.duty.duty_groups`: first those that could cover it, those whose
     consecutive-days limit binds first), holds the rest of the best plan, and lets CP-SAT
     minimise the shortfall in it (:func:`~solver.lns.window.replan_window`). Windows follow
-    each other for :data:`DUTY_SHARE` of the time left, until a stop or nothing is short
-    (with deterministic time, :data:`DUTY_DETERMINISTIC_WINDOWS` of them); the shortfall
+    each other for :data:`DUTY_SHARE` of the time left, until a stop, nothing is short or
+    :data:`DUTY_STALL` windows in a row gained nothing (with deterministic time,
+    :data:`DUTY_DETERMINISTIC_WINDOWS` of them); the shortfall
     stage's model is then hinted with the best plan.
     """
 
@@ -62,7 +70,7 @@ class DutyWindows:
         seed = ctx.parameters.get("random_seed", 0)
         rng = np.random.default_rng(seed if isinstance(seed, int) else 0)
         until = time.perf_counter() + ctx.left() * DUTY_SHARE
-        keeper, run, windows = ctx.keeper, ctx.run, 0
+        keeper, run, windows, stalled = ctx.keeper, ctx.run, 0, 0
         while not run.stopped():
             if run.deterministic:
                 if windows == DUTY_DETERMINISTIC_WINDOWS:
@@ -73,6 +81,9 @@ class DutyWindows:
                 if limit <= MIN_WINDOW:
                     ctx.end_phase(PhaseEnd.BUDGET)
                     break
+            if stalled == DUTY_STALL:
+                ctx.end_phase(PhaseEnd.NO_MOVE)
+                break
             assert keeper.best_x is not None
             groups = duty_groups(ctx.data, keeper.best_x, rng, DUTY_GROUPS)
             if not len(groups):
@@ -87,6 +98,7 @@ class DutyWindows:
                 parameters=ctx.parameters,
                 stop=run.stop,
             )
+            stalled = 0 if x is not keeper.best_x else stalled + 1
             keeper.offer(x, ctx.index)
             windows += 1
         if run.stopped():
