@@ -6,8 +6,16 @@ cluster's workers) twice a second, re-checks the merged plan with the independen
 the whole instance (its dispatched reserve included), and prints one JSON line::
 
     .venv/bin/python -m benchmarks.national --variant tight --seed 0 --time-limit 280 \\
-        --workers 2 [--no-reserve] [--scheduler tcp://127.0.0.1:8786] [--greedy]
-        [--part-seconds 5] [--first-plan-only]
+        --workers 2 [--no-reserve] [--scheduler tcp://127.0.0.1:8786 | --start-cluster]
+        [--greedy] [--part-seconds 5] [--first-plan-only]
+
+``--start-cluster`` starts ``dask scheduler`` and ``--workers`` single-threaded ``dask worker``
+processes on loopback (as a user who outgrows one machine would, there on several), runs the
+nation through them and stops them; their memory is sampled with this process's. With
+``--part-seconds P --cut-for S 2``, the parts are those cut for S seconds on 2 workers and
+every part searched gets P seconds instead of its share of the time, so that runs on 1 and 2
+workers do the same work (give a time limit that does not cut it, and ``--no-reserve``: the
+reserve's rounds run for a share of the time, not a fixed work).
 
 ``--greedy`` also plans the same instance with :mod:`benchmarks.baselines.greedy` and reports
 its weighted shortfall, so the ratio can be read off one row. Every row reports the first whole
@@ -21,9 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -31,7 +44,7 @@ import psutil
 from benchmarks.generator import generate
 from solver import Assignment, Instance, Plan, check_plan, solve
 from solver.heuristics.waves import WavePlan
-from solver.parts.national import Mode, solve_in_parts
+from solver.parts.national import Mode, PartsProgress, solve_in_parts
 from solver.parts.reserve import dispatched_instance
 
 
@@ -78,6 +91,41 @@ def weighted_shortfall(instance: Instance, plan: Plan) -> tuple[int, int, list[s
     return weighted, report.total_shortfall, report.violations
 
 
+def _start(*command: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextmanager
+def loopback_cluster(workers: int) -> Iterator[str]:
+    """``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes on
+    loopback, started apart from this process; yields the scheduler's address."""
+    from distributed import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    scheduler = ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-show"]
+    worker = ["worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"]
+    processes = [_start(dask, *scheduler, "--dashboard-address", ":0")]
+    try:
+        for _ in range(workers):
+            processes.append(_start(dask, *worker, "--memory-limit", "2GiB"))
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in reversed(processes):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     instance = generate("national", args.seed, args.variant)
     if args.no_reserve:
@@ -88,33 +136,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "reserve_units": len(instance.reserve),
         "time_limit": args.time_limit,
         "workers": args.workers,
-        "scheduler": args.scheduler or "embedded",
+        "scheduler": args.scheduler
+        or ("dask scheduler + workers on loopback" if args.start_cluster else "embedded"),
         "part_seconds": args.part_seconds,
+        "cut_for": args.cut_for,
         "load_before": os.getloadavg()[0],
     }
     stop = threading.Event()
     first: list[tuple[WavePlan, float]] = []
+    rounds: dict[str, list[float]] = {}
 
     def on_first(plan: WavePlan, elapsed: float) -> None:
         first.append((plan, time.perf_counter() - began))
         if args.first_plan_only:
             stop.set()
 
-    began = time.perf_counter()
-    with MemorySampler() as memory:
+    def on_part(p: PartsProgress) -> None:
+        # Per round: parts done, of, seconds and weighted shortfall at its last plan.
+        rounds[p.round] = [p.done, p.total, round(p.elapsed, 1), p.weighted]
+
+    with MemorySampler() as memory, _cluster(args) as scheduler:
+        began = time.perf_counter()
         result = solve_in_parts(
             instance,
             time_limit=args.time_limit,
             mode=Mode.LOCAL,
-            scheduler=args.scheduler,
+            scheduler=scheduler,
             seed=args.seed,
             n_workers=args.workers,
             part_budget=args.part_seconds,
+            cut_for=None if args.cut_for is None else (args.cut_for[0], int(args.cut_for[1])),
             solver=solve,
             stop=stop,
             first_plan=on_first,
+            part_progress=on_part,
         )
-    row["wall_s"] = round(time.perf_counter() - began, 1)
+        row["wall_s"] = round(time.perf_counter() - began, 1)
     row["peak_memory_gib"] = round(memory.peak / 2**30, 2)
     row["first_whole_plan_s"] = (
         None if result.first_solution_time is None else round(result.first_solution_time, 1)
@@ -131,6 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         row["first_plan_weighted_shortfall"] = f_weighted
         row["first_plan_shortfall_headcount_shifts"] = f_short
         row["first_plan_checked_ok"] = not f_violations
+    row["rounds"] = rounds
     row["status"] = result.status.value
     row["parts"] = len(result.parts)
     row["parts_planned"] = sum(1 for p in result.parts if p.status.has_plan)
@@ -159,6 +217,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return row
 
 
+@contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator[str | None]:
+    if not args.start_cluster:
+        yield args.scheduler
+        return
+    with loopback_cluster(args.workers) as address:
+        yield address
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="tight", choices=("tight", "loose"))
@@ -167,7 +234,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="embedded cluster's workers")
     parser.add_argument("--scheduler", help="an existing Dask cluster instead")
     parser.add_argument(
+        "--start-cluster",
+        action="store_true",
+        help="start dask scheduler and --workers dask worker processes on loopback",
+    )
+    parser.add_argument(
         "--part-seconds", type=float, help="every part's budget (to time 1 against 2 workers)"
+    )
+    parser.add_argument(
+        "--cut-for",
+        nargs=2,
+        type=float,
+        metavar=("SECONDS", "WORKERS"),
+        help="cut the parts for this time on this many workers (the same parts on any workers)",
     )
     parser.add_argument("--no-reserve", action="store_true", help="drop the national reserve")
     parser.add_argument("--greedy", action="store_true", help="also run the greedy planner")

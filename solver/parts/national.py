@@ -77,15 +77,40 @@ PARTS_UNITS = 5_000
 """Units from which ``mode="auto"`` plans in parts at all (below, and with no reserve nor
 scheduler, :func:`solver.solve` plans as it always has)."""
 
-PAIRS_PER_SECOND = 400
-"""(unit, venue) pairs a worker plans per second, greedy start and repair included (measured
-on national parts: a regency of 222 units reaching 1,500 pairs in 3.3 s, one of 483 units and
-13,500 pairs in 35 s, a province part of 796 units and 41,000 pairs in 45 s, on a loaded
-machine). :func:`choose_parts` cuts parts until the work fits the workers' time."""
+QUICK_PAIRS_PER_SECOND = 700
+"""(unit, venue) pairs a worker gives a quick plan (greedy from the part's slice of the first
+whole plan and a repair of :data:`QUICK_REPAIR_WORK`) per second, as measured on the tight
+nation while other work loaded the machine: 311,974 pairs in 289 parts in 230 s on two
+workers (680 a second each; 980 from a fresh greedy, one run at a lower load).
+:func:`choose_parts` cuts parts until the quick plans fit :data:`QUICK_SHARE` of the workers'
+time."""
 
-RESERVE_SHARE = 0.4
-"""Share of the time left after the quick plans that the reserve's rounds may use; the search
-round has the rest."""
+QUICK_REPAIR_WORK = 500_000
+"""Most moves the repair of a quick plan weighs (a quarter of the repair's own limit): on a
+whole province of 17,265 pairs it takes the weighted shortfall from the greedy plan's 140,642
+to 130,515 in 10.6 s, where the full repair reaches 128,584 in some 23 s; the time saved keeps
+more provinces whole, which is worth more (see :data:`QUICK_SHARE`). The parts too big to be
+searched get the full repair from their plan in the search round."""
+
+QUICK_SHARE = 0.75
+"""Share of the workers' time the first plans of all parts may take; the reserve's rounds and
+the search have the rest. A province kept whole pays more than any search: on the tight
+nation the quick plans of two whole provinces are 30-31 % less short than those of their
+regencies (weighted, 143,654 against 205,068 and 244,529 against 353,634), while a search of
+2-30 s from the quick plan found nothing better on any of five parts tried (111 to 17,265
+pairs), nor did a repair weighing 16 times more moves."""
+
+SEARCH_MAX_PAIRS = 8_000
+"""Parts with more pairs are not searched: their model does not even build within the budget
+the nation leaves them (a search of 10 s on 9,050 pairs took 16 s, one of 30 s on 17,265
+pairs 39 s, neither better); they get the repair's full work from their plan instead
+(:data:`QUICK_REPAIR_WORK`), and the parts searched share the time."""
+
+RESERVE_SHARE = 0.9
+"""Share of the time left after the first plans that the reserve's rounds may use (they end
+early when the pool is empty or no part improves); the search round has the rest. On the
+tight nation one reserve round of 35 s lowered the weighted shortfall by 13 % (5,619,318 to
+4,906,620), the search after it nothing."""
 
 MERGE_SECONDS = 3.0
 """Seconds kept back from the budget to merge the parts' plans (plus 2 % of it, the last
@@ -221,12 +246,13 @@ def choose_parts(
     reached: list[npt.NDArray[np.int64]] | None = None,
 ) -> list[DomainPart]:
     """The parts to plan: connected parts, cut along provinces (and a province along regions)
-    only where one part's work (its pairs at :data:`PAIRS_PER_SECOND`) would take longer than
-    one worker's ``seconds``; if the work of all parts is still more than ``lanes`` workers do
-    in ``seconds``, the biggest parts are cut into their regions, one after another, until it
-    fits: the smaller provinces stay whole, their units' reach across regencies kept.
-    ``reached`` is :func:`~solver.parts.split.reach` of the instance, when already computed."""
-    per_worker = int(PAIRS_PER_SECOND * seconds)
+    only where one part's quick plan (its pairs at :data:`QUICK_PAIRS_PER_SECOND`) would take
+    longer than :data:`QUICK_SHARE` of one worker's ``seconds``; if the quick plans of all
+    parts still take longer than that share of ``lanes`` workers' time, the biggest parts are
+    cut into their regions, one after another, until they fit: the smaller provinces stay
+    whole, their units' reach across regencies kept. ``reached`` is
+    :func:`~solver.parts.split.reach` of the instance, when already computed."""
+    per_worker = int(QUICK_PAIRS_PER_SECOND * QUICK_SHARE * seconds)
     reached = reach(instance) if reached is None else reached
     return domain_parts(instance, per_worker, reached, total_pairs=per_worker * lanes)
 
@@ -307,6 +333,7 @@ def solve_in_parts(
     n_workers: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     part_budget: float | None = None,
+    cut_for: tuple[float, int] | None = None,
     progress: Callable[[Progress], None] | None = None,
     solver: Callable[..., Result] | None = None,
     first_plan: OnFirstPlan | None = None,
@@ -315,8 +342,10 @@ def solve_in_parts(
 
     ``workers`` are CP-SAT's per part in this process (one on a cluster worker, which has one
     thread); ``n_workers`` and ``memory_limit`` size the embedded cluster. With
-    ``part_budget``, every part's first plan gets that many seconds instead of its share of
-    the time (so that runs on different numbers of workers do the same work). ``progress``
+    ``part_budget``, every part searched gets that many seconds instead of its share of
+    the time, and with ``cut_for`` (seconds, workers) the parts are cut for that time on
+    that many workers instead of the time limit on the workers there are: so that runs on
+    different numbers of workers do the same work. ``progress``
     is called as ``part_progress`` is, with a :class:`~solver.result.Progress` whose parts
     fields are set (its objective is the weighted shortfall so far). ``solver`` is the
     one-instance solve each part's search calls (:func:`solver.solve` hands itself down);
@@ -332,7 +361,8 @@ def solve_in_parts(
     )
     lanes = 1 if in_process else n_workers or (cores() if scheduler is None else 2)
     reached = reach(instance)
-    parts = choose_parts(instance, max(1.0, wall_deadline - time.time()), lanes, reached)
+    seconds, cut_lanes = cut_for or (max(1.0, wall_deadline - time.time()), lanes)
+    parts = choose_parts(instance, seconds, cut_lanes, reached)
     callback = part_progress
     if progress is not None:
         callback = _as_progress(part_progress, progress, instance)
@@ -351,7 +381,12 @@ def solve_in_parts(
             # (topped up by greedy and repaired, no search; each stops at the deadline).
             hints = first.hints()
             quick = [
-                replace(task, quick=True, hint=hints.get(task.index, ()))
+                replace(
+                    task,
+                    quick=True,
+                    hint=hints.get(task.index, ()),
+                    repair_work=QUICK_REPAIR_WORK,
+                )
                 for task in _tasks(state, range(len(parts)), wall_deadline, 1, settings)
             ]
             _round(state, runner, quick, wall_deadline, "first plans", keep_better=False)
@@ -364,11 +399,19 @@ def solve_in_parts(
             if instance.reserve and not _asked(stop):
                 reserve_deadline = time.time() + (wall_deadline - time.time()) * RESERVE_SHARE
                 _coordinate(state, runner, reserve_deadline, settings, stop)
-            # Last, every part searched from its plan (with the reserve units it received)
-            # for its share of the time; a part keeps the better plan.
+            # Last, every part searched from its plan (with the reserve units it received) for
+            # its share of the time, or, if too big to gain from a search, repaired in full
+            # from it; a part keeps the better plan.
             if solver is not None and not _asked(stop):
                 planned = [i for i in range(len(parts)) if i in state.outcomes]
-                tasks = _tasks(state, planned, wall_deadline, runner.workers, settings, hint=True)
+                tasks = [
+                    task
+                    if parts[task.index].pairs <= SEARCH_MAX_PAIRS
+                    else replace(task, quick=True)
+                    for task in _tasks(
+                        state, planned, wall_deadline, runner.workers, settings, hint=True
+                    )
+                ]
                 if part_budget is not None:
                     tasks = [replace(task, budget=part_budget) for task in tasks]
                 _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
@@ -494,11 +537,14 @@ def _coordinate(
         before = {i: weighted_shortfall(state.instance, state.outcomes[i].coverage) for i in given}
         for i, dispatches in given.items():
             state.sent.setdefault(i, []).extend(dispatches)
-        # Each part plans again quickly with its units (greedy and repair): cheap, and it
-        # puts the units where the part lacks people; the search round comes after.
+        # Each part plans again quickly with its units, from its plan (topped up by greedy
+        # and repaired): cheap, and it puts the units where the part lacks people; the search
+        # round comes after.
         tasks = [
-            replace(task, quick=True)
-            for task in _tasks(state, list(given), wall_deadline, runner.workers, settings)
+            replace(task, quick=True, repair_work=QUICK_REPAIR_WORK)
+            for task in _tasks(
+                state, list(given), wall_deadline, runner.workers, settings, hint=True
+            )
         ]
         improved = False
         done = 0

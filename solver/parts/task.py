@@ -51,6 +51,9 @@ class PartTask:
     """Name of the ``distributed.Event`` that stops the search (on a Dask worker)."""
     quick: bool = False
     """Only the quick plan (:func:`quick_plan`), no search: every part's first plan."""
+    repair_work: int | None = None
+    """Most (unit, slot) pairs and shift trades the quick plan's repair weighs (``None``:
+    :data:`~solver.heuristics.repair.MAX_WORK`)."""
 
 
 @dataclass(frozen=True)
@@ -117,14 +120,15 @@ def _worker_name() -> str:
 
 def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutcome:
     """The part's first plan, without a search: its :attr:`~PartTask.hint` (the whole
-    instance's first plan cut to the part, :mod:`solver.heuristics.waves`) where it keeps every
-    rule, topped up by the greedy (heaviest shortfall weight first,
-    :func:`~solver.heuristics.greedy.greedy_counts`) and repaired within its shifts
-    (:func:`~solver.heuristics.repair.repair_shortfall`). Greedy and repair stop at the task's
-    deadline (or once ``stop`` is set) with the plan so far, so a part late in its round
-    returns at worst its hint. Its bound is 0."""
+    instance's first plan cut to the part, :mod:`solver.heuristics.waves`, or the part's own
+    plan when it plans again) where it keeps every rule, topped up by the greedy (heaviest
+    shortfall weight first, :func:`~solver.heuristics.greedy.greedy_counts`) and repaired
+    within its shifts (:func:`~solver.heuristics.repair.repair_shortfall`, up to
+    :attr:`PartTask.repair_work`). Greedy and repair stop at the task's deadline (or once
+    ``stop`` is set) with the plan so far, so a part late in its round returns at worst its
+    hint. Its bound is 0."""
     from solver.heuristics.greedy import greedy_counts, plan_start
-    from solver.heuristics.repair import repair_shortfall
+    from solver.heuristics.repair import MAX_WORK, repair_shortfall
     from solver.model.data import build_data
     from solver.model.evaluate import Evaluator
     from solver.model.objective import strict_weights, term_uppers
@@ -142,7 +146,8 @@ def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         deadline=task.deadline,
         stop=stop,
     )
-    x = repair_shortfall(data, x, deadline=task.deadline, stop=stop)
+    work = MAX_WORK if task.repair_work is None else task.repair_work
+    x = repair_shortfall(data, x, max_work=work, deadline=task.deadline, stop=stop)
     evaluator = Evaluator(data)
     terms = evaluator.terms(x)
     uppers = tuple(term_uppers(data))
