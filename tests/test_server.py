@@ -157,10 +157,13 @@ def test_deadline_caps_the_time_limit_and_a_plan_comes_back_in_time(
     client: RingplanClient,
 ) -> None:
     instance = load_instance("ringplan/examples/city.json")
+    # 60 s asked, 8 s of deadline: the plan comes back in time (8 s leave a loaded two-core
+    # machine room to start, plan and send the city; 4 s did not at load 7 and above).
+    deadline = 8.0
     start = time.perf_counter()
-    result = client.solve(instance, time_limit=60, timeout=4.0)
-    assert time.perf_counter() - start < 4.0
-    assert result.wall_time < 4.0 - CONFIG.deadline_margin + 0.3
+    result = client.solve(instance, time_limit=60, timeout=deadline)
+    assert time.perf_counter() - start < deadline
+    assert result.wall_time < deadline - CONFIG.deadline_margin + 0.3
     checked(instance, result)
     assert wait_idle(client, timeout=2) < 0.5
 
