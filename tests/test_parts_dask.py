@@ -16,6 +16,7 @@ import pytest
 from distributed import Client
 
 from solver import solve
+from solver.parts import national
 from tests.provinces import assert_checked, provinces
 
 BIN = Path(sys.executable).parent
@@ -126,3 +127,15 @@ def test_parts_survive_a_worker_killed_mid_solve(
     assert killed, "no worker was running a part"
     assert_checked(instance, result)
     assert len(result.parts) == 4 and all(p.status.has_plan for p in result.parts)
+
+
+def test_parts_late_in_the_first_plans_keep_their_slice_of_the_first_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A round of first plans with no time at all: every part is late, none is lost.
+    monkeypatch.setattr(national, "QUICK_ROUND_SHARE", 0.0)
+    instance = provinces(count=3, units_each=4)
+    result = solve(instance, time_limit=30, split="local")
+    assert_checked(instance, result)
+    assert len(result.parts) == 3 and all(p.status.has_plan for p in result.parts)
+    assert result.plan.assignments  # the first whole plan's slices, at least

@@ -54,7 +54,7 @@ from solver.parts.runner import (
     open_cluster,
 )
 from solver.parts.split import DomainPart, domain_parts, reach, unreached_venues
-from solver.parts.task import PartOutcome, PartTask
+from solver.parts.task import PartOutcome, PartTask, solve_part
 from solver.report import slot_coverage
 from solver.result import (
     Activation,
@@ -77,13 +77,13 @@ PARTS_UNITS = 5_000
 """Units from which ``mode="auto"`` plans in parts at all (below, and with no reserve nor
 scheduler, :func:`solver.solve` plans as it always has)."""
 
-QUICK_PAIRS_PER_SECOND = 700
+QUICK_PAIRS_PER_SECOND = 600
 """(unit, venue) pairs a worker gives a quick plan (greedy from the part's slice of the first
 whole plan and a repair of :data:`QUICK_REPAIR_WORK`) per second, as measured on the tight
-nation while other work loaded the machine: 311,974 pairs in 289 parts in 230 s on two
-workers (680 a second each; 980 from a fresh greedy, one run at a lower load).
-:func:`choose_parts` cuts parts until the quick plans fit :data:`QUICK_SHARE` of the workers'
-time."""
+nation while other work loaded the machine (1-minute load 9-11): 260,550 pairs in 345 parts
+in 225 s on two workers (580 a second each), the largest 182 parts of them in 190 s (about
+600); at a load of 4-6, 311,974 pairs in 160 s (980). :func:`choose_parts` cuts parts until
+the quick plans fit :data:`QUICK_SHARE` of the workers' time."""
 
 QUICK_REPAIR_WORK = 500_000
 """Most moves the repair of a quick plan weighs (a quarter of the repair's own limit): on a
@@ -111,6 +111,14 @@ RESERVE_SHARE = 0.9
 early when the pool is empty or no part improves); the search round has the rest. On the
 tight nation one reserve round of 35 s lowered the weighted shortfall by 13 % (5,619,318 to
 4,906,620), the search after it nothing."""
+
+QUICK_ROUND_SHARE = 0.8
+"""Share of the time left when the first plans start that their round may take, so that the
+reserve's rounds keep some time at any load: at its end the parts still planning return their
+plan so far and those not started keep their slice of the first whole plan. On the tight
+nation the reserve's first round lowered the weighted shortfall by 13 % when it had 33 s
+(5,481,427 to 4,671,706); a round of first plans that ran to 240 s of 280 (at a load of
+9-11) left it 20 s and 5 of its 61 re-plans (5,379,679 in the end)."""
 
 MERGE_SECONDS = 3.0
 """Seconds kept back from the budget to merge the parts' plans (plus 2 % of it, the last
@@ -378,8 +386,10 @@ def solve_in_parts(
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
             settings: Settings = (seed, preset, per_part_workers)
             # Round 1: every part's quick plan, from its slice of the first whole plan
-            # (topped up by greedy and repaired, no search; each stops at the deadline).
+            # (topped up by greedy and repaired, no search), for its share of the time: the
+            # parts late at its end keep their slice (see _fall_back).
             hints = first.hints()
+            quick_deadline = time.time() + (wall_deadline - time.time()) * QUICK_ROUND_SHARE
             quick = [
                 replace(
                     task,
@@ -387,9 +397,10 @@ def solve_in_parts(
                     hint=hints.get(task.index, ()),
                     repair_work=QUICK_REPAIR_WORK,
                 )
-                for task in _tasks(state, range(len(parts)), wall_deadline, 1, settings)
+                for task in _tasks(state, range(len(parts)), quick_deadline, 1, settings)
             ]
-            _round(state, runner, quick, wall_deadline, "first plans", keep_better=False)
+            _round(state, runner, quick, quick_deadline, "first plans", keep_better=False)
+            late = _fall_back(state, quick)
             logger.info("first plans done at %.1f s", time.perf_counter() - start)
             first_whole = first.elapsed
             if first_whole is None and len(state.outcomes) == len(parts):
@@ -400,13 +411,14 @@ def solve_in_parts(
                 reserve_deadline = time.time() + (wall_deadline - time.time()) * RESERVE_SHARE
                 _coordinate(state, runner, reserve_deadline, settings, stop)
             # Last, every part searched from its plan (with the reserve units it received) for
-            # its share of the time, or, if too big to gain from a search, repaired in full
-            # from it; a part keeps the better plan.
+            # its share of the time, or, if too big to gain from a search or late in the first
+            # round, planned quickly again from it with the repair's full work; a part keeps
+            # the better plan.
             if solver is not None and not _asked(stop):
                 planned = [i for i in range(len(parts)) if i in state.outcomes]
                 tasks = [
                     task
-                    if parts[task.index].pairs <= SEARCH_MAX_PAIRS
+                    if parts[task.index].pairs <= SEARCH_MAX_PAIRS and task.index not in late
                     else replace(task, quick=True)
                     for task in _tasks(
                         state, planned, wall_deadline, runner.workers, settings, hint=True
@@ -436,6 +448,25 @@ def _kept_back(instance: Instance, time_limit: float) -> float:
     rows = sum(len(venue.rings) for venue in instance.venues) * len(instance.shifts)
     kept = MERGE_SECONDS + STOP_GRACE + MERGE_SECONDS_PER_ROW * rows + 0.02 * time_limit
     return min(kept, 0.5 * time_limit)
+
+
+def _fall_back(state: _State, tasks: Sequence[PartTask]) -> set[int]:
+    """Give each part of ``tasks`` left without a plan its slice of the first whole plan
+    (:attr:`PartTask.hint`, kept where it keeps every rule: its quick plan at once, in this
+    process); the parts it was given to."""
+    late = {task.index for task in tasks if task.index not in state.outcomes}
+    for task in tasks:
+        if task.index in late:
+            try:
+                state.outcomes[task.index] = solve_part(
+                    replace(task, deadline=0.0, stop_event=None)
+                )
+            except MemoryError:
+                continue
+            state.failures.pop(task.index, None)
+    if late:
+        logger.info("%d parts late in the first plans keep their first-plan slice", len(late))
+    return late
 
 
 def _asked(stop: threading.Event | None) -> bool:
