@@ -15,7 +15,9 @@ nation through them and stops them; their memory is sampled with this process's.
 ``--part-seconds P --cut-for S 2``, the parts are those cut for S seconds on 2 workers and
 every part searched gets P seconds instead of its share of the time, so that runs on 1 and 2
 workers do the same work (give a time limit that does not cut it, and ``--no-reserve``: the
-reserve's rounds run for a share of the time, not a fixed work).
+reserve's rounds run for a share of the time, not a fixed work). ``--no-search`` leaves the
+search round out: with ``--cut-for`` and ``--no-reserve`` the work is then the first plans of
+the same parts, a fixed amount of computing whatever the workers.
 
 ``--greedy`` also plans the same instance with :mod:`benchmarks.baselines.greedy` and reports
 its weighted shortfall, so the ratio can be read off one row. Every row reports the first whole
@@ -140,6 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         or ("dask scheduler + workers on loopback" if args.start_cluster else "embedded"),
         "part_seconds": args.part_seconds,
         "cut_for": args.cut_for,
+        "search": not args.no_search,
         "load_before": os.getloadavg()[0],
     }
     stop = threading.Event()
@@ -166,7 +169,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             n_workers=args.workers,
             part_budget=args.part_seconds,
             cut_for=None if args.cut_for is None else (args.cut_for[0], int(args.cut_for[1])),
-            solver=solve,
+            solver=None if args.no_search else solve,
             stop=stop,
             first_plan=on_first,
             part_progress=on_part,
@@ -247,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         metavar=("SECONDS", "WORKERS"),
         help="cut the parts for this time on this many workers (the same parts on any workers)",
+    )
+    parser.add_argument(
+        "--no-search", action="store_true", help="first plans (and reserve) only: no search round"
     )
     parser.add_argument("--no-reserve", action="store_true", help="drop the national reserve")
     parser.add_argument("--greedy", action="store_true", help="also run the greedy planner")
