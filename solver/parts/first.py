@@ -1,16 +1,16 @@
-"""The first plan of the whole instance, made in the calling process while the cluster starts.
+"""The first plan of the whole instance, made in the calling process before the parts run.
 
 :func:`solver.heuristics.waves.wave_plan` plans the whole instance from the domain in a few
-seconds (the tight nation: about 5 s on an idle core), on the reach the split computed. It runs
-in a thread of the calling process, beside the cluster's start; its plan is the first whole plan
-(reported at once), and each part's slice of it is the start of that part's quick plan
+seconds (the tight nation: about 3 s on a loaded core), on the reach the split computed. It is
+made right after the reach, before the parts are cut and the cluster starts (on two cores,
+starting the cluster beside it slowed it down); its plan is the first whole plan (reported at
+once), and each part's slice of it is the start of that part's quick plan
 (:func:`solver.parts.task.quick_plan`), which tops it up and repairs it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -28,12 +28,13 @@ OnFirstPlan = Callable[[WavePlan, float], None]
 
 
 class FirstPlan:
-    """The wave plan of ``instance``, made in a thread (see the module)."""
+    """The wave plan of ``instance`` (see the module), made when built; ``on_plan`` is called
+    with it. None when the instance does not :func:`~solver.heuristics.waves.fits`, has no
+    unit, or memory ran out."""
 
     def __init__(
         self,
         instance: Instance,
-        parts: Sequence[DomainPart],
         reached: Sequence[npt.NDArray[np.int64]],
         deadline: float,
         began: float,
@@ -42,36 +43,29 @@ class FirstPlan:
         self.plan: WavePlan | None = None
         self.elapsed: float | None = None
         """Seconds from ``began`` (``time.perf_counter()``) to the plan."""
-        self._instance, self._parts, self._reached = instance, parts, reached
-        self._deadline, self._began, self._on_plan = deadline, began, on_plan
-        self._thread = threading.Thread(target=self._run, name="first-plan", daemon=True)
-        if parts and fits(instance):
-            self._thread.start()
-
-    def _run(self) -> None:
+        self._instance = instance
+        if not instance.units or not fits(instance):
+            return
         try:
-            plan = wave_plan(self._instance, self._reached, deadline=self._deadline)
+            self.plan = wave_plan(instance, reached, deadline=deadline)
         except MemoryError:
             logger.warning("the first whole plan ran out of memory; parts plan alone")
             return
-        self.elapsed = time.perf_counter() - self._began
-        self.plan = plan
+        self.elapsed = time.perf_counter() - began
         logger.info(
             "first whole plan in %.1f s: weighted shortfall %d",
             self.elapsed,
-            plan.weighted_shortfall,
+            self.plan.weighted_shortfall,
         )
-        if self._on_plan is not None:
-            self._on_plan(plan, self.elapsed)
+        if on_plan is not None:
+            on_plan(self.plan, self.elapsed)
 
-    def hints(self) -> dict[int, tuple[PlainAssignment, ...]]:
-        """Each part's slice of the plan (waits for it; empty when there is none)."""
-        if self._thread.is_alive() or self._thread.ident is not None:
-            self._thread.join()
+    def hints(self, parts: Sequence[DomainPart]) -> dict[int, tuple[PlainAssignment, ...]]:
+        """Each part's slice of the plan (empty when there is none)."""
         if self.plan is None:
             return {}
         units = self._instance.units
-        part_of = {units[u].id: i for i, part in enumerate(self._parts) for u in part.units}
+        part_of = {units[u].id: i for i, part in enumerate(parts) for u in part.units}
         rows: dict[int, list[PlainAssignment]] = {}
         for row in self.plan.assignments:
             i = part_of.get(row[0])

@@ -33,7 +33,6 @@ import numpy.typing as npt
 
 from solver.decompose import Part, part_instance
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
-from solver.heuristics.waves import WavePlan
 from solver.model.data import build_slots
 from solver.model.objective import strict_weights
 from solver.parts.first import FirstPlan, OnFirstPlan
@@ -46,7 +45,6 @@ from solver.parts.reserve import (
 )
 from solver.parts.runner import (
     DEFAULT_MEMORY_LIMIT,
-    STOP_GRACE,
     DaskRunner,
     InProcessRunner,
     PartRunner,
@@ -121,15 +119,15 @@ nation the reserve's first round lowered the weighted shortfall by 13 % when it 
 9-11) left it 20 s and 5 of its 61 re-plans (5,379,679 in the end)."""
 
 MERGE_SECONDS = 3.0
-"""Seconds kept back from the budget to merge the parts' plans (plus 2 % of it, the last
-round's :data:`~solver.parts.runner.STOP_GRACE` and :data:`MERGE_SECONDS_PER_ROW`)."""
+"""Seconds kept back from the budget to merge the parts' plans (plus 2 % of it and
+:data:`MERGE_SECONDS_PER_ROW`)."""
 
-MERGE_SECONDS_PER_ROW = 100e-6
+MERGE_SECONDS_PER_ROW = 140e-6
 """Seconds kept back per ring-shift of the instance (its coverage rows, and the assignments
-that grow with them), for closing the cluster and merging: on the tight nation (3,752 rings x
-21 shifts: 78,792 rows) the last round's grace, the cluster's close and the merge took 15.7 s
-on a loaded machine, 7.1 s more than the 3 s and 2 % then kept back (8.6 s of 280); now
-7.9 s more and the 3 s grace are kept back too (19.5 s of 280)."""
+that grow with them), for the last round's grace, closing the cluster and merging: on the
+tight nation (3,752 rings x 21 shifts: 78,792 rows) these took 15.7 s on a loaded machine,
+7.1 s more than the 3 s and 2 % then kept back (8.6 s of 280); now 11.0 s more are kept back
+(19.6 s of 280). Small instances keep back what they did."""
 
 
 class Mode(StrEnum):
@@ -357,9 +355,8 @@ def solve_in_parts(
     is called as ``part_progress`` is, with a :class:`~solver.result.Progress` whose parts
     fields are set (its objective is the weighted shortfall so far). ``solver`` is the
     one-instance solve each part's search calls (:func:`solver.solve` hands itself down);
-    without it, parts get their quick plans only. ``first_plan`` is called (from a thread of
-    this process) with the first whole plan (:mod:`solver.parts.first`) and the seconds since
-    the call, as soon as it is made.
+    without it, parts get their quick plans only. ``first_plan`` is called with the first whole
+    plan (:mod:`solver.parts.first`) and the seconds since the call, as soon as it is made.
     """
     start = time.perf_counter()
     wall_deadline = time.time() + time_limit - _kept_back(instance, time_limit)
@@ -369,6 +366,9 @@ def solve_in_parts(
     )
     lanes = 1 if in_process else n_workers or (cores() if scheduler is None else 2)
     reached = reach(instance)
+    # The first whole plan, made here before the parts are cut and the cluster starts (on two
+    # cores, starting the cluster beside it slowed it down).
+    first = FirstPlan(instance, reached, wall_deadline, start, first_plan)
     seconds, cut_lanes = cut_for or (max(1.0, wall_deadline - time.time()), lanes)
     parts = choose_parts(instance, seconds, cut_lanes, reached)
     callback = part_progress
@@ -376,8 +376,7 @@ def solve_in_parts(
         callback = _as_progress(part_progress, progress, instance)
     state = _State(instance, parts, {}, {}, {}, start, callback, threading.Lock(), solver)
     split_time = time.perf_counter() - start
-    # The first whole plan, made here while the cluster starts.
-    first = FirstPlan(instance, parts, reached, wall_deadline, start, _on_first(state, first_plan))
+    _report_first(state, first)
     first_whole: float | None = None
     if parts:
         with _runner(
@@ -388,7 +387,7 @@ def solve_in_parts(
             # Round 1: every part's quick plan, from its slice of the first whole plan
             # (topped up by greedy and repaired, no search), for its share of the time: the
             # parts late at its end keep their slice (see _fall_back).
-            hints = first.hints()
+            hints = first.hints(parts)
             quick_deadline = time.time() + (wall_deadline - time.time()) * QUICK_ROUND_SHARE
             quick = [
                 replace(
@@ -446,7 +445,7 @@ def _kept_back(instance: Instance, time_limit: float) -> float:
     """Seconds of ``time_limit`` kept back after the rounds' deadline (see
     :data:`MERGE_SECONDS`), at most half of it."""
     rows = sum(len(venue.rings) for venue in instance.venues) * len(instance.shifts)
-    kept = MERGE_SECONDS + STOP_GRACE + MERGE_SECONDS_PER_ROW * rows + 0.02 * time_limit
+    kept = MERGE_SECONDS + MERGE_SECONDS_PER_ROW * rows + 0.02 * time_limit
     return min(kept, 0.5 * time_limit)
 
 
@@ -474,28 +473,23 @@ def _asked(stop: threading.Event | None) -> bool:
     return stop is not None and stop.is_set()
 
 
-def _on_first(state: _State, first_plan: OnFirstPlan | None) -> OnFirstPlan:
-    """Report the first whole plan to ``first_plan`` and as the parts' progress (no part done
-    yet, every part with a plan)."""
-
-    def report(plan: WavePlan, elapsed: float) -> None:
-        if first_plan is not None:
-            first_plan(plan, elapsed)
-        if state.callback is not None:
-            n = len(state.parts)
-            state.callback(
-                PartsProgress(
-                    round="first plan",
-                    done=0,
-                    total=n,
-                    planned=n,
-                    shortfall=plan.shortfall,
-                    elapsed=elapsed,
-                    weighted=plan.weighted_shortfall,
-                )
-            )
-
-    return report
+def _report_first(state: _State, first: FirstPlan) -> None:
+    """Report the first whole plan as the parts' progress (no part done yet, every part with
+    a plan)."""
+    if first.plan is None or first.elapsed is None or state.callback is None:
+        return
+    n = len(state.parts)
+    state.callback(
+        PartsProgress(
+            round="first plan",
+            done=0,
+            total=n,
+            planned=n,
+            shortfall=first.plan.shortfall,
+            elapsed=first.elapsed,
+            weighted=first.plan.weighted_shortfall,
+        )
+    )
 
 
 def _round(
