@@ -10,7 +10,6 @@ from solver.lns.window import window_candidates
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
 from solver.report import plan_from_vector
-from solver.search.duty import duty_days_bind
 from tests.factory import HOME, make, ring, shifts, unit, venue
 
 RULES = {"min_rest_hours": 8, "max_consecutive_days": 5}
@@ -103,11 +102,3 @@ def test_window_candidates_leave_out_places_the_free_ones_share_no_row_with() ->
     free = (data.candidate_group == 1) & (np.arange(data.n_candidates) > u1[0])
     kept = window_candidates(data, x, free)
     assert kept.tolist() == u1.tolist()
-
-
-def test_duty_days_bind_only_on_a_horizon_longer_than_the_days_in_a_row() -> None:
-    # A week of three shifts a day with at most 5 duty days in a row: days off chain a
-    # unit's week; three days (the capital's horizon) never reach the limit.
-    assert duty_days_bind(build_data(week(1), grouped=False))
-    three_days = make([venue()], [unit("u0")], shifts(9), RULES)
-    assert not duty_days_bind(build_data(three_days, grouped=False))

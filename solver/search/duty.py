@@ -13,7 +13,6 @@ import numpy as np
 
 from solver.domain import ObjectiveTerm
 from solver.lns import duty_groups, replan_window
-from solver.model.data import ModelData
 from solver.result import PhaseEnd
 from solver.search.context import SearchContext
 from solver.search.improve import MIN_WINDOW, WINDOWS_ABOVE
@@ -41,15 +40,6 @@ DUTY_DETERMINISTIC_WINDOWS = 6
 """Duty windows searched when deterministic time, not the clock, limits the searches."""
 
 
-def duty_days_bind(data: ModelData) -> bool:
-    """Whether the horizon is longer than the days a unit may be on duty in a row: only then
-    do units' days off chain their weeks together, which the duty windows follow. On the
-    three-day capital CP-SAT's own search from the greedy start did better than windows
-    first (benchmarks/RESULTS.md)."""
-    limit = data.instance.rules.max_consecutive_days
-    return limit is not None and len(data.days) > limit
-
-
 class DutyWindows:
     """Re-plan the best plan :data:`DUTY_GROUPS` units at a time, whole weeks, before the
     shortfall stage.
@@ -68,8 +58,6 @@ class DutyWindows:
 
     def applies(self, ctx: SearchContext) -> bool:
         if ctx.keeper.best_x is None or ctx.data.n_candidates <= WINDOWS_ABOVE:
-            return False
-        if not duty_days_bind(ctx.data):
             return False
         if ctx.index >= len(ctx.schedule):
             return False
