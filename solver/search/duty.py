@@ -17,11 +17,12 @@ from solver.result import PhaseEnd
 from solver.search.context import SearchContext
 from solver.search.improve import MIN_WINDOW, WINDOWS_ABOVE
 
-DUTY_SHARE = 0.85
+DUTY_SHARE = 0.7
 """Share of the remaining time the duty windows may use before the shortfall stage's search:
 on the loose province CP-SAT's own search of a part mostly ended without a better plan,
-while windows kept finding them; windows that stall (:data:`DUTY_STALL`) leave the rest to
-the search (benchmarks/RESULTS.md)."""
+while windows kept finding them; on the tight capital the search after the windows still
+gained, and 85 % for the windows did worse than 70 % (benchmarks/RESULTS.md). Windows that
+stall (:data:`DUTY_STALL`) leave the rest to the search."""
 
 DUTY_GROUPS = 6
 """Groups (on the province, single units) re-planned together in one duty window: on the
