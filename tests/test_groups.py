@@ -285,3 +285,21 @@ def test_counts_of_one_pooling_become_those_of_another_as_through_the_plan() -> 
         assert x.sum() > 0
         recounted = recount(source, target, x)
         assert np.array_equal(recounted, through_plan)
+
+
+def test_interchangeable_units_whose_days_have_a_gap_are_pooled_and_planned() -> None:
+    # Six duty days with day 3 unguarded: more days than the limit of five, but no run of
+    # more than three, so the rule cannot bind and the two units are pooled; the model must
+    # not treat the pooled group as if it needed the consecutive-days rows.
+    week = shifts(7, hours=24)
+    guarded = [s["id"] for i, s in enumerate(week) if i != 3]
+    instance = make(
+        [venue(rings=[ring(capacity=2, minimum=2)], guarded_shifts=guarded)],
+        [unit("a"), unit("b")],
+        week,
+        rules={"min_rest_hours": 0, "max_consecutive_days": 5},
+    )
+    result = solve_checked(instance, time_limit=10.0)
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.breakdown[ObjectiveTerm.SHORTFALL] == 0
+    assert len(result.plan.assignments) == 12

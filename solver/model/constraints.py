@@ -18,6 +18,7 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from solver.model.data import ModelData
+from solver.model.groups import longest_day_run
 from solver.model.rows import INT_MAX, INT_MIN, Rows
 from solver.model.variables import Variables
 
@@ -202,6 +203,10 @@ def _max_consecutive_days(
         if len(days) <= limit:
             continue
         group = data.groups[unit]
+        if group.size > 1 and longest_day_run(set(days)) <= limit:
+            # Pooled: its days hold no run longer than the limit (more days than the limit,
+            # with a gap between), so the rule cannot bind for its units.
+            continue
         assert group.size == 1, "a pooled group must not need the consecutive-days rule"
         unit_id = data.instance.units[group.members[0]].id
         for day in days:

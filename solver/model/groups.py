@@ -61,7 +61,8 @@ class Group:
         return len(self.members)
 
 
-def _longest_day_run(days: set[int]) -> int:
+def longest_day_run(days: set[int]) -> int:
+    """The most days of ``days`` (day indices) that follow each other without a gap."""
     longest = run = 0
     previous: int | None = None
     for day in sorted(days):
@@ -87,7 +88,7 @@ def needs_own_group(
     if len(lengths) > 1:
         return True
     limit = instance.rules.max_consecutive_days
-    return limit is not None and _longest_day_run({shift_day[s] for s in shifts}) > limit
+    return limit is not None and longest_day_run({shift_day[s] for s in shifts}) > limit
 
 
 def group_units(
