@@ -384,48 +384,9 @@ def solve_in_parts(
         ) as runner:
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
             settings: Settings = (seed, preset, per_part_workers)
-            # Round 1: every part's quick plan, from its slice of the first whole plan
-            # (topped up by greedy and repaired, no search), for its share of the time: the
-            # parts late at its end keep their slice (see _fall_back).
-            hints = first.hints(parts)
-            quick_deadline = time.time() + (wall_deadline - time.time()) * QUICK_ROUND_SHARE
-            quick = [
-                replace(
-                    task,
-                    quick=True,
-                    hint=hints.get(task.index, ()),
-                    repair_work=QUICK_REPAIR_WORK,
-                )
-                for task in _tasks(state, range(len(parts)), quick_deadline, 1, settings)
-            ]
-            _round(state, runner, quick, quick_deadline, "first plans", keep_better=False)
-            late = _fall_back(state, quick)
-            logger.info("first plans done at %.1f s", time.perf_counter() - start)
-            first_whole = first.elapsed
-            if first_whole is None and len(state.outcomes) == len(parts):
-                first_whole = time.perf_counter() - start
-            # The reserve's rounds on the quick plans, for their share of the time left
-            # (none after a stop, nor the search).
-            if instance.reserve and not _asked(stop):
-                reserve_deadline = time.time() + (wall_deadline - time.time()) * RESERVE_SHARE
-                _coordinate(state, runner, reserve_deadline, settings, stop)
-            # Last, every part searched from its plan (with the reserve units it received) for
-            # its share of the time, or, if too big to gain from a search or late in the first
-            # round, planned quickly again from it with the repair's full work; a part keeps
-            # the better plan.
-            if solver is not None and not _asked(stop):
-                planned = [i for i in range(len(parts)) if i in state.outcomes]
-                tasks = [
-                    task
-                    if parts[task.index].pairs <= SEARCH_MAX_PAIRS and task.index not in late
-                    else replace(task, quick=True)
-                    for task in _tasks(
-                        state, planned, wall_deadline, runner.workers, settings, hint=True
-                    )
-                ]
-                if part_budget is not None:
-                    tasks = [replace(task, budget=part_budget) for task in tasks]
-                _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
+            first_whole = _plan_parts(
+                state, runner, first, wall_deadline, settings, stop, part_budget
+            )
             logger.info("rounds done at %.1f s", time.perf_counter() - start)
         logger.info("cluster closed at %.1f s", time.perf_counter() - start)
     result = merge(state, time.perf_counter() - start)
@@ -439,6 +400,55 @@ def solve_in_parts(
             "warnings": tuple(warnings),
         }
     )
+
+
+def _plan_parts(
+    state: _State,
+    runner: PartRunner,
+    first: FirstPlan,
+    wall_deadline: float,
+    settings: Settings,
+    stop: threading.Event | None,
+    part_budget: float | None,
+) -> float | None:
+    """The rounds of :func:`solve_in_parts` on ``runner``: the first plans, the reserve's, the
+    search; returns the seconds from the call to the first whole plan (None if none)."""
+    parts, start = state.parts, state.start
+    # Round 1: every part's quick plan, from its slice of the first whole plan (topped up by
+    # greedy and repaired, no search), for its share of the time: the parts late at its end
+    # keep their slice (see _fall_back).
+    hints = first.hints(parts)
+    quick_deadline = time.time() + (wall_deadline - time.time()) * QUICK_ROUND_SHARE
+    quick = [
+        replace(task, quick=True, hint=hints.get(task.index, ()), repair_work=QUICK_REPAIR_WORK)
+        for task in _tasks(state, range(len(parts)), quick_deadline, 1, settings)
+    ]
+    _round(state, runner, quick, quick_deadline, "first plans", keep_better=False)
+    late = _fall_back(state, quick)
+    logger.info("first plans done at %.1f s", time.perf_counter() - start)
+    first_whole = first.elapsed
+    if first_whole is None and len(state.outcomes) == len(parts):
+        first_whole = time.perf_counter() - start
+    # The reserve's rounds on the quick plans, for their share of the time left (none after a
+    # stop, nor the search).
+    if state.instance.reserve and not _asked(stop):
+        reserve_deadline = time.time() + (wall_deadline - time.time()) * RESERVE_SHARE
+        _coordinate(state, runner, reserve_deadline, settings, stop)
+    # Last, every part searched from its plan (with the reserve units it received) for its
+    # share of the time, or, if too big to gain from a search or late in the first round,
+    # planned quickly again from it with the repair's full work; a part keeps the better plan.
+    if state.solver is not None and not _asked(stop):
+        planned = [i for i in range(len(parts)) if i in state.outcomes]
+        tasks = [
+            task
+            if parts[task.index].pairs <= SEARCH_MAX_PAIRS and task.index not in late
+            else replace(task, quick=True)
+            for task in _tasks(state, planned, wall_deadline, runner.workers, settings, hint=True)
+        ]
+        if part_budget is not None:
+            tasks = [replace(task, budget=part_budget) for task in tasks]
+        _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
+    return first_whole
 
 
 def _kept_back(instance: Instance, time_limit: float) -> float:
