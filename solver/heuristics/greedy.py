@@ -158,6 +158,22 @@ def planned_days_off(data: ModelData) -> dict[int, int]:
     return {u: offsets[i % len(offsets)] for i, u in enumerate(bound)}
 
 
+def _free_options(data: ModelData, s: int, duty: Duty, reach: Sequence[int]) -> list[Option]:
+    """The units free to take slot ``s`` as :func:`_pick` ranks them, one option per unit and
+    candidate. Placing a unit changes only that unit's duty, so who is free (and each one's
+    load) stays the same while the slot is filled: the greedy asks once per slot."""
+    shift = data.slots[s].shift
+    units, candidates, groups = data.instance.units, data.candidates, data.groups
+    options: list[Option] = []
+    for c in data.by_slot[s]:
+        g, _slot, km = candidates[c]
+        static = (int(groups[g].reserve), reach[g])
+        for u in groups[g].members:
+            if duty.free(u, shift):
+                options.append((units[u].headcount, *static, duty.load.get(u, 0), km, c, u))
+    return options
+
+
 def greedy_counts(
     data: ModelData,
     *,
@@ -184,13 +200,10 @@ def greedy_counts(
     instance = data.instance
     position = start_positions(instance)
 
-    units = instance.units
-    candidates, groups = data.candidates, data.groups
-    reach = [0] * len(groups)
-    for candidate in candidates:
+    reach = [0] * len(data.groups)
+    for candidate in data.candidates:
         reach[candidate.group] += 1
     duty = Duty(data)
-    load = duty.load
     x = np.zeros(data.n_candidates, dtype=np.int64)
 
     def rank(s: int) -> tuple[int, ...]:
@@ -221,15 +234,7 @@ def greedy_counts(
             break
         slot = data.slots[s]
         need, room = slot.required - placed.get(s, 0), slot.capacity - placed.get(s, 0)
-        # Placing a unit changes only that unit's duty, so who is free (and each one's load)
-        # stays the same while this slot is filled: check once per slot.
-        options: list[Option] = []
-        for c in data.by_slot[s]:
-            g, _slot, km = candidates[c]
-            static = (int(groups[g].reserve), reach[g])
-            for u in groups[g].members:
-                if duty.free(u, slot.shift):
-                    options.append((units[u].headcount, *static, load.get(u, 0), km, c, u))
+        options = _free_options(data, s, duty, reach)
         while need > 0 and options:
             best = _pick(options, need, room, police_first)
             if best is None:
