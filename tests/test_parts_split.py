@@ -131,7 +131,9 @@ def test_solve_in_parts_reports_a_venue_no_unit_reaches_as_a_plain_solve_does() 
 
 def test_solve_in_parts_reports_progress_per_part() -> None:
     seen: list[PartsProgress] = []
-    solve(provinces(count=2), time_limit=20, split="in-process", part_progress=seen.append)
+    instance = provinces(count=2, short=(1,))
+    result = solve(instance, time_limit=20, split="in-process", part_progress=seen.append)
+    assert_checked(instance, result)
     # First the whole instance's first plan, then every part's quick plan from it, then
     # every part's search from that.
     rounds = [(p.round, p.done, p.total) for p in seen]
@@ -143,3 +145,8 @@ def test_solve_in_parts_reports_progress_per_part() -> None:
         ("search", 2, 2),
     ]
     assert seen[0].planned == seen[2].planned == 2
+    # The last report adds up the parts' final plans: the result's shortfall, plain and
+    # weighted (province 1 has one officer for four headcount a shift: it is short).
+    last = seen[-1]
+    assert last.shortfall == result.total_shortfall > 0
+    assert last.weighted == result.breakdown[ObjectiveTerm.SHORTFALL]

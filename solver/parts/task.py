@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from solver.domain import Assignment, ObjectiveTerm, Plan
+from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.result import Result
+from solver.rows import Coverage
 from solver.validation import parse_instance
 
 STOP_POLL_SECONDS = 0.25
@@ -77,6 +78,21 @@ class PartOutcome:
     first_solution_time: float | None
     worker: str = ""
     warnings: tuple[str, ...] = field(default=())
+    shortfall: int = 0
+    """Missing headcount-shifts over :attr:`coverage` (summed on the worker, so that the caller
+    reports progress without reading every row of every part)."""
+    weighted_shortfall: int = 0
+    """The same weighted by risk and ring."""
+
+
+def _shortfalls(instance: Instance, rows: Sequence[Coverage]) -> tuple[int, int]:
+    """Missing headcount-shifts in ``rows``, plain and weighted by risk and ring."""
+    risk, ring = instance.rules.risk_weights, instance.rules.ring_weights
+    short = [row for row in rows if row.shortfall]
+    return (
+        sum(row.shortfall for row in short),
+        sum(risk[row.risk] * ring[row.ring] * row.shortfall for row in short),
+    )
 
 
 def _watch(name: str, stop: threading.Event, done: threading.Event) -> None:
@@ -154,6 +170,8 @@ def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutco
     priorities = instance.rules.priorities
     weights = strict_weights(list(uppers))
     plan = plan_from_vector(data, x)
+    rows = coverage_rows(data, evaluator.assigned(x))
+    short, weighted = _shortfalls(instance, rows)
     return PartOutcome(
         index=task.index,
         status="feasible",
@@ -163,13 +181,13 @@ def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         uppers=uppers,
         breakdown={term.value: value for term, value in terms.items()},
         assignments=tuple((a.unit, a.venue, a.ring, a.shift) for a in plan.assignments),
-        coverage=tuple(
-            row.model_dump(mode="json") for row in coverage_rows(data, evaluator.assigned(x))
-        ),
+        coverage=tuple(row.model_dump(mode="json") for row in rows),
         activations=tuple(a.model_dump(mode="json") for a in activations(data, plan)),
         wall_time=time.perf_counter() - began,
         first_solution_time=time.perf_counter() - began,
         worker=_worker_name(),
+        shortfall=short,
+        weighted_shortfall=weighted,
     )
 
 
@@ -222,6 +240,7 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         else:
             weight = strict_weights(list(uppers))[0]
             first_bound = (result.best_bound or 0) // weight
+    short, weighted = _shortfalls(instance, result.coverage)
     return PartOutcome(
         index=task.index,
         status=result.status.value,
@@ -237,4 +256,6 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         first_solution_time=result.first_solution_time,
         worker=_worker_name(),
         warnings=result.warnings,
+        shortfall=short,
+        weighted_shortfall=weighted,
     )
