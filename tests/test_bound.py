@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.generator import generate
 from solver import Instance, ObjectiveTerm, Progress, SolveStatus, check_plan, solve
-from solver.bound import ShortfallBound, dual_bound, shortfall_lp
+from solver.bound import ShortfallBound, dual_bound, relaxed_data, shortfall_lp
 from solver.bound.highs import solve_relaxation
 from solver.model.data import build_data
 from tests.factory import make, ring, shifts, unit, venue
@@ -66,6 +66,32 @@ def test_shortfall_lp_bound_equals_a_hand_counted_optimum() -> None:
     instance = make([venue(rings=[ring(1, 10, 1)])], [unit("u0")], shifts(21), rules)
     weight = build_data(instance).slots[0].weight
     assert bound_of(instance) == 11 * weight
+
+
+def test_pooled_relaxation_gives_the_bound_of_every_unit_apart() -> None:
+    # Three officers based in three places (so in three groups of the model), one post
+    # needing two around the clock for two days, 16 h of rest after an 8 h shift: each
+    # officer stands one shift a day, so 6 of the 12 places (6 shifts, 2 each) stay empty in every
+    # plan. Pooled regardless of distance the three are one group (fewer candidates), and
+    # the relaxation still sees the 6, as it does with every officer apart.
+    homes = [{"lat": -6.55 + 0.05 * i, "lon": 107.44} for i in range(3)]
+    units = [
+        unit(f"u{i}", home={"region": "pwk", "location": home}) for i, home in enumerate(homes)
+    ]
+    instance = make([venue(rings=[ring(1, 10, 2)])], units, shifts(6), {"min_rest_hours": 16})
+    data = build_data(instance)
+    pooled = relaxed_data(data)
+    assert len(data.groups) == 3 and len(pooled.groups) == 1
+    assert pooled.n_candidates < data.n_candidates
+    result = solve(instance, time_limit=10, workers=2)
+    assert result.status is SolveStatus.OPTIMAL
+    assert check_plan(instance, result.plan).ok
+    optimum = result.breakdown[ObjectiveTerm.SHORTFALL]
+    assert optimum == 6 * data.slots[0].weight
+    apart = build_data(instance, grouped=False)
+    for relaxation in (pooled, apart):
+        value = solve_relaxation(shortfall_lp(relaxation), deadline=time.perf_counter() + 60)
+        assert value == optimum
 
 
 def test_dual_bound_holds_for_any_multipliers() -> None:

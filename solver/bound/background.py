@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from solver.bound.highs import solve_relaxation
-from solver.bound.lp import shortfall_lp
+from solver.bound.lp import relaxed_data, shortfall_lp
 from solver.model.data import ModelData
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class ShortfallBound:
             if self._stopped() or time.perf_counter() >= self._deadline:
                 return
             data = make()
-            lp = shortfall_lp(data)
+            lp = shortfall_lp(relaxed_data(data))
             if self._stopped():
                 return
             with self._lock:

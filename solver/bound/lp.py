@@ -17,6 +17,12 @@ the plan's weighted shortfall as its value, so the relaxation's optimum is a low
 the first term (when shortfall is ranked first, of the whole stage). Grouped and per-unit
 model data give the same optimum: the grouped rows are the per-unit rows summed over each
 group's units, and splitting a grouped point evenly over its units gives a per-unit one.
+No row reads a distance, so the pooling that ignores distances (:func:`relaxed_data`) gives a
+bound as well: every plan, each unit counted in its pool, is a point of its polytope with the
+same value. It is solved instead where it is smaller: on the suite's capital it has 31,000
+candidates instead of 355,000, and HiGHS solves it in 1.3 s instead of 92 s, to the same
+21,114. It can be a little higher (a pool's count in a ring is capped by the whole units
+the ring holds): 1,735 against 1,729 on two regencies of the capital.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.model.constraints import day_cliques, rest_cliques
-from solver.model.data import ModelData
+from solver.model.data import ModelData, build_data
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -104,6 +110,14 @@ class _Columns:
 
 GroupShifts = dict[int, dict[int, list[int]]]
 """Per group, per shift, the group's candidate columns."""
+
+
+def relaxed_data(data: ModelData) -> ModelData:
+    """The model data the relaxation of ``data`` is solved on: its units pooled regardless of
+    their distances (units alike in all else share a group), when that has fewer candidates;
+    else ``data`` itself. Both give a bound (see the module's docstring)."""
+    pooled = build_data(data.instance, ignore_km=True, like=data)
+    return pooled if pooled.n_candidates < data.n_candidates else data
 
 
 def shortfall_lp(data: ModelData) -> ShortfallLP:
