@@ -262,23 +262,36 @@ def plan_counts(data: ModelData, plan: Plan) -> npt.NDArray[np.int64]:
 def plan_start(data: ModelData, rows: Iterable[tuple[str, str, int, str]]) -> list[tuple[int, int]]:
     """The (unit, candidate) placements of the assignments ``rows`` (unit, venue, ring number,
     shift) that are candidates of ``data``, in time order (then venue, ring and unit id): a
-    ``start`` for :func:`greedy_counts`, which keeps those that keep every rule."""
+    ``start`` for :func:`greedy_counts`, which keeps those that keep every rule.
+
+    The rows are looked up by index (:meth:`~solver.model.data.ModelData.candidate_of`), not
+    through a dictionary of every candidate: on a part of 30,000 (unit, venue) pairs that
+    dictionary alone took half of the part's quick plan."""
     instance = data.instance
     units = {unit.id: u for u, unit in enumerate(instance.units)}
-    group_of = data.group_of_unit()
-    index = data.candidate_index()
     position = {s.id: (s.start, i) for i, s in enumerate(instance.shifts)}
     ordered = sorted(
         (row for row in rows if row[3] in position and row[0] in units),
         key=lambda row: (position[row[3]], row[1], row[2], row[0]),
     )
-    start = []
-    for unit, venue, ring, shift in ordered:
-        u = units[unit]
-        found = index.get((group_of.get(u, -1), venue, ring, shift))
-        if found is not None:
-            start.append((u, found))
-    return start
+    if not ordered:
+        return []
+    venues, shifts = instance.venues, instance.shifts
+    slot_of = {
+        (
+            venues[slot.venue].id,
+            venues[slot.venue].rings[slot.ring].number,
+            shifts[slot.shift].id,
+        ): k
+        for k, slot in enumerate(data.slots)
+    }
+    slots = np.array([slot_of.get(row[1:], -1) for row in ordered], dtype=np.int64)
+    placed = np.array([units[row[0]] for row in ordered], dtype=np.int64)
+    groups = data.unit_groups()[placed]
+    found = np.full(len(ordered), -1, dtype=np.int64)
+    known = (slots >= 0) & (groups >= 0)
+    found[known] = data.candidate_of(groups[known], slots[known])
+    return [(u, c) for u, c in zip(placed.tolist(), found.tolist(), strict=True) if c >= 0]
 
 
 Option = tuple[int, int, int, int, int, int, int]
