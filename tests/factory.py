@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from subprocess import DEVNULL, PIPE, Popen
 from typing import Any
@@ -187,3 +188,18 @@ def kill_and_wait(pids: list[int], timeout: float = 10.0) -> None:
     while any(alive(pid) for pid in pids):
         assert time.monotonic() < end, "a killed process is still alive"
         time.sleep(0.02)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``condition`` until it holds; fail saying ``what`` did not happen after ``timeout``
+    seconds. Returns the seconds it took.
+
+    Tests wait on what they need rather than sleeping for a guess: a loaded two-core machine
+    stretches any fixed pause, and the deadline is generous because only a broken behaviour
+    should ever reach it.
+    """
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, f"{what} (waited {timeout:g} s)"
+        time.sleep(0.02)
+    return time.monotonic() - start

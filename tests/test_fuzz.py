@@ -47,8 +47,12 @@ rest."""
 def served(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``ringplan serve`` in its own process; a valid solve gets at most 2 s."""
-    env = {**os.environ, "RINGPLAN_DRAIN": "0", "RINGPLAN_OVERRUN_GRACE": "5"}
+    """``ringplan serve`` in its own process; a valid solve gets at most 2 s.
+
+    Its watchdog allows a solve 20 s past its limit before stopping it (INTERNAL): these tests
+    are about bad input, and a loaded two-core machine has stretched a solve of 0.05 s past the
+    5 s allowed before; the watchdog has tests of its own."""
+    env = {**os.environ, "RINGPLAN_DRAIN": "0", "RINGPLAN_OVERRUN_GRACE": "20"}
     env["RINGPLAN_JOBS_DB"] = str(tmp_path_factory.mktemp("fuzz") / "jobs.sqlite3")
     process, target = start_serve(
         "--port", "0", "--max-concurrent-solves", "1", "--max-time-limit", "2", env=env

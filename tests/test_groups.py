@@ -241,10 +241,10 @@ def test_a_neighbourhood_search_in_short_rounds_keeps_every_rule_and_improves(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Rounds far shorter than the search needs (the suite's city, whose travel stage takes
-    # seconds): each restarts from the best plan so far.
-    # A round of 1 s: long enough for CP-SAT's presolve of this model on a slow day (rounds of
-    # 0.3 s sometimes ended before it, with no plan), far shorter than the stage.
-    monkeypatch.setattr(stages, "NEIGHBOURHOOD_ROUND", 1.0)
+    # seconds): each restarts from the best plan so far. Each round is limited by CP-SAT's
+    # deterministic time, not the clock, so the same rounds end the same way at any load
+    # (rounds of 1 s of the clock ended before CP-SAT's presolve on a loaded machine, with no
+    # plan); with deterministic time the rounds go on while each betters the best plan.
     rounds: list[str] = []
     run_stage = cpsat.run_stage
 
@@ -260,11 +260,16 @@ def test_a_neighbourhood_search_in_short_rounds_keeps_every_rule_and_improves(
     seen: list[Any] = []
     instance = generate("city", 0, "loose")
     result = solve_checked(
-        instance, preset="neighbourhood-rounds", time_limit=6, progress=seen.append
+        instance,
+        preset="neighbourhood-rounds",
+        workers=1,
+        seed=0,
+        deterministic_time=0.1,
+        time_limit=120,  # a safety net only
+        progress=seen.append,
     )
-    # The travel stage ran in several rounds, the first cut short by its time limit; a later
-    # one may exhaust the neighbourhood (OPTIMAL within it), which ends the rounds: how soon
-    # depends on the machine's speed (after two rounds in 2 of 3 runs at 5af6840).
+    # The travel stage ran in several rounds, the first cut short by its limit (FEASIBLE, not
+    # OPTIMAL within the neighbourhood).
     assert len(rounds) >= 2 and rounds[0] == "FEASIBLE"
     assert result.status is SolveStatus.FEASIBLE  # a neighbourhood proves nothing
     assert result.total_shortfall == 0

@@ -27,7 +27,7 @@ from server.jobs.state import JobState
 from server.jobs.store import SCHEMA, JobRecord, JobStore, Quota, QuotaExceeded
 from server.workers import WorkerLimits, WorkerPool
 from solver import Instance, check_plan, load_instance
-from tests.factory import make, ring, shifts, start_serve, unit, venue
+from tests.factory import make, ring, shifts, start_serve, unit, venue, wait_until
 
 CITY = "ringplan/examples/city.json"
 
@@ -270,8 +270,7 @@ def test_cancel_ends_queued_and_running_jobs(client: RingplanClient) -> None:
     city = load_instance(CITY)
     running, _ = client.submit_job(city, time_limit=60)
     queued, _ = client.submit_job(city, time_limit=60)
-    while client.get_job(running.id).state is not JobState.RUNNING:
-        time.sleep(0.02)
+    wait_until(lambda: client.get_job(running.id).state is JobState.RUNNING, 60, "never ran")
     assert client.get_job(queued.id).state is JobState.QUEUED  # one slot only
 
     assert client.cancel_job(queued.id).state is JobState.CANCELLED
@@ -279,7 +278,9 @@ def test_cancel_ends_queued_and_running_jobs(client: RingplanClient) -> None:
     start = time.perf_counter()
     final = _final(client, running.id)
     assert final.state is JobState.CANCELLED
-    assert time.perf_counter() - start < 1.0
+    # At once: a quarter second on a quiet machine, far under the minute asked for; a loaded
+    # machine's slow wake-ups have stretched it past a second.
+    assert time.perf_counter() - start < 3.0
     assert client.info().active_solves == 0
     # A finished job is returned unchanged.
     assert client.cancel_job(queued.id).state is JobState.CANCELLED
@@ -330,6 +331,13 @@ def _one_slot_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     }
 
 
+def _has_incumbent(path: Path, job_id: str) -> bool:
+    """Whether the store file holds an incumbent plan of the job (read beside its server)."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT incumbent IS NOT NULL FROM jobs WHERE id = ?", (job_id,))
+        return bool(row.fetchone()[0])
+
+
 def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Path) -> None:
     env = _one_slot_env(tmp_path)
 
@@ -337,15 +345,18 @@ def test_kill_9_loses_no_job_and_the_interrupted_one_restarts_warm(tmp_path: Pat
     process, target = start_serve(env=env)
     try:
         with RingplanClient(target) as client:
-            first, _ = client.submit_job(city, request_id="a", time_limit=4)
+            # The first job asks for a minute, so it is surely still running when the server
+            # is killed (a job of 4 s sometimes ended first on a loaded machine); the next
+            # server grants every job at most 4 s.
+            first, _ = client.submit_job(city, request_id="a", time_limit=60)
             queued = [client.submit_job(city, request_id=r, time_limit=4)[0] for r in "bc"]
-            while client.get_job(first.id).progress is None:
-                time.sleep(0.05)
-            time.sleep(1.2)  # an incumbent plan has been kept
+            store = tmp_path / "jobs.sqlite3"
+            wait_until(lambda: _has_incumbent(store, first.id), 60, "no incumbent plan kept")
+            assert client.get_job(first.id).state is JobState.RUNNING
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 
-        process, target = start_serve(env=env)
+        process, target = start_serve(env={**env, "RINGPLAN_MAX_TIME_LIMIT": "4"})
         with RingplanClient(target) as client:
             finals = {job.id: _final(client, job.id, 120) for job in [first, *queued]}
             jobs, _ = client.list_jobs()
@@ -372,8 +383,7 @@ def test_watchers_that_leave_free_their_threads_while_the_job_waits(tmp_path: Pa
         city = load_instance(CITY)
         running, _ = client.submit_job(city, time_limit=20)
         waiting, _ = client.submit_job(city, time_limit=20)
-        while client.get_job(running.id).state is not JobState.RUNNING:
-            time.sleep(0.02)
+        wait_until(lambda: client.get_job(running.id).state is JobState.RUNNING, 60, "never ran")
         for _ in range(25):  # more than the server's spare handler threads
             with pytest.raises(RingplanError) as caught:
                 list(client.watch_job(waiting.id, timeout=0.3))

@@ -218,8 +218,15 @@ def test_whatif_with_a_deadline_answers_by_it_when_its_solver_process_starts_fir
     # (which never ends early) is asked for 60 s, and the answer must still beat the deadline.
     instance = busy_instance()
     changes: list[list[SetRisk | CloseVenue]] = [[CloseVenue(venue=f"v{k}")] for k in range(2)]
+    # A margin of 3 s to reply (the default is 1 s): on a loaded two-core machine comparing,
+    # converting and sending the answers took over a second, and the call missed its deadline
+    # although its solves had ended on time.
     config = ServerConfig(
-        port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
+        port=0,
+        max_concurrent_solves=1,
+        drain=0.0,
+        deadline_margin=3.0,
+        jobs_db=str(tmp_path / "jobs.sqlite3"),
     )
     options = ReplanOptions(time_limit=60, workers=1)
     with create_server(config) as server, RingplanClient(server.target) as client:
