@@ -316,11 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_solve_options(p)
     p.set_defaults(func=cmd_demo, time_limit=20.0, preset="default", seed=None)
 
+    from ringplan.job_cli import register as register_job
     from ringplan.report_cli import register as register_report
     from ringplan.whatif_cli import register as register_whatif
 
     register_whatif(sub)
     register_report(sub)
+    register_job(sub)
     _register_benchmarks(sub)
     return parser
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -15,7 +16,12 @@ from solver import Instance, InstanceError, Plan, Progress, load_instance
 from solver.figures import terms_text
 from solver.validation import load_json, problems_from_validation_error
 
+if TYPE_CHECKING:
+    from server.client import RingplanClient
+
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
+
+T = TypeVar("T")
 
 
 class CliError(Exception):
@@ -102,3 +108,15 @@ def client_security(args: argparse.Namespace) -> dict[str, Any]:
         "client_key": _read_file("--tls-key", getattr(args, "tls_key", None)),
         "token": getattr(args, "token", None) or os.environ.get("RINGPLAN_TOKEN") or None,
     }
+
+
+def ask_server(args: argparse.Namespace, ask: Callable[[RingplanClient], T]) -> T:
+    """``ask`` the server of ``args.server`` (with its TLS and token options); a refusal is a
+    one-line :class:`CliError` naming the server."""
+    from server.client import RingplanClient, RingplanError
+
+    with RingplanClient(args.server, **client_security(args)) as client:
+        try:
+            return ask(client)
+        except RingplanError as error:
+            raise CliError(f"server {args.server}: {error}") from None

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ringplan.common import EXIT_OK, CliError, client_security, problems_text, read_instance
+from ringplan.common import EXIT_OK, CliError, ask_server, problems_text, read_instance
 from solver import Force, Instance, InstanceError, Result
 from solver.validation import load_json, problems_from_validation_error
 from solver.whatif import WhatIfResponse
@@ -61,13 +61,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _remote_report(args: argparse.Namespace) -> None:
     """Fetch the report of a finished job from a ringplan server and write it."""
-    from server.client import RingplanClient, RingplanError
-
-    with RingplanClient(args.server, **client_security(args)) as client:
-        try:
-            html = client.job_report(args.job)
-        except RingplanError as error:
-            raise CliError(f"server {args.server}: {error}") from None
+    html = ask_server(args, lambda client: client.job_report(args.job))
     try:
         Path(args.out).write_text(html, encoding="utf-8")
     except OSError as error:

@@ -97,6 +97,8 @@ class JobView:
     attempts: int
     progress: Progress | None
     result: Result | None
+    crashes: int = 0
+    """Attempts a crash of the server interrupted (only these count against the attempt cap)."""
 
     @classmethod
     def from_proto(cls, message: jpb.Job) -> JobView:
@@ -114,6 +116,7 @@ class JobView:
             if message.HasField("progress")
             else None,
             result=result_from_proto(message.result) if message.HasField("result") else None,
+            crashes=message.crashes,
         )
 
 

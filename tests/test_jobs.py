@@ -27,7 +27,7 @@ from server.jobs.state import JobState
 from server.jobs.store import SCHEMA, JobRecord, JobStore, Quota, QuotaExceeded
 from server.workers import WorkerLimits, WorkerPool
 from solver import Instance, check_plan, load_instance
-from tests.factory import make, ring, shifts, start_serve, unit, venue, wait_until
+from tests.factory import busy_instance, make, ring, shifts, start_serve, unit, venue, wait_until
 
 CITY = "ringplan/examples/city.json"
 
@@ -621,7 +621,8 @@ def test_graceful_restarts_do_not_count_against_the_crash_cap(tmp_path: Path) ->
 
 def test_crashes_are_capped_while_a_graceful_stop_is_not_counted(tmp_path: Path) -> None:
     # With a cap of 2 crashes: an orderly stop (SIGTERM), then two kill -9s under the running
-    # job. The stop is not counted, so the job runs a third time; the second crash ends it.
+    # job (its solver process dies with the server). The stop is not counted, so the job runs
+    # a third time; the second crash ends it. Each attempt's job shows the crashes so far.
     env = _one_slot_env(tmp_path, RINGPLAN_MAX_JOB_ATTEMPTS="2", RINGPLAN_GRACE="1")
     city = load_instance(CITY)
     process, target = start_serve(env=env)
@@ -629,20 +630,48 @@ def test_crashes_are_capped_while_a_graceful_stop_is_not_counted(tmp_path: Path)
         with RingplanClient(target) as client:
             job, _ = client.submit_job(city, time_limit=60)
             _running(client, job.id, 1)
+            assert client.get_job(job.id).crashes == 0
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-        for attempt in (2, 3):
+        for attempt, crashes in ((2, 0), (3, 1)):
             process, target = start_serve(env=env)
             with RingplanClient(target) as client:
                 _running(client, job.id, attempt)
+                assert client.get_job(job.id).crashes == crashes
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
         process, target = start_serve(env=env)
         with RingplanClient(target) as client:
             final = client.get_job(job.id)
+            listed, _ = client.list_jobs()
+        shown = subprocess.run(
+            [sys.executable, "-m", "ringplan", "job", job.id, "--server", target],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert final.state is JobState.FAILED
     assert final.attempts == 3
+    assert final.crashes == 2
+    assert [j.crashes for j in listed] == [2]
     assert final.reason.startswith("interrupted 2 times by a crash")
+    assert shown.returncode == 0, shown.stderr
+    assert f"job {job.id}: failed" in shown.stdout
+    assert "attempts: 3 (2 crashes of the server under it)" in shown.stdout
+
+
+def test_a_job_whose_solver_process_is_killed_fails_and_counts_no_crash(tmp_path: Path) -> None:
+    # The server lives on: the job fails at once with the reason, and its crash count (of the
+    # server dying under it) stays 0, so nothing counts against the attempt cap.
+    config = ServerConfig(
+        port=0, max_concurrent_solves=1, drain=0.0, jobs_db=str(tmp_path / "jobs.sqlite3")
+    )
+    with create_server(config) as server, RingplanClient(server.target) as client:
+        job, _ = client.submit_job(busy_instance(), time_limit=60, workers=1)
+        wait_until(lambda: bool(server.pool.busy_pids), 60, "no solver process took the job")
+        os.kill(server.pool.busy_pids[0], signal.SIGKILL)
+        final = _final(client, job.id)
+    assert final.state is JobState.FAILED
+    assert "killed by signal 9" in final.reason
+    assert (final.attempts, final.crashes) == (1, 0)

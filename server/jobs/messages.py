@@ -27,6 +27,7 @@ def job_to_proto(record: JobRecord, *, with_result: bool) -> jpb.Job:
         finished_at=_timestamp(record.finished_at),
         updated_at=_timestamp(record.updated_at),
         attempts=record.attempts,
+        crashes=record.crashes,
     )
     if record.progress is not None:
         message.progress.ParseFromString(record.progress)
