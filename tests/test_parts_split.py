@@ -119,13 +119,20 @@ def test_solve_in_parts_reports_a_venue_no_unit_reaches_as_a_plain_solve_does() 
     assert_checked(instance, whole)
     unreached = instance.venues[1].id
     rows = [r for r in split.coverage if r.venue == unreached]
-    assert rows and all(r.reason == "no unit can reach this venue" for r in rows)
-    assert all(r.assigned == 0 and r.shortfall == r.required > 0 for r in rows)
-    # The same rows, figures and order, as the model's coverage of the whole instance.
+    assert rows and all(r.assigned == 0 and r.shortfall == r.required > 0 for r in rows)
+    # Each row says which rule keeps it short and what would cover it: no unit is within
+    # reach, so people of the ring's kind within the travel limit.
+    assert all(
+        r.rule == "reach" and "beyond the travel limit of every unit" in r.reason for r in rows
+    )
+    assert all(r.remedy.startswith(f"{r.shortfall} more ") for r in rows)
+    # The same rows, figures, rule, reason, remedy and order, as the model's coverage of the
+    # whole instance.
     figures = ("venue", "ring", "shift", "risk", "capacity", "required", "assigned", "shortfall")
+    explained = {*figures, "rule", "reason", "remedy"}
     plain = [r for r in whole.coverage if r.venue == unreached]
-    assert [r.model_dump(include=set(figures)) for r in rows] == [
-        r.model_dump(include=set(figures)) for r in plain
+    assert [r.model_dump(include=explained) for r in rows] == [
+        r.model_dump(include=explained) for r in plain
     ]
 
 

@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from solver.decompose import Part, part_instance
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
+from solver.explain import explained_coverage
 from solver.model.data import build_slots
 from solver.model.objective import strict_weights
 from solver.parts.first import FirstPlan, OnFirstPlan
@@ -730,6 +731,8 @@ def merge(state: _State, elapsed: float) -> Result:
     """
     instance = state.instance
     unreached = _unreached_rows(instance, unreached_venues(instance, state.parts))
+    if unreached:  # explained as the model's rows are (rule, reason, remedy); nobody stands there
+        unreached = list(explained_coverage(instance, Plan(), unreached))
     unreached_short = weighted_shortfall(
         instance, [row.model_dump(mode="json") for row in unreached]
     )
