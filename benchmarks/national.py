@@ -7,7 +7,7 @@ the whole instance (its dispatched reserve included), and prints one JSON line::
 
     .venv/bin/python -m benchmarks.national --variant tight --seed 0 --time-limit 280 \\
         --workers 2 [--no-reserve] [--scheduler tcp://127.0.0.1:8786 | --start-cluster]
-        [--greedy] [--part-seconds 5] [--first-plan-only]
+        [--greedy] [--part-seconds 5] [--first-plan-only] [--no-slices]
 
 ``--start-cluster`` starts ``dask scheduler`` and ``--workers`` single-threaded ``dask worker``
 processes on loopback (as a user who outgrows one machine would, there on several), runs the
@@ -23,13 +23,17 @@ the same parts, a fixed amount of computing whatever the workers.
 its weighted shortfall, so the ratio can be read off one row. Every row reports the first whole
 plan (:mod:`solver.parts.first`): when it came, from the call, and its weighted shortfall by the
 checker. ``--first-plan-only`` asks the solve to stop as soon as that plan is made (a short run:
-the answer's wall time then says how fast a stop is honoured).
+the answer's wall time then says how fast a stop is honoured). ``--no-slices`` keeps the parts
+of every group that was cut, even where the group's slice of the first whole plan is less
+short (:func:`solver.parts.national.solve_in_parts`), to measure what keeping it gains. The
+rounds' log (the rate the cut was made at, each round's end) goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -173,6 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stop=stop,
             first_plan=on_first,
             part_progress=on_part,
+            slices=not args.no_slices,
         )
         row["wall_s"] = round(time.perf_counter() - began, 1)
     row["peak_memory_gib"] = round(memory.peak / 2**30, 2)
@@ -195,6 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     row["status"] = result.status.value
     row["parts"] = len(result.parts)
     row["parts_planned"] = sum(1 for p in result.parts if p.status.has_plan)
+    row["parts_whole"] = sum(1 for p in result.parts if not p.cut)
     row["dispatched"] = len(result.dispatches)
     checked = time.perf_counter()
     weighted, short, violations = weighted_shortfall(
@@ -255,11 +261,19 @@ def main(argv: list[str] | None = None) -> int:
         "--no-search", action="store_true", help="first plans (and reserve) only: no search round"
     )
     parser.add_argument("--no-reserve", action="store_true", help="drop the national reserve")
+    parser.add_argument(
+        "--no-slices",
+        action="store_true",
+        help="keep cut groups' parts even where their slice of the first plan is less short",
+    )
     parser.add_argument("--greedy", action="store_true", help="also run the greedy planner")
     parser.add_argument(
         "--first-plan-only", action="store_true", help="stop once the first whole plan is made"
     )
     args = parser.parse_args(argv)
+    # The rounds' log (the cut's rate, each round's end) on stderr; the row on stdout.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("solver.parts").setLevel(logging.INFO)
     print(json.dumps(run(args)), flush=True)
     return 0
 

@@ -142,7 +142,12 @@ def slot_coverage(
 
 def activations(data: ModelData, plan: Plan) -> tuple[Activation, ...]:
     """Reserve units in the plan, one row per unit, venue and ring, with their shifts."""
-    units = {unit.id: unit for unit in data.instance.units}
+    return plan_activations(data.instance, plan)
+
+
+def plan_activations(instance: Instance, plan: Plan) -> tuple[Activation, ...]:
+    """:func:`activations` of a plan of ``instance``, with no model needed."""
+    units = {unit.id: unit for unit in instance.units}
     grouped: dict[tuple[str, str, int], list[str]] = {}
     for a in plan.assignments:
         if is_reserve(units[a.unit]):

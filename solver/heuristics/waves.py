@@ -179,6 +179,8 @@ class WavePlan:
     """Missing headcount-shifts."""
     seconds: float
     """How long the planner took."""
+    venue_weighted: tuple[int, ...] = ()
+    """:attr:`weighted_shortfall` venue by venue (in the instance's order)."""
 
 
 def wave_plan(
@@ -312,6 +314,11 @@ def _result(
     line_ring = [(v.id, ring.number) for v in instance.venues for ring in v.rings]
     units, shifts = instance.units, instance.shifts
     short = np.maximum(need, 0)
+    line_venue = np.repeat(
+        np.arange(len(instance.venues)), [len(venue.rings) for venue in instance.venues]
+    )
+    by_venue = np.zeros(len(instance.venues), dtype=np.int64)
+    np.add.at(by_venue, line_venue, (short * weight).sum(axis=1))
     return WavePlan(
         assignments=tuple(
             (units[u].id, *line_ring[line], shifts[s].id)
@@ -321,4 +328,5 @@ def _result(
         weighted_shortfall=int((short * weight).sum()),
         shortfall=int(short.sum()),
         seconds=time.perf_counter() - began,
+        venue_weighted=tuple(by_venue.tolist()),
     )

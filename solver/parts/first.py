@@ -17,9 +17,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from solver.domain import Instance
+from solver.decompose import Part, part_instance
+from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.heuristics.waves import PlainAssignment, WavePlan, fits, wave_plan
+from solver.model.data import build_slots, great_circle_km
+from solver.model.groups import is_reserve
+from solver.model.objective import strict_weights
 from solver.parts.split import DomainPart
+from solver.parts.task import PartOutcome
+from solver.report import plan_activations, slot_coverage
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ class FirstPlan:
         self.elapsed: float | None = None
         """Seconds from ``began`` (``time.perf_counter()``) to the plan."""
         self._instance = instance
+        self.pairs = sum(len(venues) for venues in reached)
+        """(unit, venue) pairs of the instance's reach: the planner's work."""
         if not instance.units or not fits(instance):
             return
         try:
@@ -60,6 +68,13 @@ class FirstPlan:
         if on_plan is not None:
             on_plan(self.plan, self.elapsed)
 
+    def pairs_per_second(self) -> float | None:
+        """How fast the planner went: :attr:`pairs` over its seconds (None without a plan).
+        It measures what the machine gives a process now, its load included."""
+        if self.plan is None or self.plan.seconds <= 0:
+            return None
+        return self.pairs / self.plan.seconds
+
     def hints(self, parts: Sequence[DomainPart]) -> dict[int, tuple[PlainAssignment, ...]]:
         """Each part's slice of the plan (empty when there is none)."""
         if self.plan is None:
@@ -72,3 +87,75 @@ class FirstPlan:
             if i is not None:
                 rows.setdefault(i, []).append(row)
         return {i: tuple(found) for i, found in rows.items()}
+
+
+def slice_outcome(
+    instance: Instance,
+    part: DomainPart,
+    rows: Sequence[PlainAssignment],
+    index: int,
+    uppers: Sequence[int],
+) -> PartOutcome:
+    """``part``'s outcome for the plan ``rows`` (its slice of the first whole plan), worked
+    out from the domain, with no model: building a whole province's model data takes longer
+    than the plan is worth when the province was cut for want of time. Coverage rows,
+    activations and terms are those the model's evaluator gives (the travel term with each
+    distance rounded to the kilometre); ``uppers`` bound the terms (those of the parts the
+    province was cut into, added up: its own need its model). Its bound is 0."""
+    began = time.perf_counter()
+    sub = part_instance(instance, Part(part.venues, part.units)).model_copy(update={"reserve": ()})
+    slots = build_slots(sub)
+    venues, shifts, units = sub.venues, sub.shifts, {u.id: u for u in sub.units}
+    slot_of = {
+        (venues[s.venue].id, venues[s.venue].rings[s.ring].number, shifts[s.shift].id): k
+        for k, s in enumerate(slots)
+    }
+    site = {v.id: v.location for v in venues}
+    assigned = np.zeros(len(slots), dtype=np.int64)
+    load: dict[str, int] = {}
+    tni = travel = 0
+    for unit_id, venue, ring, shift in rows:
+        unit = units[unit_id]
+        assigned[slot_of[venue, ring, shift]] += unit.headcount
+        load[unit_id] = load.get(unit_id, 0) + 1
+        tni += unit.headcount if is_reserve(unit) else 0
+        home, there = unit.home.location, site[venue]
+        travel += round(great_circle_km(home.lat, home.lon, there.lat, there.lon))
+    required = np.array([s.required for s in slots], dtype=np.int64)
+    weight = np.array([s.weight for s in slots], dtype=np.int64)
+    short = np.maximum(0, required - assigned)
+    terms = {
+        ObjectiveTerm.SHORTFALL: int((short * weight).sum()),
+        ObjectiveTerm.TNI: tni,
+        ObjectiveTerm.TRAVEL: travel,
+        ObjectiveTerm.BALANCE: max(load.values(), default=0),
+        ObjectiveTerm.OVERSTAFFING: int(np.maximum(0, assigned - required).sum()),
+    }
+    priorities = instance.rules.priorities
+    bounds = tuple(
+        max(upper, terms.get(term, 0)) for upper, term in zip(uppers, priorities, strict=True)
+    )
+    weights = strict_weights(list(bounds))
+    called = Plan(
+        assignments=tuple(
+            Assignment(unit=u, venue=v, ring=r, shift=s)
+            for u, v, r, s in rows
+            if is_reserve(units[u])
+        )
+    )
+    return PartOutcome(
+        index=index,
+        status="feasible",
+        objective=sum(w * terms.get(t, 0) for w, t in zip(weights, priorities, strict=True)),
+        best_bound=0,
+        first_term_bound=0,
+        uppers=bounds,
+        breakdown={term.value: value for term, value in terms.items()},
+        assignments=tuple(rows),
+        coverage=tuple(row.model_dump(mode="json") for row in slot_coverage(sub, slots, assigned)),
+        activations=tuple(a.model_dump(mode="json") for a in plan_activations(sub, called)),
+        wall_time=time.perf_counter() - began,
+        first_solution_time=time.perf_counter() - began,
+        shortfall=int(short.sum()),
+        weighted_shortfall=terms[ObjectiveTerm.SHORTFALL],
+    )

@@ -36,7 +36,7 @@ from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.explain import explained_coverage
 from solver.model.data import build_slots
 from solver.model.objective import strict_weights
-from solver.parts.first import FirstPlan, OnFirstPlan
+from solver.parts.first import FirstPlan, OnFirstPlan, slice_outcome
 from solver.parts.reserve import (
     Kind,
     allocate,
@@ -52,8 +52,15 @@ from solver.parts.runner import (
     cores,
     open_cluster,
 )
-from solver.parts.split import DomainPart, domain_parts, reach, unreached_venues
-from solver.parts.task import PartOutcome, PartTask, solve_part
+from solver.parts.split import (
+    DomainPart,
+    connected_parts,
+    cut_groups,
+    domain_parts,
+    reach,
+    unreached_venues,
+)
+from solver.parts.task import PartOutcome, PartTask
 from solver.report import slot_coverage
 from solver.result import (
     Activation,
@@ -118,6 +125,21 @@ plan so far and those not started keep their slice of the first whole plan. On t
 nation the reserve's first round lowered the weighted shortfall by 13 % when it had 33 s
 (5,481,427 to 4,671,706); a round of first plans that ran to 240 s of 280 (at a load of
 9-11) left it 20 s and 5 of its 61 re-plans (5,379,679 in the end)."""
+
+QUICK_PER_WAVE_PAIR = 0.006
+"""Quick-plan pairs a worker does a second per (unit, venue) pair a second of the first whole
+plan (see :func:`quick_rate`). Measured on the tight nation: in one niced process at a load of
+8-14, quick plans of 46 parts ran at 453 pairs a second and the wave planner at 28,000-59,000
+(0.010); in the run at ``956759f`` on a quiet machine the two workers gave 1,350 a second
+beside the calling process while the wave plan took some 2.5 s (240,000 a second: 0.0056).
+The workers' figure is the one that counts: the calling process takes CPU from them."""
+
+QUICK_RATE_RANGE = (400.0, 2_000.0)
+"""Least and most pairs a second :func:`quick_rate` gives."""
+
+RATE_MIN_PAIRS = 100_000
+"""Pairs from which the first whole plan's speed measures the machine (a smaller plan's time
+is mostly fixed costs)."""
 
 MERGE_SECONDS = 3.0
 """Seconds kept back from the budget to merge the parts' plans (plus 2 % of it and
@@ -187,6 +209,9 @@ class _State:
     lock: threading.Lock
     solver: Callable[..., Result] | None = None
     """The one-instance solve each part's search calls (see :attr:`PartTask.solver`)."""
+    connected: Sequence[DomainPart] = ()
+    """The instance's connected parts, uncut (:func:`~solver.parts.split.connected_parts`):
+    the groups the parts were cut out of."""
 
     def report(self, round_name: str, done: int, total: int) -> None:
         if self.callback is None:
@@ -252,17 +277,22 @@ def choose_parts(
     seconds: float,
     lanes: int,
     reached: list[npt.NDArray[np.int64]] | None = None,
+    rate: float = QUICK_PAIRS_PER_SECOND,
+    connected: Sequence[DomainPart] | None = None,
 ) -> list[DomainPart]:
     """The parts to plan: connected parts, cut along provinces (and a province along regions)
-    only where one part's quick plan (its pairs at :data:`QUICK_PAIRS_PER_SECOND`) would take
-    longer than :data:`QUICK_SHARE` of one worker's ``seconds``; if the quick plans of all
-    parts still take longer than that share of ``lanes`` workers' time, the biggest parts are
-    cut into their regions, one after another, until they fit: the smaller provinces stay
-    whole, their units' reach across regencies kept. ``reached`` is
-    :func:`~solver.parts.split.reach` of the instance, when already computed."""
-    per_worker = int(QUICK_PAIRS_PER_SECOND * QUICK_SHARE * seconds)
+    only where one part's quick plan (its pairs at ``rate`` a second, by default
+    :data:`QUICK_PAIRS_PER_SECOND`; :func:`quick_rate` measures it) would take longer than
+    :data:`QUICK_SHARE` of one worker's ``seconds``; if the quick plans of all parts still
+    take longer than that share of ``lanes`` workers' time, the biggest parts are cut into
+    their regions, one after another, until they fit: the smaller provinces stay whole, their
+    units' reach across regencies kept. ``reached`` is :func:`~solver.parts.split.reach` of
+    the instance and ``connected`` its connected parts, when already computed."""
+    per_worker = int(rate * QUICK_SHARE * seconds)
     reached = reach(instance) if reached is None else reached
-    return domain_parts(instance, per_worker, reached, total_pairs=per_worker * lanes)
+    return domain_parts(
+        instance, per_worker, reached, total_pairs=per_worker * lanes, connected=connected
+    )
 
 
 def _budgets(sizes: Sequence[int], seconds: float, workers: int) -> list[float]:
@@ -345,6 +375,7 @@ def solve_in_parts(
     progress: Callable[[Progress], None] | None = None,
     solver: Callable[..., Result] | None = None,
     first_plan: OnFirstPlan | None = None,
+    slices: bool = True,
 ) -> Result:
     """Plan ``instance`` in independent parts within ``time_limit`` seconds (see the module).
 
@@ -359,6 +390,8 @@ def solve_in_parts(
     one-instance solve each part's search calls (:func:`solver.solve` hands itself down);
     without it, parts get their quick plans only. ``first_plan`` is called with the first whole
     plan (:mod:`solver.parts.first`) and the seconds since the call, as soon as it is made.
+    Without ``slices``, groups cut into parts keep their parts' plans even where their slice
+    of the first whole plan is less short (to measure what :func:`_keep_slices` gains).
     """
     start = time.perf_counter()
     wall_deadline = time.time() + time_limit - _kept_back(instance, time_limit)
@@ -372,11 +405,16 @@ def solve_in_parts(
     # cores, starting the cluster beside it slowed it down).
     first = FirstPlan(instance, reached, wall_deadline, start, first_plan)
     seconds, cut_lanes = cut_for or (max(1.0, wall_deadline - time.time()), lanes)
-    parts = choose_parts(instance, seconds, cut_lanes, reached)
+    connected = connected_parts(instance, reached)
+    rate = QUICK_PAIRS_PER_SECOND if cut_for else quick_rate(first)
+    parts = choose_parts(instance, seconds, cut_lanes, reached, rate, connected)
+    logger.info("cut at %.0f pairs a second: %d parts", rate, len(parts))
     callback = part_progress
     if progress is not None:
         callback = _as_progress(part_progress, progress, instance)
-    state = _State(instance, parts, {}, {}, {}, start, callback, threading.Lock(), solver)
+    state = _State(
+        instance, parts, {}, {}, {}, start, callback, threading.Lock(), solver, connected
+    )
     split_time = time.perf_counter() - start
     _report_first(state, first)
     first_whole: float | None = None
@@ -387,7 +425,7 @@ def solve_in_parts(
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
             settings: Settings = (seed, preset, per_part_workers)
             first_whole = _plan_parts(
-                state, runner, first, wall_deadline, settings, stop, part_budget
+                state, runner, first, wall_deadline, settings, stop, part_budget, slices
             )
             logger.info("rounds done at %.1f s", time.perf_counter() - start)
         logger.info("cluster closed at %.1f s", time.perf_counter() - start)
@@ -412,6 +450,7 @@ def _plan_parts(
     settings: Settings,
     stop: threading.Event | None,
     part_budget: float | None,
+    slices: bool = True,
 ) -> float | None:
     """The rounds of :func:`solve_in_parts` on ``runner``: the first plans, the reserve's, the
     search; returns the seconds from the call to the first whole plan (None if none)."""
@@ -431,11 +470,18 @@ def _plan_parts(
     first_whole = first.elapsed
     if first_whole is None and len(state.outcomes) == len(parts):
         first_whole = time.perf_counter() - start
+    # Groups cut into parts whose plans together fall short of the group's slice of the first
+    # whole plan are planned whole from that slice instead.
+    whole: set[int] = set()
+    if slices and not _asked(stop):
+        late, whole = _keep_slices(state, first, late)
+        logger.info("slices compared at %.1f s", time.perf_counter() - start)
+        parts = state.parts
     # The reserve's rounds on the quick plans, for their share of the time left (none after a
     # stop, nor the search).
     if state.instance.reserve and not _asked(stop):
         reserve_deadline = time.time() + (wall_deadline - time.time()) * RESERVE_SHARE
-        _coordinate(state, runner, reserve_deadline, settings, stop)
+        _coordinate(state, runner, reserve_deadline, settings, stop, whole)
     # Last, every part searched from its plan (with the reserve units it received) for its
     # share of the time, or, if too big to gain from a search or late in the first round,
     # planned quickly again from it with the repair's full work; a part keeps the better plan.
@@ -453,6 +499,89 @@ def _plan_parts(
     return first_whole
 
 
+def quick_rate(first: FirstPlan) -> float:
+    """(unit, venue) pairs a worker gives a quick plan per second on this machine now,
+    measured by how fast the first whole plan ran (:data:`QUICK_PER_WAVE_PAIR` of its pairs
+    a second, within :data:`QUICK_RATE_RANGE`); :data:`QUICK_PAIRS_PER_SECOND` when the
+    instance is too small to measure (:data:`RATE_MIN_PAIRS`) or there is no first plan."""
+    speed = first.pairs_per_second()
+    if speed is None or first.pairs < RATE_MIN_PAIRS:
+        return QUICK_PAIRS_PER_SECOND
+    low, high = QUICK_RATE_RANGE
+    return min(high, max(low, QUICK_PER_WAVE_PAIR * speed))
+
+
+def _losing_cuts(state: _State, first: FirstPlan) -> dict[int, tuple[int, int]]:
+    """The groups (connected parts) cut into parts whose plans together are shorter of people
+    (weighted) than the group's slice of the first whole plan, the group's venues that no
+    planned part holds counted short of all they require: (parts' shortfall, slice's) by
+    group."""
+    if first.plan is None or not first.plan.venue_weighted:
+        return {}
+    instance, parts, by_venue = state.instance, state.parts, first.plan.venue_weighted
+    losing: dict[int, tuple[int, int]] = {}
+    for group, members in cut_groups(parts).items():
+        planned = [i for i in members if i in state.outcomes]
+        held = {v for i in planned for v in parts[i].venues}
+        venues = state.connected[group].venues
+        rows = _unreached_rows(instance, [v for v in venues if v not in held])
+        short = weighted_shortfall(instance, [row.model_dump(mode="json") for row in rows])
+        short += sum(weighted_shortfall(instance, state.outcomes[i].coverage) for i in planned)
+        sliced = sum(by_venue[v] for v in venues)
+        if sliced < short:
+            losing[group] = (short, sliced)
+    return losing
+
+
+def _keep_slices(state: _State, first: FirstPlan, late: set[int]) -> tuple[set[int], set[int]]:
+    """Give each group that was cut and whose parts plan worse than its slice of the first
+    whole plan (:func:`_losing_cuts`) that slice, as one part in place of its parts.
+
+    A group is cut because its quick plan does not fit its time; its slice keeps every unit's
+    reach across the cut, which its parts drop. The slice's outcome is worked out here from
+    the domain (:func:`~solver.parts.first.slice_outcome`: a fraction of a second, where the
+    group's model data would take a worker 10-70 s). Returns the parts ``late`` in the first
+    plans and the groups kept whole, as indices of the parts after the change.
+    """
+    losing = _losing_cuts(state, first)
+    n = len(state.parts)
+    state.parts = [*state.parts, *(state.connected[g] for g in losing)]
+    hints = first.hints(state.parts)
+    kept: dict[int, PartOutcome] = {}
+    for i, group in enumerate(losing, start=n):
+        members = [
+            state.outcomes[k]
+            for k in range(n)
+            if state.parts[k].group == group and k in state.outcomes
+        ]
+        uppers = [
+            max(o.uppers[k] for o in members)
+            if term is ObjectiveTerm.BALANCE
+            else sum(o.uppers[k] for o in members)
+            for k, term in enumerate(state.instance.rules.priorities)
+        ]
+        kept[i] = slice_outcome(state.instance, state.parts[i], hints.get(i, ()), i, uppers)
+    logger.info("%d cut groups keep their slice of the first whole plan", len(kept))
+    return _regroup(state, n, kept, late)
+
+
+def _regroup(
+    state: _State, n: int, kept: dict[int, PartOutcome], late: set[int]
+) -> tuple[set[int], set[int]]:
+    """Keep the first ``n`` parts but those of the groups in ``kept`` (indices of whole groups
+    past ``n``, with their outcomes), and those groups; parts are numbered again."""
+    groups = {state.parts[i].group for i in kept}
+    order = [i for i in range(n) if state.parts[i].group not in groups] + sorted(kept)
+    new_of = {old: new for new, old in enumerate(order)}
+    outcomes = {**state.outcomes, **kept}
+    state.parts = [state.parts[i] for i in order]
+    state.outcomes = {
+        new_of[i]: replace(o, index=new_of[i]) for i, o in outcomes.items() if i in new_of
+    }
+    state.failures = {new_of[i]: r for i, r in state.failures.items() if i in new_of}
+    return {new_of[i] for i in late if i in new_of}, {new_of[i] for i in kept}
+
+
 def _kept_back(instance: Instance, time_limit: float) -> float:
     """Seconds of ``time_limit`` kept back after the rounds' deadline (see
     :data:`MERGE_SECONDS`), at most half of it."""
@@ -463,15 +592,19 @@ def _kept_back(instance: Instance, time_limit: float) -> float:
 
 def _fall_back(state: _State, tasks: Sequence[PartTask]) -> set[int]:
     """Give each part of ``tasks`` left without a plan its slice of the first whole plan
-    (:attr:`PartTask.hint`, kept where it keeps every rule: its quick plan at once, in this
-    process); the parts it was given to."""
+    (:attr:`PartTask.hint`, the rows at the part's own venues: a part of a valid plan), worked
+    out in this process from the domain (:func:`~solver.parts.first.slice_outcome`, no model
+    data); the parts it was given to."""
     late = {task.index for task in tasks if task.index not in state.outcomes}
+    instance = state.instance
     for task in tasks:
         if task.index in late:
+            part = state.parts[task.index]
+            venues = {instance.venues[v].id for v in part.venues}
+            rows = [row for row in task.hint if row[1] in venues]
+            uppers = [0] * len(instance.rules.priorities)
             try:
-                state.outcomes[task.index] = solve_part(
-                    replace(task, deadline=0.0, stop_event=None)
-                )
+                state.outcomes[task.index] = slice_outcome(instance, part, rows, task.index, uppers)
             except MemoryError:
                 continue
             state.failures.pop(task.index, None)
@@ -542,13 +675,15 @@ def _coordinate(
     wall_deadline: float,
     settings: Settings,
     stop: threading.Event | None,
+    left_out: set[int] | None = None,
 ) -> None:
     """The reserve's rounds (:mod:`solver.parts.reserve`) until the pool is empty, no part
-    improves, or the time is up."""
+    improves, or the time is up; the parts ``left_out`` get no reserve (too big to plan again
+    in a round)."""
     pool: dict[Kind, list[str]] = {}
     for unit in state.instance.reserve:
         pool.setdefault(kind_of(unit), []).append(unit.id)
-    excluded: set[int] = set()
+    excluded: set[int] = set(left_out or ())
     round_number = 0
     venues = {v.id: v for v in state.instance.venues}
     while any(pool.values()) and time.time() < wall_deadline - 1.0:

@@ -21,7 +21,10 @@ every regency of it.
 When the parts together still reach more pairs than all the workers' time allows
 (``total_pairs``), the part with the most pairs is cut into its regencies (along provinces
 first, then regions) and the next biggest after it, until the total fits; the smaller
-provinces stay whole. So regions are cut only in a province whose work does not fit.
+provinces stay whole. So regions are cut only in a province whose work does not fit. Each part
+names the connected part it was cut from (its ``group``, an index into
+:func:`connected_parts`), so that the plans of a group's parts can be weighed against a plan
+of the group whole (:func:`cut_groups`).
 
 The plans of cut parts are plans of the instance (every rule holds inside each part and no
 unit is in two parts); they may miss what the dropped reach across the cut would have covered.
@@ -54,6 +57,8 @@ class DomainPart:
     cut: str = ""
     """``""`` for a connected part; ``"province"`` or ``"region"`` when it was cut out of a
     bigger one along that level."""
+    group: int = 0
+    """Index of the connected part it is or was cut out of, in :func:`connected_parts`."""
 
 
 def _limit(unit: Unit, instance: Instance) -> float:
@@ -211,11 +216,26 @@ def _province_of(instance: Instance) -> Callable[[str], str]:
     return province
 
 
+def connected_parts(
+    instance: Instance, reached: Sequence[npt.NDArray[np.int64]] | None = None
+) -> list[DomainPart]:
+    """The connected parts of ``instance``, uncut (each with its index as ``group``), in the
+    order :func:`domain_parts` numbers them. ``reached`` is :func:`reach` of the instance,
+    when already known."""
+    reached = reach(instance) if reached is None else reached
+    found = _components(len(instance.venues), reached, range(len(instance.units)))
+    return [
+        DomainPart(tuple(venues), tuple(units), sum(len(reached[u]) for u in units), "", group)
+        for group, (venues, units) in enumerate(found)
+    ]
+
+
 def domain_parts(
     instance: Instance,
     max_pairs: int | None = None,
     reached: Sequence[npt.NDArray[np.int64]] | None = None,
     total_pairs: int | None = None,
+    connected: Sequence[DomainPart] | None = None,
 ) -> list[DomainPart]:
     """The independent parts of ``instance``, largest first (by pairs, units, then venues).
 
@@ -225,7 +245,8 @@ def domain_parts(
     module's rule); a part of one region is never cut. With ``total_pairs``, the biggest
     parts are then cut into regions, one after another, until all parts together reach at
     most that many pairs (or none is left to cut). ``reached`` is :func:`reach` of the
-    instance, when already known.
+    instance and ``connected`` its :func:`connected_parts`, when already known. Each part's
+    ``group`` is the connected part it was cut from.
     """
     reached = reach(instance) if reached is None else reached
     n = len(instance.venues)
@@ -239,11 +260,17 @@ def domain_parts(
     placed: list[tuple[DomainPart, Own, int]] = []
 
     def place(
-        venues: list[int], units: list[int], own: Own, level: int, cut: str, limit: int | None
+        venues: list[int],
+        units: list[int],
+        own: Own,
+        level: int,
+        cut: str,
+        limit: int | None,
+        group: int,
     ) -> None:
         pairs = sum(len(own[u]) for u in units)
         if limit is None or pairs <= limit or level == len(levels):
-            placed.append((DomainPart(tuple(venues), tuple(units), pairs, cut), own, level))
+            placed.append((DomainPart(tuple(venues), tuple(units), pairs, cut, group), own, level))
             return
         name, key_of = levels[level]
         groups: dict[str, list[int]] = {}
@@ -255,10 +282,10 @@ def domain_parts(
             # across the cut is dropped.
             mine = {u: own[u][venue_key[own[u]] == key] for u in members}
             for sub_venues, sub_units in _components(n, mine, members):
-                place(sub_venues, sub_units, mine, level + 1, name, limit)
+                place(sub_venues, sub_units, mine, level + 1, name, limit, group)
 
-    for venues, units in _components(n, reached, range(len(instance.units))):
-        place(venues, units, reached, 0, "", max_pairs)
+    for whole in connected_parts(instance, reached) if connected is None else connected:
+        place(list(whole.venues), list(whole.units), reached, 0, "", max_pairs, whole.group)
     if total_pairs is not None:
         _cut_biggest(placed, total_pairs, len(levels), place)
     parts = [part for part, _, _ in placed]
@@ -270,7 +297,7 @@ def _cut_biggest(
     placed: list[tuple[DomainPart, Any, int]],
     total_pairs: int,
     depth: int,
-    place: Callable[[list[int], list[int], Any, int, str, int | None], None],
+    place: Callable[[list[int], list[int], Any, int, str, int | None, int], None],
 ) -> None:
     """Cut the part with the most pairs into its regions (from the level it was placed at),
     then the next, until ``placed`` reaches at most ``total_pairs`` pairs in all."""
@@ -281,7 +308,16 @@ def _cut_biggest(
         biggest = max(cuttable, key=lambda i: placed[i][0].pairs)
         part, own, level = placed.pop(biggest)
         # A limit of 0 cuts it down to its regions: what comes out is placed at the last level.
-        place(list(part.venues), list(part.units), own, level, part.cut, 0)
+        place(list(part.venues), list(part.units), own, level, part.cut, 0, part.group)
+
+
+def cut_groups(parts: Sequence[DomainPart]) -> dict[int, list[int]]:
+    """The indices of ``parts`` of each connected part that was cut (into more than one part,
+    or into one that dropped some reach), by ``group``."""
+    members: dict[int, list[int]] = {}
+    for i, part in enumerate(parts):
+        members.setdefault(part.group, []).append(i)
+    return {g: found for g, found in members.items() if any(parts[i].cut for i in found)}
 
 
 def unreached_venues(instance: Instance, parts: Sequence[DomainPart]) -> list[int]:
