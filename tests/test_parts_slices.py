@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from solver import Instance, parse_instance
 from solver.decompose import Part, part_instance
+from solver.parts import national
 from solver.parts.first import FirstPlan, slice_outcome
-from solver.parts.national import Mode, choose_parts, solve_in_parts
+from solver.parts.national import (
+    Mode,
+    PartsProgress,
+    choose_parts,
+    quick_rate,
+    solve_in_parts,
+)
 from solver.parts.reserve import weighted_shortfall
 from solver.parts.split import connected_parts, cut_groups, domain_parts, reach
 from solver.parts.task import PartTask, solve_part
@@ -58,10 +67,17 @@ def test_cut_groups_name_the_connected_part_each_part_was_cut_from() -> None:
 def test_a_group_whose_cut_parts_plan_worse_than_its_slice_keeps_the_slice() -> None:
     instance = _officers_across_the_cut()
     # Cut for no time at all: every province is cut into its regencies.
+    seen: list[PartsProgress] = []
     result = solve_in_parts(
-        instance, time_limit=30, mode=Mode.LOCAL, n_workers=2, cut_for=(0.001, 1)
+        instance,
+        time_limit=30,
+        mode=Mode.LOCAL,
+        n_workers=2,
+        cut_for=(0.001, 1),
+        part_progress=seen.append,
     )
     assert_checked(instance, result)
+    assert ("slices", 1, 1) in [(p.round, p.done, p.total) for p in seen]
     # Province 0 is planned whole again (its two venues in one part, nothing cut): its
     # officers stand at the high-risk venue across the regency line.
     whole = next(p for p in result.parts if p.provinces == ("prov-0",))
@@ -120,3 +136,18 @@ def test_slice_outcome_is_what_the_model_makes_of_the_same_plan() -> None:
     assert sorted(map(str, mine.coverage)) == sorted(map(str, model.coverage))
     assert mine.activations == model.activations
     assert (mine.shortfall, mine.weighted_shortfall) == (model.shortfall, model.weighted_shortfall)
+
+
+def test_quick_rate_is_measured_only_on_instances_big_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance = _officers_across_the_cut()
+    first = FirstPlan(instance, reach(instance), time.time() + 30, time.perf_counter())
+    # Nine pairs: too few to measure the machine by, the fixed rate holds.
+    assert quick_rate(first) == national.QUICK_PAIRS_PER_SECOND
+    monkeypatch.setattr(national, "RATE_MIN_PAIRS", 1)
+    low, high = national.QUICK_RATE_RANGE
+    speed = first.pairs_per_second()
+    assert first.pairs == 9 and speed is not None
+    expected = min(high, max(low, national.QUICK_PER_WAVE_PAIR * speed))
+    assert quick_rate(first) == expected

@@ -118,13 +118,16 @@ early when the pool is empty or no part improves); the search round has the rest
 tight nation one reserve round of 35 s lowered the weighted shortfall by 13 % (5,619,318 to
 4,906,620), the search after it nothing."""
 
-QUICK_ROUND_SHARE = 0.8
+QUICK_ROUND_SHARE = 0.7
 """Share of the time left when the first plans start that their round may take, so that the
 reserve's rounds keep some time at any load: at its end the parts still planning return their
 plan so far and those not started keep their slice of the first whole plan. On the tight
 nation the reserve's first round lowered the weighted shortfall by 13 % when it had 33 s
 (5,481,427 to 4,671,706); a round of first plans that ran to 240 s of 280 (at a load of
-9-11) left it 20 s and 5 of its 61 re-plans (5,379,679 in the end)."""
+9-11) left it 20 s and 5 of its 61 re-plans (5,379,679 in the end), and at 0.8 one that ran
+to 215 s (load 15-19) left it 44 s and 8 of its 51 (6,060,541 after the first plans, 5,303,799
+in the end). The first plans of all parts together gain little on the first whole plan
+(5,481,427 against 5,549,606 at best), the reserve much more."""
 
 QUICK_PER_WAVE_PAIR = 0.006
 """Quick-plan pairs a worker does a second per (unit, venue) pair a second of the first whole
@@ -475,6 +478,8 @@ def _plan_parts(
     whole: set[int] = set()
     if slices and not _asked(stop):
         late, whole = _keep_slices(state, first, late)
+        if whole:
+            state.report("slices", len(whole), len(whole))
         logger.info("slices compared at %.1f s", time.perf_counter() - start)
         parts = state.parts
     # The reserve's rounds on the quick plans, for their share of the time left (none after a
