@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from solver import Instance, ObjectiveTerm, SolveStatus, check_plan, solve
 from solver.lns import binding_groups, duty_groups, replan_window, short_slots
@@ -10,7 +11,11 @@ from solver.lns.window import window_candidates
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
 from solver.report import plan_from_vector
-from tests.factory import HOME, make, ring, shifts, unit, venue
+from solver.result import PhaseEnd
+from solver.search import duty
+from solver.search.counts import recount
+from solver.search.duty import POOLED_DUTY_GROUPS
+from tests.factory import HOME, make, ring, shifts, solve_checked, unit, venue
 
 RULES = {"min_rest_hours": 8, "max_consecutive_days": 5}
 
@@ -102,3 +107,50 @@ def test_window_candidates_leave_out_places_the_free_ones_share_no_row_with() ->
     free = (data.candidate_group == 1) & (np.arange(data.n_candidates) > u1[0])
     kept = window_candidates(data, x, free)
     assert kept.tolist() == u1.tolist()
+
+
+def spread_officers(count: int, needed: int) -> Instance:
+    """``count`` officers based in as many places, one post needing ``needed`` around the
+    clock for three days of 8 h shifts (no consecutive-days rule: they pool)."""
+    units = [
+        unit(f"u{i}", home={"region": "pwk", "location": {"lat": -6.55 + 0.05 * i, "lon": 107.44}})
+        for i in range(count)
+    ]
+    return make([venue(rings=[ring(1, 10, needed)])], units, shifts(9), {"min_rest_hours": 8})
+
+
+def test_pooled_duty_window_finds_the_optimum_and_counts_back_to_a_plan() -> None:
+    # Three officers in three places are three groups of the model and one pool of the
+    # pooling that ignores distances: one window of that pool from the empty plan reaches
+    # the proven optimum, and counted back unit by unit it is a plan of the instance.
+    instance = spread_officers(3, needed=2)
+    best = solve(instance, time_limit=30, workers=2)
+    assert best.status is SolveStatus.OPTIMAL
+    fine = build_data(instance)
+    pooled = build_data(instance, ignore_km=True, like=fine)
+    assert len(fine.groups) == 3 and len(pooled.groups) == 1
+    empty = np.zeros(pooled.n_candidates, dtype=np.int64)
+    groups = duty_groups(pooled, empty, np.random.default_rng(0), size=POOLED_DUTY_GROUPS)
+    assert groups.tolist() == [0]
+    free = np.isin(pooled.candidate_group, groups)
+    x = replan_window(pooled, empty, free, time_limit=20, parameters={"num_workers": 2})
+    counts = recount(pooled, fine, x)
+    assert check_plan(instance, plan_from_vector(fine, counts)).ok
+    shortfall = Evaluator(fine).terms(counts)[ObjectiveTerm.SHORTFALL]
+    assert shortfall == best.breakdown[ObjectiveTerm.SHORTFALL] > 0
+
+
+def test_a_solve_with_a_pooling_runs_its_duty_windows_on_the_pools(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Six officers in six places, pooled into one group: the duty windows run (on every
+    # model here, not only the large) before CP-SAT's shortfall stage, and the solve ends at
+    # the optimum with a checked plan.
+    monkeypatch.setattr(duty, "WINDOWS_ABOVE", 0)
+    instance = spread_officers(6, needed=4)
+    optimum = solve(instance, time_limit=30, workers=2, preset="large")
+    assert optimum.status is SolveStatus.OPTIMAL
+    result = solve_checked(instance, time_limit=30, preset="large")
+    windows = [p for p in result.phases if p.name == "duty windows"]
+    assert len(windows) == 1 and windows[0].end is not PhaseEnd.SKIPPED
+    assert result.breakdown[ObjectiveTerm.SHORTFALL] == optimum.breakdown[ObjectiveTerm.SHORTFALL]

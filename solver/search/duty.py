@@ -15,6 +15,7 @@ from solver.domain import ObjectiveTerm
 from solver.lns import duty_groups, replan_window
 from solver.result import PhaseEnd
 from solver.search.context import SearchContext
+from solver.search.counts import recount
 from solver.search.improve import MIN_WINDOW, WINDOWS_ABOVE
 
 DUTY_SHARE = 0.7
@@ -27,6 +28,13 @@ stall (:data:`DUTY_STALL`) leave the rest to the search."""
 DUTY_GROUPS = 6
 """Groups (on the province, single units) re-planned together in one duty window: on the
 loose province 6 gained more in 30 s than 3, 12 or 24 (benchmarks/RESULTS.md)."""
+
+POOLED_DUTY_GROUPS = 2
+"""Groups re-planned together in one duty window where the search has the pooling that
+ignores distances (the capital: 455 units in 50 pools of up to 88 units). On the tight
+capital, from the greedy start, in 30 s of CPU with the ``large`` preset's parameters: 2 pools
+a window reached 23,270 and 3 pools 23,323 in 25 s, where one pool a window stalled at
+25,064 after 5 s and windows of 6 single units reached 25,902 (benchmarks/RESULTS.md)."""
 
 DUTY_WINDOW_SECONDS = 0.5
 """Most seconds CP-SAT spends on one duty window."""
@@ -48,7 +56,9 @@ class DutyWindows:
     Each window frees every candidate of a few units around a short slot, across the whole
     horizon (:func:`~solver.lns.duty.duty_groups`: first those that could cover it, those whose
     consecutive-days limit binds first), holds the rest of the best plan, and lets CP-SAT
-    minimise the shortfall in it (:func:`~solver.lns.window.replan_window`). Windows follow
+    minimise the shortfall in it (:func:`~solver.lns.window.replan_window`); where the search
+    has the pooling that ignores distances, the windows are over its pools
+    (:data:`POOLED_DUTY_GROUPS` at a time) and their plans recounted unit by unit. Windows follow
     each other for :data:`DUTY_SHARE` of the time left, until a stop, nothing is short or
     :data:`DUTY_STALL` windows in a row gained nothing (with deterministic time,
     :data:`DUTY_DETERMINISTIC_WINDOWS` of them); the shortfall
@@ -72,6 +82,13 @@ class DutyWindows:
         rng = np.random.default_rng(seed if isinstance(seed, int) else 0)
         until = time.perf_counter() + ctx.left() * DUTY_SHARE
         keeper, run, windows, stalled = ctx.keeper, ctx.run, 0, 0
+        # Windows over the pooling where there is one: the shortfall reads no distance, and a
+        # pool's window moves many units' weeks at once in a model ten times smaller.
+        data, size = ctx.data, DUTY_GROUPS
+        if ctx.coarse_data is not None:
+            data, size = ctx.coarse_data, POOLED_DUTY_GROUPS
+        assert keeper.best_x is not None
+        best = keeper.best_x if data is ctx.data else recount(ctx.data, data, keeper.best_x)
         while not run.stopped():
             if run.deterministic:
                 if windows == DUTY_DETERMINISTIC_WINDOWS:
@@ -85,23 +102,22 @@ class DutyWindows:
             if stalled == DUTY_STALL:
                 ctx.end_phase(PhaseEnd.NO_MOVE)
                 break
-            assert keeper.best_x is not None
-            groups = duty_groups(ctx.data, keeper.best_x, rng, DUTY_GROUPS)
+            groups = duty_groups(data, best, rng, size)
             if not len(groups):
                 ctx.end_phase(PhaseEnd.NO_MOVE)
                 break
-            free = np.isin(ctx.data.candidate_group, groups)
+            free = np.isin(data.candidate_group, groups)
             x = replan_window(
-                ctx.data,
-                keeper.best_x,
-                free,
-                time_limit=limit,
-                parameters=ctx.parameters,
-                stop=run.stop,
+                data, best, free, time_limit=limit, parameters=ctx.parameters, stop=run.stop
             )
-            stalled = 0 if x is not keeper.best_x else stalled + 1
-            keeper.offer(x, ctx.index)
             windows += 1
+            if x is not best:
+                fine = x if data is ctx.data else recount(data, ctx.data, x)
+                keeper.offer(fine, ctx.index)
+                if keeper.best_x is fine:
+                    stalled, best = 0, x
+                    continue
+            stalled += 1
         if run.stopped():
             ctx.end_phase(PhaseEnd.STOPPED)
         assert keeper.best_x is not None
