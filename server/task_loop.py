@@ -34,6 +34,7 @@ def serve_tasks(conn: Connection, stop: ProcessEvent) -> None:
             return
         if task is None:
             return
+        send(("started", None))  # the server's watchdog counts the time limit from here
         try:
             result = task.run(
                 lambda p: send(("progress", p)),

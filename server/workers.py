@@ -34,6 +34,11 @@ CANCEL_GRACE = 0.25
 """Seconds a cancelled job's worker gets to stop by itself before it is killed and replaced
 (a solve still building its model, or starved of CPU, does not see a stop request at once)."""
 
+START_ALLOWANCE = 120.0
+"""Seconds a worker may take to start on a task (a fresh process imports the solver first,
+which takes seconds on a loaded machine) before the watchdog counts the task's time limit from
+the moment the worker took it; a worker that has not taken it by then is killed."""
+
 
 class SolveFailed(Exception):
     """A job ended without a result: its worker crashed, ran out of memory or overran."""
@@ -172,7 +177,9 @@ class Worker:
         overrun_grace: float,
         incumbent: Callable[[Plan], None] | None = None,
     ) -> T:
-        """Run ``task``; kill the process if it overruns ``time_limit + overrun_grace``.
+        """Run ``task``; kill the process if it overruns ``time_limit + overrun_grace``,
+        counted from when the process takes the task (a fresh process imports the solver
+        first: up to :data:`START_ALLOWANCE`).
 
         ``ticket.stop`` asks the solve to return its best plan; ``ticket.cancel`` stops it
         within :data:`CANCEL_GRACE`, killing the process if need be.
@@ -186,7 +193,9 @@ class Worker:
         """
         self._stop.clear()
         self._conn.send(task)
-        kill_at = time.monotonic() + task.time_limit + overrun_grace
+        limit = task.time_limit + overrun_grace
+        kill_at = time.monotonic() + START_ALLOWANCE + limit
+        started = False
         while True:
             if ticket.cancel.is_set():
                 kill_at = min(kill_at, time.monotonic() + CANCEL_GRACE)
@@ -197,7 +206,10 @@ class Worker:
                     kind, payload = self._conn.recv()
                 except (EOFError, OSError):
                     raise SolveFailed(self._death()) from None
-                if kind == "progress":
+                if kind == "started":  # the watchdog counts the time limit from here
+                    started = True
+                    kill_at = min(kill_at, time.monotonic() + limit)
+                elif kind == "progress":
                     if progress is not None:
                         progress(payload)
                 elif kind == "incumbent":
@@ -217,6 +229,11 @@ class Worker:
                 self.kill()
                 if ticket.cancel.is_set():
                     raise SolveCancelled
+                if not started:
+                    raise SolveFailed(
+                        f"the solver process did not take the solve within "
+                        f"{START_ALLOWANCE + limit:.0f} s and was stopped"
+                    )
                 raise SolveFailed(
                     f"the solve overran its time limit of {task.time_limit:.1f} s by more than "
                     f"{overrun_grace:.1f} s and was stopped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -20,6 +21,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from ringplan.v1 import instance_pb2 as pb
+from server.admission import Ticket
 from server.app import create_server
 from server.client import RingplanClient, RingplanError
 from server.config import ServerConfig
@@ -32,7 +34,7 @@ from server.convert import (
     result_to_proto,
 )
 from server.names import SERVICE_NAME
-from server.workers import WorkerLimits, WorkerPool
+from server.workers import Job, WorkerLimits, WorkerPool
 from solver import (
     Assignment,
     Instance,
@@ -504,6 +506,26 @@ def test_a_solve_that_overruns_its_time_limit_is_stopped_by_the_watchdog() -> No
         assert "overran its time limit" in caught.value.message
         assert client.health() == "SERVING"
         assert checked(tiny(), client.solve(tiny(), time_limit=10)).status == "optimal"
+
+
+def test_a_solver_process_slow_to_start_is_not_taken_for_an_overrun() -> None:
+    # The watchdog counts a solve's time limit from when its process takes the task. A fresh
+    # process held up before its first task (stopped here for 6 s, as a loaded machine holds
+    # up its imports) still plans; it used to be killed as overrunning its 1 s + 3 s.
+    pool = WorkerPool(1, WorkerLimits(), overrun_grace=3.0)
+    try:
+        (pid,) = pool.idle_pids
+        os.kill(pid, signal.SIGSTOP)
+        job = Job(instance=tiny(), time_limit=1.0, workers=1, preset="default", seed=0, hint=None)
+        with ThreadPoolExecutor(1) as threads:
+            running = threads.submit(pool.run, job, None, Ticket())
+            time.sleep(6.0)  # held past the time limit and the grace together
+            with contextlib.suppress(ProcessLookupError):  # killed as overrunning: the failure
+                os.kill(pid, signal.SIGCONT)
+            result = running.result(timeout=120)
+    finally:
+        pool.close()
+    assert checked(tiny(), result).status == "optimal"
 
 
 def test_a_solve_over_the_memory_cap_fails_with_the_reason_and_the_server_keeps_serving() -> None:
