@@ -17,6 +17,7 @@ from distributed import Client
 
 from solver import solve
 from solver.parts import national
+from solver.parts.runner import ClusterStart
 from tests.provinces import assert_checked, provinces
 
 BIN = Path(sys.executable).parent
@@ -139,3 +140,21 @@ def test_parts_late_in_the_first_plans_keep_their_slice_of_the_first_plan(
     assert_checked(instance, result)
     assert len(result.parts) == 3 and all(p.status.has_plan for p in result.parts)
     assert result.plan.assignments  # the first whole plan's slices, at least
+
+
+def test_cluster_start_runs_tasks_and_closes_in_the_background() -> None:
+    started = ClusterStart(n_workers=1, memory_limit="1GiB")
+    client = started.client()
+    assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=30) == 6
+    assert len(client.scheduler_info()["workers"]) == 1
+    started.close()  # returns at once; join waits for the close
+    started.join()
+    assert client.status == "closed"
+
+
+def test_cluster_start_hands_its_error_to_the_caller() -> None:
+    # A memory limit that is no size: the start fails in its thread, and client() says why.
+    started = ClusterStart(n_workers=1, memory_limit="lots")
+    with pytest.raises(ValueError, match="lots"):
+        started.client()
+    started.join()

@@ -46,11 +46,11 @@ from solver.parts.reserve import (
 )
 from solver.parts.runner import (
     DEFAULT_MEMORY_LIMIT,
+    ClusterStart,
     DaskRunner,
     InProcessRunner,
     PartRunner,
     cores,
-    open_cluster,
 )
 from solver.parts.split import (
     DomainPart,
@@ -338,26 +338,38 @@ def _tasks(
     ]
 
 
+def _cluster_start(
+    mode: Mode, scheduler: str | None, n_units: int, n_workers: int | None, memory_limit: str
+) -> ClusterStart | None:
+    """The cluster the parts may run on, started at once (see :class:`ClusterStart`), or None
+    when they run in this process whatever their number."""
+    if scheduler is None and mode is not Mode.LOCAL:
+        # A daemonic process (a service's solver process) may not start worker processes.
+        daemonic = multiprocessing.current_process().daemon
+        if mode is not Mode.AUTO or n_units < CLUSTER_UNITS or daemonic:
+            return None
+    return ClusterStart(scheduler, n_workers=n_workers, memory_limit=memory_limit)
+
+
 @contextmanager
 def _runner(
     mode: Mode,
     scheduler: str | None,
     n_parts: int,
-    n_units: int,
+    cluster: ClusterStart | None,
     stop: threading.Event | None,
-    n_workers: int | None,
-    memory_limit: str,
 ) -> Iterator[PartRunner]:
-    cluster = scheduler is not None or mode is Mode.LOCAL
-    if mode is Mode.AUTO and scheduler is None:
-        # A daemonic process (a service's solver process) may not start worker processes.
-        daemonic = multiprocessing.current_process().daemon
-        cluster = n_parts >= 2 and n_units >= CLUSTER_UNITS and not daemonic
-    if not cluster:
-        yield InProcessRunner(stop)
-        return
-    with open_cluster(scheduler, n_workers=n_workers, memory_limit=memory_limit) as client:
-        yield DaskRunner(client, stop)
+    """Where the parts run: on ``cluster`` (in ``mode="auto"`` with no ``scheduler``, only
+    when there are at least two parts), else in this process. The cluster is closed on exit
+    (in the background: see :meth:`ClusterStart.join`)."""
+    try:
+        if cluster is None or (mode is Mode.AUTO and scheduler is None and n_parts < 2):
+            yield InProcessRunner(stop)
+        else:
+            yield DaskRunner(cluster, stop)
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def solve_in_parts(
@@ -404,13 +416,21 @@ def solve_in_parts(
     )
     lanes = 1 if in_process else n_workers or (cores() if scheduler is None else 2)
     reached = reach(instance)
-    # The first whole plan, made here before the parts are cut and the cluster starts (on two
-    # cores, starting the cluster beside it slowed it down).
+    # The first whole plan, made here before the cluster starts: how fast it runs measures
+    # this machine now (quick_rate), and starting the cluster beside it would slow it down.
     first = FirstPlan(instance, reached, wall_deadline, start, first_plan)
-    seconds, cut_lanes = cut_for or (max(1.0, wall_deadline - time.time()), lanes)
-    connected = connected_parts(instance, reached)
-    rate = QUICK_PAIRS_PER_SECOND if cut_for else quick_rate(first)
-    parts = choose_parts(instance, seconds, cut_lanes, reached, rate, connected)
+    # The cluster starts (its workers' processes import the solver) while this process cuts
+    # the parts and builds their tasks.
+    cluster = _cluster_start(mode, scheduler, len(instance.units), n_workers, memory_limit)
+    try:
+        seconds, cut_lanes = cut_for or (max(1.0, wall_deadline - time.time()), lanes)
+        connected = connected_parts(instance, reached)
+        rate = QUICK_PAIRS_PER_SECOND if cut_for else quick_rate(first)
+        parts = choose_parts(instance, seconds, cut_lanes, reached, rate, connected)
+    except BaseException:
+        if cluster is not None:
+            cluster.join()
+        raise
     logger.info("cut at %.0f pairs a second: %d parts", rate, len(parts))
     callback = part_progress
     if progress is not None:
@@ -422,18 +442,19 @@ def solve_in_parts(
     _report_first(state, first)
     first_whole: float | None = None
     if parts:
-        with _runner(
-            mode, scheduler, len(parts), len(instance.units), stop, n_workers, memory_limit
-        ) as runner:
+        with _runner(mode, scheduler, len(parts), cluster, stop) as runner:
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
             settings: Settings = (seed, preset, per_part_workers)
             first_whole = _plan_parts(
                 state, runner, first, wall_deadline, settings, stop, part_budget, slices
             )
             logger.info("rounds done at %.1f s", time.perf_counter() - start)
-        logger.info("cluster closed at %.1f s", time.perf_counter() - start)
+    # The cluster closes while the plans are merged.
     result = merge(state, time.perf_counter() - start)
     logger.info("parts merged at %.1f s", time.perf_counter() - start)
+    if cluster is not None:
+        cluster.join()
+        logger.info("cluster closed at %.1f s", time.perf_counter() - start)
     warnings = list(result.warnings)
     warnings.insert(0, f"planned in {len(parts)} parts (split in {split_time:.1f} s)")
     return result.model_copy(

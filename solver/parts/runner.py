@@ -57,8 +57,10 @@ Failure = tuple[int, str]
 class PartRunner(Protocol):
     """Runs a round of part tasks and reports each outcome as it comes."""
 
-    workers: int
-    """Parts that run at the same time."""
+    @property
+    def workers(self) -> int:
+        """Parts that run at the same time."""
+        ...
 
     def run(self, tasks: Sequence[PartTask], on_done: OnDone, deadline: float) -> list[Failure]:
         """Run ``tasks``; call ``on_done`` with each outcome; return the parts left with no
@@ -90,11 +92,26 @@ class InProcessRunner:
 class DaskRunner:
     """Parts on a Dask cluster, all submitted at once, merged as they finish."""
 
-    def __init__(self, client: Client, stop: threading.Event | None = None) -> None:
-        self._client = client
+    def __init__(self, client: Client | ClusterStart, stop: threading.Event | None = None) -> None:
+        self._cluster = client
         self._stop = stop
         self._stopped_at: float | None = None
-        self.workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        self._workers: int | None = None
+
+    @property
+    def _client(self) -> Client:
+        """The cluster's client (a :class:`ClusterStart` is waited for only now, so that the
+        tasks are built while it starts)."""
+        if isinstance(self._cluster, ClusterStart):
+            return self._cluster.client()
+        return self._cluster
+
+    @property
+    def workers(self) -> int:
+        """The cluster's workers (asked once)."""
+        if self._workers is None:
+            self._workers = max(1, len(self._client.scheduler_info(n_workers=-1)["workers"]))
+        return self._workers
 
     def _end(self, deadline: float) -> float:
         """When the round ends: its deadline, or the moment a stop was asked for (parts not
@@ -215,3 +232,61 @@ def open_cluster(
             yield client
     finally:
         cluster.close()
+
+
+class ClusterStart:
+    """A cluster of :func:`open_cluster` kept open by a thread of its own, so that the start of
+    its workers (new processes importing the solver) overlaps the caller's own work, and so
+    does closing it (the merge of the plans).
+
+    :meth:`client` waits for the cluster; :meth:`close` asks the thread to close it and
+    :meth:`join` waits until it is closed (both at most once, whatever the order). The
+    client is opened and closed in the same thread, as a ``distributed.Client`` requires.
+    """
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        *,
+        n_workers: int | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
+        self._client: Client | None = None
+        self._error: BaseException | None = None
+        self._ready = threading.Event()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(
+            target=self._keep_open, args=(scheduler, n_workers, memory_limit), daemon=True
+        )
+        self._thread.start()
+
+    def _keep_open(self, scheduler: str | None, n_workers: int | None, memory_limit: str) -> None:
+        try:
+            with open_cluster(scheduler, n_workers=n_workers, memory_limit=memory_limit) as client:
+                self._client = client
+                self._ready.set()
+                self._closing.wait()
+        except BaseException as error:
+            if self._ready.is_set():  # the plans are made: a bad close is only logged
+                logger.warning("the cluster did not close cleanly", exc_info=True)
+            else:  # handed to the caller by client()
+                self._error = error
+        finally:
+            self._ready.set()
+
+    def client(self) -> Client:
+        """The cluster's client, once it is up (the error of its start, if it failed)."""
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._client is not None
+        return self._client
+
+    def close(self) -> None:
+        """Ask for the cluster to be closed (once it is up); returns at once."""
+        self._closing.set()
+
+    def join(self) -> None:
+        """Close the cluster, if not yet asked, and wait until it is closed."""
+        self.close()
+        self._thread.join()
