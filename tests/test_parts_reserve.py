@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from solver import InstanceError, parse_instance, solve
-from solver.domain import ObjectiveTerm
+from solver.domain import Force, ObjectiveTerm
 from tests.provinces import assert_checked, provinces, provinces_data
 
 
@@ -30,6 +30,8 @@ def test_reserve_unit_goes_to_the_one_province_that_needs_it() -> None:
     assert [(d.unit, d.venue) for d in result.dispatches] == [("brimob-1", "kpu-1")]
     assert [p.reserve_units for p in sorted(result.parts, key=lambda p: p.provinces)] == [0, 1, 0]
     assert any(a.unit == "brimob-1" for a in result.plan.assignments)
+    called = [a for a in result.activations if a.unit == "brimob-1"]
+    assert called and all(type(a.force) is Force for a in called)
     without = solve(provinces(count=3, units_each=8, short=(1,)), time_limit=30, split="in-process")
     ranked = ObjectiveTerm.SHORTFALL
     assert result.breakdown[ranked] < without.breakdown[ranked]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from benchmarks.generator import generate
 from solver import parse_instance, solve
 from solver.decompose import independent_parts
-from solver.domain import Instance, ObjectiveTerm
+from solver.domain import Instance, ObjectiveTerm, Plan, RiskLevel
 from solver.parts.national import PartsProgress
 from solver.parts.split import domain_parts, unreached_venues
+from solver.rows import Coverage
 from tests.factory import unit
 from tests.provinces import assert_checked, province_place, provinces, provinces_data
 
@@ -107,6 +108,12 @@ def test_solve_in_parts_plan_is_checked_on_the_whole_instance() -> None:
     assert result.total_shortfall == sum(r.shortfall for r in result.coverage)
     short = {p.provinces: p.breakdown[ObjectiveTerm.SHORTFALL] for p in result.parts}
     assert short[("prov-1",)] > short[("prov-0",)]
+    # The merged rows are the models a validation afresh gives, enums and all.
+    assert all(type(row.risk) is RiskLevel for row in result.coverage)
+    assert result.coverage == tuple(
+        Coverage.model_validate(r.model_dump()) for r in result.coverage
+    )
+    assert result.plan == Plan.model_validate(result.plan.model_dump())
 
 
 def test_solve_in_parts_reports_a_venue_no_unit_reaches_as_a_plain_solve_does() -> None:

@@ -73,7 +73,9 @@ class PartOutcome:
     breakdown: dict[str, int]
     assignments: tuple[PlainAssignment, ...]
     coverage: tuple[dict[str, Any], ...]
+    """:class:`~solver.rows.Coverage` rows as ``model_dump()`` gives them (enums kept)."""
     activations: tuple[dict[str, Any], ...]
+    """:class:`~solver.rows.Activation` rows, the same way."""
     wall_time: float
     first_solution_time: float | None
     worker: str = ""
@@ -181,8 +183,8 @@ def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         uppers=uppers,
         breakdown={term.value: value for term, value in terms.items()},
         assignments=tuple((a.unit, a.venue, a.ring, a.shift) for a in plan.assignments),
-        coverage=tuple(row.model_dump(mode="json") for row in rows),
-        activations=tuple(a.model_dump(mode="json") for a in activations(data, plan)),
+        coverage=tuple(row.model_dump() for row in rows),
+        activations=tuple(a.model_dump() for a in activations(data, plan)),
         wall_time=time.perf_counter() - began,
         first_solution_time=time.perf_counter() - began,
         worker=_worker_name(),
@@ -250,8 +252,8 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         uppers=uppers,
         breakdown={term.value: value for term, value in result.breakdown.items()},
         assignments=tuple((a.unit, a.venue, a.ring, a.shift) for a in result.plan.assignments),
-        coverage=tuple(row.model_dump(mode="json") for row in result.coverage),
-        activations=tuple(a.model_dump(mode="json") for a in result.activations),
+        coverage=tuple(row.model_dump() for row in result.coverage),
+        activations=tuple(a.model_dump() for a in result.activations),
         wall_time=time.perf_counter() - began,
         first_solution_time=result.first_solution_time,
         worker=_worker_name(),
