@@ -56,6 +56,12 @@ class Preset:
     """Beside the search of an instance with more candidates than this (where CP-SAT finds no
     bound of the shortfall within minutes), a thread solves the shortfall's linear relaxation
     part by part (:mod:`solver.bound`) for a bound; ``None``: never. Only with ``decompose``."""
+    concurrent_above: int | None = None
+    """On two or more workers, plan the independent parts of an instance with more candidates
+    than this at the same time, one process per lane of parts (:mod:`solver.search.concurrent`);
+    ``None``: one by one. Off by default: on the loaded two-core machine of the measurements
+    (other work beside every run) the parts gained less at the same time than one by one
+    (benchmarks/RESULTS.md); ``parts-at-once`` turns it on."""
 
 
 _MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
@@ -85,6 +91,12 @@ PRESETS: dict[str, Preset] = {
         _MAX_LP,
         switch=(LARGE_ABOVE, "large"),
         lp_bound_above=0,
+    ),
+    "parts-at-once": Preset(
+        # Independent parts planned at the same time, on two or more workers.
+        _MAX_LP,
+        switch=(LARGE_ABOVE, "large"),
+        concurrent_above=0,
     ),
     "neighbourhood": Preset(
         # The fine stages always in the neighbourhood of the best plan: quick improvements of

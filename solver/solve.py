@@ -1,8 +1,10 @@
 """The one entry point: :func:`solve` an instance into a :class:`~solver.result.Result`.
 
 With the default preset: independent parts of the instance (:mod:`solver.decompose`) are
-solved one by one; each starts from the best of the greedy plans (:mod:`solver.heuristics.greedy`,
-the first of them is the first plan reported) repaired within its shifts
+solved one by one (with ``parts-at-once``, at the same time in processes of their own on two
+or more workers: :mod:`solver.search.concurrent`); each starts from the best of the greedy plans
+(:mod:`solver.heuristics.greedy`, the first of them is the first plan reported) repaired
+within its shifts
 (:mod:`solver.heuristics.repair`); the terms ranked above travel are solved on a pooling of units
 that ignores distances, the rest on the grouped model (:mod:`solver.model.groups`), whose
 counts become per-unit rosters exactly. The order of that search is a list of phases
@@ -165,7 +167,7 @@ def _run(
 
 
 def _solve(instance: Instance, run: Run) -> Result:
-    """Solve the instance whole, or its independent parts one by one."""
+    """Solve the instance whole, or its independent parts (one by one or at the same time)."""
     if run.preset.decompose:
         # The model data is built once: it tells the parts apart, and is the whole model's
         # (or is cut into the parts').

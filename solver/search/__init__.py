@@ -15,5 +15,6 @@ walked by :func:`~solver.search.pipeline.run_phases` over a
   :mod:`~solver.search.cpsat` (CP-SAT models and one stage's search),
   :mod:`~solver.search.counts` (count arrays between poolings and plans).
 - :mod:`~solver.search.whole` (one model's solve), :mod:`~solver.search.parts` (independent
-  parts one by one), :mod:`~solver.search.outcome` (the result).
+  parts one by one), :mod:`~solver.search.concurrent` (or at the same time, in lanes of
+  processes), :mod:`~solver.search.outcome` (the result).
 """

@@ -49,6 +49,9 @@ class Run:
     lp: ShortfallBound | None = None
     """The weighted shortfall's linear bound of the whole instance, raised beside the search
     (the search of the whole instance reports it; a part's does not)."""
+    window_parameters: Mapping[str, object] = field(default_factory=dict)
+    """CP-SAT parameters over the search's for each duty window (a part planned beside
+    others: one worker each, see :func:`solver.search.concurrent.lane_parameters`)."""
 
     def stopped(self) -> bool:
         """Whether a stop was requested."""

@@ -108,7 +108,12 @@ class DutyWindows:
                 break
             free = np.isin(data.candidate_group, groups)
             x = replan_window(
-                data, best, free, time_limit=limit, parameters=ctx.parameters, stop=run.stop
+                data,
+                best,
+                free,
+                time_limit=limit,
+                parameters={**ctx.parameters, **ctx.run.window_parameters},
+                stop=run.stop,
             )
             windows += 1
             if x is not best:

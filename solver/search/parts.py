@@ -1,4 +1,5 @@
-"""Independent parts of an instance solved one by one, their plans side by side.
+"""Independent parts of an instance solved one by one (or at the same time), their plans side
+by side.
 
 Parts are solved smallest first, each with time in proportion to its candidates and, in a
 cold solve that ranks shortfall first, mostly to its shortfall in the start
@@ -9,6 +10,11 @@ and a stop returns it. With balance ranked above another term, parts whose busie
 fewer shifts than the overall busiest are solved again with that many shifts as their limit
 and balance left out, so that they can buy the later terms with the slack (pass 2); the
 combined plan is then optimal when every part solve is.
+
+With a preset that asks for it (``parts-at-once``), on two or more workers, the parts are
+planned at the same time instead, in lanes of processes (:mod:`solver.search.concurrent`):
+each lane's parts one by one as above, the lanes side by side, each part's improving plans
+joining the whole plan as they come.
 """
 
 from __future__ import annotations
@@ -27,6 +33,17 @@ from solver.lns import short_slots
 from solver.model.data import ModelData
 from solver.model.disruption import BaselineEvaluator
 from solver.result import PhaseEnd, PhaseRun, Result, SolveStatus
+from solver.search.concurrent import (
+    RETURN_MARGIN,
+    Lane,
+    PartJob,
+    PartPool,
+    assign_lanes,
+    lane_niceness,
+    lane_parameters,
+    lanes_for,
+    run_workers,
+)
 from solver.search.construct import baseline_start, greedy_start, judge
 from solver.search.context import Run
 from solver.search.counts import Counts
@@ -105,6 +122,19 @@ class _Parts:
     def solve_part(self, i: int, sub: Instance, deadline: float) -> None:
         """Solve part ``i`` from its share of the whole plan (when there is a start)."""
         began = time.perf_counter()
+        job, whole = self.part_job(i, sub, deadline)
+        sub_run = replace(job.run, start=began, forward=lambda x: self.put(whole, x))
+        result, first_weight = solve_whole(sub, sub_run, job.data, job.start)
+        self.record(i, result, first_weight, began)
+
+    def part_job(
+        self, i: int, sub: Instance, deadline: float, workers: int | None = None
+    ) -> tuple[PartJob, Counts]:
+        """Part ``i``'s search as plain data (its model data, its share of the whole plan when
+        there is a start, a run without callbacks), its duty windows with ``workers`` CP-SAT
+        workers when given; and the index in the whole instance's data of each of its
+        candidates."""
+        began = time.perf_counter()
         sub_data, whole = part_data(self.data, self.parts[i], sub)
         self.cut_time += time.perf_counter() - began
         baseline = self.run.baseline
@@ -115,20 +145,27 @@ class _Parts:
             sub_baseline = baseline.model_copy(update={"plan": Plan(assignments=own)})
         with self.combining:
             own_start = self.current[whole] if self.started else None
+        windows = {} if workers is None else lane_parameters(self.run.parameters, workers)
         sub_run = replace(
             self.run,
+            window_parameters=windows,
             deadline=deadline,
             progress=None,
             incumbent=None,
+            stop=None if workers is not None else self.run.stop,
             start=began,
             hint=None,
             rosters=None,
             baseline=sub_baseline,
-            forward=lambda x: self.put(whole, x),
+            forward=None,
             part=i,
             lp=None,
         )
-        result, self.first_weights[i] = solve_whole(sub, sub_run, sub_data, own_start)
+        return PartJob(i, sub, sub_data, own_start, sub_run), whole
+
+    def record(self, i: int, result: Result, first_weight: int, began: float) -> None:
+        """Keep what part ``i``'s search, begun at ``began``, returned."""
+        self.first_weights[i] = first_weight
         shift = began - self.run.start
         self.trace += [p.model_copy(update={"start": p.start + shift}) for p in result.phases]
         if result.status.has_plan:
@@ -158,7 +195,14 @@ def solve_parts(
         [None] * len(parts),
         [1] * len(parts),
     )
-    _start(state)
+    # The lanes' processes start while the start plan is built.
+    pool = PartPool.open(lanes_for(run, len(parts), data.n_candidates))
+    try:
+        _start(state)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
     part_of = {u: i for i, part in enumerate(parts) for u in part.units}
     part_of_group = np.array([part_of[g.members[0]] for g in data.groups], dtype=np.int64)
     sizes: list[int] = np.bincount(
@@ -171,10 +215,16 @@ def solve_parts(
         and instance.rules.priorities[0] is ObjectiveTerm.SHORTFALL
     ):
         weights = part_weights(data, parts, sizes, state.current)
-    for i, deadline in enumerate(part_budgets(weights, time.perf_counter(), run.deadline)):
-        if run.stopped():
-            break
-        state.solve_part(i, part_instance(instance, parts[i]), deadline)
+    if pool is not None:
+        try:
+            _plan_at_once(state, weights, pool)
+        finally:
+            pool.close()
+    else:
+        for i, deadline in enumerate(part_budgets(weights, time.perf_counter(), run.deadline)):
+            if run.stopped():
+                break
+            state.solve_part(i, part_instance(instance, parts[i]), deadline)
     done = all(r is not None for r in state.results) and not run.stopped()
     if ObjectiveTerm.BALANCE in instance.rules.priorities[:-1] and done:
         done = _second_pass(state, sizes)
@@ -193,6 +243,58 @@ def solve_parts(
         phases=state.trace,
     )
     return result, full_weights[0] if full_weights else 1
+
+
+def _plan_at_once(state: _Parts, weights: list[float], pool: PartPool) -> None:
+    """Plan the parts in ``pool``'s lanes at the same time (:mod:`solver.search.concurrent`):
+    each lane's parts one after another, each given time in proportion to its weight, with
+    the run's workers shared out between the lanes' duty windows and the lighter lanes niced
+    in proportion to their weight; every improving plan of a part joins the whole instance's
+    plan as it comes."""
+    run = state.run
+    members = assign_lanes(weights, pool.n_lanes)
+    workers = max(1, run_workers(run) // len(members))
+    now, end = time.perf_counter(), run.deadline - RETURN_MARGIN
+    lanes: list[Lane] = []
+    wholes: dict[int, Counts] = {}
+    niceness = lane_niceness([sum(weights[i] for i in lane) for lane in members])
+    for lane, nice in zip(members, niceness, strict=True):
+        jobs = []
+        deadlines = part_budgets([weights[i] for i in lane], now, end)
+        for i, deadline in zip(lane, deadlines, strict=True):
+            sub = part_instance(state.instance, state.parts[i])
+            job, wholes[i] = state.part_job(i, sub, deadline, workers)
+            jobs.append(job)
+        lanes.append(Lane(jobs, nice))
+    applied = [0] * len(state.parts)
+    ordering = threading.Lock()
+
+    def on_plan(i: int, sequence: int, x: Counts) -> None:
+        # A part's plans are applied in the order it found them (the last also comes with
+        # its outcome).
+        with ordering:
+            if sequence <= applied[i]:
+                return
+            applied[i] = sequence
+            state.put(wholes[i], x)
+
+    returned = set()
+    for outcome in pool.plan(lanes, on_plan, run.stop, run.deadline):
+        if outcome.best is not None:
+            on_plan(outcome.index, outcome.sent, outcome.best)
+        state.record(outcome.index, outcome.result, outcome.first_weight, outcome.began)
+        returned.add(outcome.index)
+    # Parts whose lane failed (a process that died, or could not start: a script that starts
+    # a solve without ``if __name__ == "__main__"``) are planned here, one by one, in the
+    # time left, from their best plans so far.
+    failed = [i for i in range(len(state.parts)) if i not in returned and not run.stopped()]
+    left = [weights[i] for i in failed]
+    for i, deadline in zip(
+        failed, part_budgets(left, time.perf_counter(), run.deadline), strict=True
+    ):
+        if run.stopped() or deadline <= time.perf_counter():
+            break
+        state.solve_part(i, part_instance(state.instance, state.parts[i]), deadline)
 
 
 def _start(state: _Parts) -> None:
