@@ -240,16 +240,23 @@ class _State:
 
 
 def _part_instance(state: _State, index: int) -> Instance:
+    """The part's instance, with the reserve units sent to it and only the regions its venues
+    and units name (with their provinces): the nation's 552 regions in each of some 500
+    tasks were most of what the caller sent and each worker validated again."""
     part = state.parts[index]
     sub = part_instance(state.instance, Part(part.venues, part.units))
-    if not state.sent.get(index):
-        return sub.model_copy(update={"reserve": ()})
-    venues = {v.id: v for v in state.instance.venues}
-    reserve = {r.id: r for r in state.instance.reserve}
-    added = tuple(
-        reserve_unit(state.instance, reserve[d.unit], venues[d.venue]) for d in state.sent[index]
-    )
-    return sub.model_copy(update={"units": sub.units + added, "reserve": ()})
+    units = sub.units
+    if state.sent.get(index):
+        venues = {v.id: v for v in state.instance.venues}
+        reserve = {r.id: r for r in state.instance.reserve}
+        units += tuple(
+            reserve_unit(state.instance, reserve[d.unit], venues[d.venue])
+            for d in state.sent[index]
+        )
+    named = {v.region for v in sub.venues} | {u.home.region for u in units}
+    named |= {r.parent for r in sub.regions if r.id in named and r.parent is not None}
+    regions = tuple(r for r in sub.regions if r.id in named)
+    return sub.model_copy(update={"units": units, "regions": regions, "reserve": ()})
 
 
 def _as_progress(
