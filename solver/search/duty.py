@@ -36,6 +36,12 @@ capital, from the greedy start, in 30 s of CPU with the ``large`` preset's param
 a window reached 23,270 and 3 pools 23,323 in 25 s, where one pool a window stalled at
 25,064 after 5 s and windows of 6 single units reached 25,902 (benchmarks/RESULTS.md)."""
 
+POOLED_DUTY_SHARE = 0.85
+"""Share of the remaining time the duty windows over pools may use: on the tight capital at
+60 s they went 27,020 -> 21,800 in 48.5 s at 85 %, and CP-SAT's search after them gained 12
+in the 7.8 s left; at 70 % the windows reached 23,424-23,682 and the search gained 90-200 in
+15 s (benchmarks/RESULTS.md)."""
+
 DUTY_WINDOW_SECONDS = 0.5
 """Most seconds CP-SAT spends on one duty window."""
 
@@ -59,7 +65,8 @@ class DutyWindows:
     minimise the shortfall in it (:func:`~solver.lns.window.replan_window`); where the search
     has the pooling that ignores distances, the windows are over its pools
     (:data:`POOLED_DUTY_GROUPS` at a time) and their plans recounted unit by unit. Windows follow
-    each other for :data:`DUTY_SHARE` of the time left, until a stop, nothing is short or
+    each other for :data:`DUTY_SHARE` of the time left (:data:`POOLED_DUTY_SHARE` over
+    pools), until a stop, nothing is short or
     :data:`DUTY_STALL` windows in a row gained nothing (with deterministic time,
     :data:`DUTY_DETERMINISTIC_WINDOWS` of them); the shortfall
     stage's model is then hinted with the best plan.
@@ -80,13 +87,13 @@ class DutyWindows:
             return
         seed = ctx.parameters.get("random_seed", 0)
         rng = np.random.default_rng(seed if isinstance(seed, int) else 0)
-        until = time.perf_counter() + ctx.left() * DUTY_SHARE
         keeper, run, windows, stalled = ctx.keeper, ctx.run, 0, 0
         # Windows over the pooling where there is one: the shortfall reads no distance, and a
         # pool's window moves many units' weeks at once in a model ten times smaller.
-        data, size = ctx.data, DUTY_GROUPS
+        data, size, share = ctx.data, DUTY_GROUPS, DUTY_SHARE
         if ctx.coarse_data is not None:
-            data, size = ctx.coarse_data, POOLED_DUTY_GROUPS
+            data, size, share = ctx.coarse_data, POOLED_DUTY_GROUPS, POOLED_DUTY_SHARE
+        until = time.perf_counter() + ctx.left() * share
         assert keeper.best_x is not None
         best = keeper.best_x if data is ctx.data else recount(ctx.data, data, keeper.best_x)
         while not run.stopped():
