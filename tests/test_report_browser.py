@@ -77,6 +77,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             headless=True,
             viewport={"width": 1280, "height": 900},
         )
+        # Loading and waiting get 2 minutes, not Playwright's 30 s: a loaded machine took over
+        # 30 s to load the province's page (1.5 MB); what is asserted is unchanged.
+        context.set_default_timeout(120_000)
         yield context
         context.close()
 
