@@ -130,11 +130,13 @@ class JobManager:
             logger.info("removed %d jobs finished over %g s ago", len(removed), retention)
             self._bump()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 20.0) -> None:
         """Stop dispatching and interrupt running jobs: each goes back to the queue (an
         orderly stop is not counted against ``max_job_attempts``) and runs, warm-started from
         its last plan, when a server opens the store next. A job still running after
-        ``timeout`` stays RUNNING and counts as interrupted by a crash then."""
+        ``timeout`` stays RUNNING and counts as interrupted by a crash then (a job stops within
+        a second on a quiet machine; 5 s were not always enough on a loaded one, and an orderly
+        restart was counted as a crash)."""
         self._stopping.set()
         with self._changed:
             tickets = list(self._running.values())
