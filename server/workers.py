@@ -192,7 +192,10 @@ class Worker:
             The job was cancelled and its worker killed.
         """
         self._stop.clear()
-        self._conn.send(task)
+        try:
+            self._conn.send(task)
+        except OSError:  # the process died before it could take the task (a broken pipe)
+            raise SolveFailed(self._death()) from None
         limit = task.time_limit + overrun_grace
         kill_at = time.monotonic() + START_ALLOWANCE + limit
         started = False
