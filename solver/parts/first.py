@@ -22,9 +22,8 @@ from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.heuristics.waves import PlainAssignment, WavePlan, fits, wave_plan
 from solver.model.data import build_slots, great_circle_km
 from solver.model.groups import is_reserve
-from solver.model.objective import strict_weights
 from solver.parts.split import DomainPart
-from solver.parts.task import PartOutcome
+from solver.parts.task import PartOutcome, quick_outcome
 from solver.report import plan_activations, slot_coverage
 
 logger = logging.getLogger(__name__)
@@ -131,11 +130,10 @@ def slice_outcome(
         ObjectiveTerm.BALANCE: max(load.values(), default=0),
         ObjectiveTerm.OVERSTAFFING: int(np.maximum(0, assigned - required).sum()),
     }
-    priorities = instance.rules.priorities
     bounds = tuple(
-        max(upper, terms.get(term, 0)) for upper, term in zip(uppers, priorities, strict=True)
+        max(upper, terms.get(term, 0))
+        for upper, term in zip(uppers, instance.rules.priorities, strict=True)
     )
-    weights = strict_weights(list(bounds))
     called = Plan(
         assignments=tuple(
             Assignment(unit=u, venue=v, ring=r, shift=s)
@@ -143,19 +141,13 @@ def slice_outcome(
             if is_reserve(units[u])
         )
     )
-    return PartOutcome(
-        index=index,
-        status="feasible",
-        objective=sum(w * terms.get(t, 0) for w, t in zip(weights, priorities, strict=True)),
-        best_bound=0,
-        first_term_bound=0,
-        uppers=bounds,
-        breakdown={term.value: value for term, value in terms.items()},
-        assignments=tuple(rows),
-        coverage=tuple(row.model_dump() for row in slot_coverage(sub, slots, assigned)),
-        activations=tuple(a.model_dump() for a in plan_activations(sub, called)),
-        wall_time=time.perf_counter() - began,
-        first_solution_time=time.perf_counter() - began,
-        shortfall=int(short.sum()),
-        weighted_shortfall=terms[ObjectiveTerm.SHORTFALL],
+    return quick_outcome(
+        index,
+        instance,
+        terms,
+        bounds,
+        tuple(rows),
+        slot_coverage(sub, slots, assigned),
+        plan_activations(sub, called),
+        began,
     )

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
 from solver.result import Result
-from solver.rows import Coverage
+from solver.rows import Activation, Coverage
 from solver.validation import parse_instance
 
 STOP_POLL_SECONDS = 0.25
@@ -149,7 +149,7 @@ def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutco
     from solver.heuristics.repair import MAX_WORK, repair_shortfall
     from solver.model.data import build_data
     from solver.model.evaluate import Evaluator
-    from solver.model.objective import strict_weights, term_uppers
+    from solver.model.objective import term_uppers
     from solver.report import activations, coverage_rows, plan_from_vector
 
     began = time.perf_counter()
@@ -167,27 +167,55 @@ def quick_plan(task: PartTask, stop: threading.Event | None = None) -> PartOutco
     work = MAX_WORK if task.repair_work is None else task.repair_work
     x = repair_shortfall(data, x, max_work=work, deadline=task.deadline, stop=stop)
     evaluator = Evaluator(data)
-    terms = evaluator.terms(x)
-    uppers = tuple(term_uppers(data))
+    plan = plan_from_vector(data, x)
+    return quick_outcome(
+        task.index,
+        instance,
+        evaluator.terms(x),
+        term_uppers(data),
+        tuple((a.unit, a.venue, a.ring, a.shift) for a in plan.assignments),
+        coverage_rows(data, evaluator.assigned(x)),
+        activations(data, plan),
+        began,
+        worker=_worker_name(),
+    )
+
+
+def quick_outcome(
+    index: int,
+    instance: Instance,
+    terms: Mapping[ObjectiveTerm, int],
+    uppers: Sequence[int],
+    assignments: tuple[PlainAssignment, ...],
+    coverage: Sequence[Coverage],
+    activations: Sequence[Activation],
+    began: float,
+    worker: str = "",
+) -> PartOutcome:
+    """The outcome of a plan made without a search (a quick plan, or a slice of the first
+    whole plan): its ``terms`` weighed by strict weights from ``uppers`` (the most each ranked
+    term of ``instance`` can be), bound 0, rows as ``model_dump()`` gives them, the
+    shortfall summed here, and the seconds since ``began`` (``time.perf_counter()``)."""
+    from solver.model.objective import strict_weights
+
     priorities = instance.rules.priorities
     weights = strict_weights(list(uppers))
-    plan = plan_from_vector(data, x)
-    rows = coverage_rows(data, evaluator.assigned(x))
-    short, weighted = _shortfalls(instance, rows)
+    short, weighted = _shortfalls(instance, coverage)
+    seconds = time.perf_counter() - began
     return PartOutcome(
-        index=task.index,
+        index=index,
         status="feasible",
         objective=sum(w * terms.get(t, 0) for w, t in zip(weights, priorities, strict=True)),
         best_bound=0,
         first_term_bound=0,
-        uppers=uppers,
+        uppers=tuple(uppers),
         breakdown={term.value: value for term, value in terms.items()},
-        assignments=tuple((a.unit, a.venue, a.ring, a.shift) for a in plan.assignments),
-        coverage=tuple(row.model_dump() for row in rows),
-        activations=tuple(a.model_dump() for a in activations(data, plan)),
-        wall_time=time.perf_counter() - began,
-        first_solution_time=time.perf_counter() - began,
-        worker=_worker_name(),
+        assignments=assignments,
+        coverage=tuple(row.model_dump() for row in coverage),
+        activations=tuple(a.model_dump() for a in activations),
+        wall_time=seconds,
+        first_solution_time=seconds,
+        worker=worker,
         shortfall=short,
         weighted_shortfall=weighted,
     )
