@@ -432,14 +432,12 @@ def solve_in_parts(
     cluster = _cluster_start(mode, scheduler, len(instance.units), n_workers, memory_limit)
     try:
         seconds, cut_lanes = cut_for or (max(1.0, wall_deadline - time.time()), lanes)
-        connected = connected_parts(instance, reached)
         rate = QUICK_PAIRS_PER_SECOND if cut_for else quick_rate(first)
-        parts = choose_parts(instance, seconds, cut_lanes, reached, rate, connected)
+        connected, parts = _cut(instance, reached, seconds, cut_lanes, rate)
     except BaseException:
         if cluster is not None:
             cluster.join()
         raise
-    logger.info("cut at %.0f pairs a second: %d parts", rate, len(parts))
     callback = part_progress
     if progress is not None:
         callback = _as_progress(part_progress, progress, instance)
@@ -474,6 +472,21 @@ def solve_in_parts(
     )
 
 
+def _cut(
+    instance: Instance,
+    reached: list[npt.NDArray[np.int64]],
+    seconds: float,
+    lanes: int,
+    rate: float,
+) -> tuple[list[DomainPart], list[DomainPart]]:
+    """The instance's connected parts, and the parts to plan (:func:`choose_parts` for
+    ``seconds`` on ``lanes`` workers at ``rate`` pairs a second)."""
+    connected = connected_parts(instance, reached)
+    parts = choose_parts(instance, seconds, lanes, reached, rate, connected)
+    logger.info("cut at %.0f pairs a second: %d parts", rate, len(parts))
+    return connected, parts
+
+
 def _plan_parts(
     state: _State,
     runner: PartRunner,
@@ -502,14 +515,9 @@ def _plan_parts(
     first_whole = first.elapsed
     if first_whole is None and len(state.outcomes) == len(parts):
         first_whole = time.perf_counter() - start
-    # Groups cut into parts whose plans together fall short of the group's slice of the first
-    # whole plan are planned whole from that slice instead.
     whole: set[int] = set()
     if slices and not _asked(stop):
-        late, whole = _keep_slices(state, first, late)
-        if whole:
-            state.report("slices", len(whole), len(whole))
-        logger.info("slices compared at %.1f s", time.perf_counter() - start)
+        late, whole = _slices(state, first, late)
         parts = state.parts
     # The reserve's rounds on the quick plans, for their share of the time left (none after a
     # stop, nor the search).
@@ -531,6 +539,18 @@ def _plan_parts(
             tasks = [replace(task, budget=part_budget) for task in tasks]
         _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
     return first_whole
+
+
+def _slices(state: _State, first: FirstPlan, late: set[int]) -> tuple[set[int], set[int]]:
+    """The slices step after the first plans: groups cut into parts whose plans together fall
+    short of the group's slice of the first whole plan take that slice as one part instead
+    (:func:`_keep_slices`), reported as a round of its own. Returns the parts ``late`` in the
+    first plans and the groups kept whole, as indices of the parts after the change."""
+    late, whole = _keep_slices(state, first, late)
+    if whole:
+        state.report("slices", len(whole), len(whole))
+    logger.info("slices compared at %.1f s", time.perf_counter() - state.start)
+    return late, whole
 
 
 def quick_rate(first: FirstPlan) -> float:
