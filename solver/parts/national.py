@@ -580,7 +580,7 @@ def _losing_cuts(state: _State, first: FirstPlan) -> dict[int, tuple[int, int]]:
         venues = state.connected[group].venues
         rows = _unreached_rows(instance, [v for v in venues if v not in held])
         short = weighted_shortfall(instance, [row.model_dump(mode="json") for row in rows])
-        short += sum(weighted_shortfall(instance, state.outcomes[i].coverage) for i in planned)
+        short += sum(state.outcomes[i].weighted_shortfall for i in planned)
         sliced = sum(by_venue[v] for v in venues)
         if sliced < short:
             losing[group] = (short, sliced)
@@ -760,7 +760,7 @@ def _coordinate(
                 for _ in range(n):
                     unit_id = pool[kind].pop()
                     given.setdefault(part, []).append(Dispatch(unit=unit_id, venue=hub, part=part))
-        before = {i: weighted_shortfall(state.instance, state.outcomes[i].coverage) for i in given}
+        before = {i: state.outcomes[i].weighted_shortfall for i in given}
         for i, dispatches in given.items():
             state.sent.setdefault(i, []).extend(dispatches)
         # Each part plans again quickly with its units, from its plan (topped up by greedy
@@ -785,7 +785,7 @@ def _coordinate(
         ) -> None:
             nonlocal improved, done
             i = outcome.index
-            after = weighted_shortfall(state.instance, outcome.coverage)
+            after = outcome.weighted_shortfall
             with state.lock:
                 done += 1
                 better = bool(outcome.assignments) and after < before[i]
