@@ -110,10 +110,11 @@ def test_parts_planned_at_once_keep_the_time_limit() -> None:
     instance = _two_regions(per_region=40, venues=6, shift_count=9)
     result = solve_checked(instance, preset="parts-at-once", time_limit=4)
     assert result.status is SolveStatus.FEASIBLE
-    # The lanes' grace at most; and a first pool of a loaded process may wait for the
-    # forkserver's imports past the limit (7 s at load 15, 20:31 UTC): a known overrun.
-    assert result.wall_time < 4 + 10
-    assert {p.part for p in result.phases if p.end is PhaseEnd.BUDGET} == {0, 1}
+    assert result.wall_time < 4 + 3  # the lanes' grace at most, on a loaded machine
+    # Each part's search ran out of time, or (the first pool of a loaded process waits
+    # seconds for the forkserver's imports) its lane never started: no part ran past it.
+    ran = {p.part for p in result.phases if p.part is not None and p.end is not PhaseEnd.SKIPPED}
+    assert ran <= {p.part for p in result.phases if p.end is PhaseEnd.BUDGET}
 
 
 def test_deterministic_time_plans_parts_one_by_one_and_repeats_its_plan() -> None:

@@ -55,6 +55,9 @@ STOP_GRACE = 2.0
 """Seconds past the deadline (or a stop) that lanes are given to hand back their results; a
 lane later than that is left (its parts' best plans have reached the caller already)."""
 
+CLOSE_GRACE = 0.5
+"""Seconds a lane's process is given to exit once its lanes have returned (or been left)."""
+
 PRELOAD = ["solver.search.whole"]
 """Modules the forkserver imports once, so that each lane starts in milliseconds."""
 
@@ -231,7 +234,12 @@ class PartPool:
         A stop or ``deadline`` (``time.perf_counter()``) ends every lane's search; lanes are
         waited for :data:`STOP_GRACE` seconds more at most.
         """
-        self._starter.join()
+        # The first pool of a process waits for the forkserver's imports (7 s at load 15):
+        # lanes not started by the deadline plan nothing, their parts keep their start.
+        self._starter.join(timeout=max(0.0, deadline - time.perf_counter()))
+        if self._starter.is_alive():
+            logger.warning("the lanes' processes did not start before the deadline")
+            return []
         reader = threading.Thread(target=self._read, args=(on_plan,), daemon=True)
         reader.start()
         futures: dict[Future[list[PartOutcome]], int] = {
@@ -280,11 +288,13 @@ class PartPool:
     def close(self) -> None:
         """Stop every lane and the pool's processes, without waiting for them."""
         self._stop.set()
-        self._starter.join()
+        if self._starter.is_alive():  # still starting: its processes exit once started
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            return
         processes = list(getattr(self._executor, "_processes", {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
-            process.join(timeout=STOP_GRACE)
+            process.join(timeout=CLOSE_GRACE)
             if process.is_alive():
                 process.terminate()
 
