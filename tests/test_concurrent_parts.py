@@ -145,24 +145,33 @@ def test_parts_whose_lanes_cannot_start_are_planned_one_by_one(tmp_path: Path) -
     # A script that solves at import, without ``if __name__ == "__main__"``: every lane's
     # process imports it again and fails, so the parts are planned in the calling process.
     script = tmp_path / "unguarded.py"
+    # The lanes fail within seconds (after the forkserver's imports): the time limit only
+    # leaves room for a loaded machine, and a process still running after 100 s prints
+    # where each of its threads is before the test gives up on it.
     script.write_text(
+        "import faulthandler\n"
+        "faulthandler.dump_traceback_later(100, exit=True)\n"
         "from solver import check_plan, solve\n"
         "from tests.test_concurrent_parts import small_two_regions\n"
         "instance = small_two_regions()\n"
-        "result = solve(instance, preset='parts-at-once', time_limit=30, workers=2)\n"
+        "result = solve(instance, preset='parts-at-once', time_limit=90, workers=2)\n"
         "print(result.status.value, check_plan(instance, result.plan).ok)\n"
     )
     root = Path(__file__).resolve().parent.parent
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else str(exc.stderr)
+        pytest.fail(f"no answer in 120 s: {err[-4000:]}")
     assert done.stdout.splitlines()[-1] == "optimal True", done.stderr[-2000:]
-    assert "lane failed" in done.stderr and "planned one by one" in done.stderr
+    assert "planned one by one" in done.stderr
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event as ProcessEvent
@@ -240,11 +241,18 @@ class PartPool:
         if self._starter.is_alive():
             logger.warning("the lanes' processes did not start before the deadline")
             return []
+        try:
+            futures: dict[Future[list[PartOutcome]], int] = {
+                self._executor.submit(_plan_lane, lane): k for k, lane in enumerate(lanes)
+            }
+        except BrokenProcessPool as exc:
+            # A process of the pool died before its lanes were sent (a script that starts a
+            # solve without ``if __name__ == "__main__"`` runs it again in each process, and
+            # fails there).
+            logger.warning("parts planned one by one: the lanes' processes died (%s)", exc)
+            return []
         reader = threading.Thread(target=self._read, args=(on_plan,), daemon=True)
         reader.start()
-        futures: dict[Future[list[PartOutcome]], int] = {
-            self._executor.submit(_plan_lane, lane): k for k, lane in enumerate(lanes)
-        }
         outcomes: list[PartOutcome] = []
         pending = set(futures)
         ended_at: float | None = None
