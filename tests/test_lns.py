@@ -14,7 +14,7 @@ from solver.report import plan_from_vector
 from solver.result import PhaseEnd
 from solver.search import duty
 from solver.search.counts import recount
-from solver.search.duty import POOLED_DUTY_GROUPS
+from solver.search.duty import DUTY_STALL, LANE_DUTY_STALL, POOLED_DUTY_GROUPS, duty_stall
 from tests.factory import HOME, make, ring, shifts, solve_checked, unit, venue
 
 RULES = {"min_rest_hours": 8, "max_consecutive_days": 5}
@@ -154,3 +154,19 @@ def test_a_solve_with_a_pooling_runs_its_duty_windows_on_the_pools(
     windows = [p for p in result.phases if p.name == "duty windows"]
     assert len(windows) == 1 and windows[0].end is not PhaseEnd.SKIPPED
     assert result.breakdown[ObjectiveTerm.SHORTFALL] == optimum.breakdown[ObjectiveTerm.SHORTFALL]
+
+
+@pytest.mark.parametrize(
+    ("windows", "lane", "expected"),
+    [
+        (5, False, DUTY_STALL),  # one by one: the same patience from the first window
+        (500, False, DUTY_STALL),
+        (5, True, LANE_DUTY_STALL),  # a lane's part whose windows stall early moves on soon
+        (100, True, 25),  # a quarter of the windows run so far
+        (1000, True, DUTY_STALL),  # never more patient than one by one
+    ],
+)
+def test_duty_stall_ends_a_lanes_windows_sooner_when_they_stall_early(
+    windows: int, lane: bool, expected: int
+) -> None:
+    assert duty_stall(windows, lane) == expected

@@ -52,6 +52,9 @@ class Run:
     window_parameters: Mapping[str, object] = field(default_factory=dict)
     """CP-SAT parameters over the search's for each duty window (a part planned beside
     others: one worker each, see :func:`solver.search.concurrent.lane_parameters`)."""
+    lane: bool = False
+    """Whether this run is a part planned beside others, in a lane of its own process
+    (:mod:`solver.search.concurrent`): its duty windows end by their own stall, not a share."""
 
     def stopped(self) -> bool:
         """Whether a stop was requested."""

@@ -51,8 +51,33 @@ the searches after them: on the loose province a part's windows gained after up 
 row without one late in a long run, but a part whose windows are spent stays where it is for
 hundreds (benchmarks/RESULTS.md)."""
 
+LANE_DUTY_SHARE = 0.9
+"""Share of the remaining time the duty windows of a part planned beside others (in a lane,
+:mod:`solver.search.concurrent`, where the part has the whole time limit) may use: on the
+loose province part 1's windows were still gaining when 70 % ended (899 -> 658 in 18.9 s at
+30 s) and its CP-SAT search after them gained nothing in 7.4 s (benchmarks/RESULTS.md)."""
+
+LANE_DUTY_STALL = 10
+"""Fewest windows in a row without a gain after which a lane's duty windows end: part 2 of
+the loose province stalls at 176 within seconds, then spent about 12 s on 50 windows without
+a gain before its CP-SAT search, which took it to 63 at 120 s (benchmarks/RESULTS.md)."""
+
+LANE_STALL_SHARE = 0.25
+"""A lane's windows end after this share of the windows run so far without a gain (at least
+:data:`LANE_DUTY_STALL`, at most :data:`DUTY_STALL`): windows that gained for long are
+given as long a patience as parts planned one by one."""
+
 DUTY_DETERMINISTIC_WINDOWS = 6
 """Duty windows searched when deterministic time, not the clock, limits the searches."""
+
+
+def duty_stall(windows: int, lane: bool) -> int:
+    """Windows in a row without a gain after which the duty windows end, ``windows`` run so
+    far: :data:`DUTY_STALL`, or in a lane (``lane``) :data:`LANE_STALL_SHARE` of ``windows``
+    between :data:`LANE_DUTY_STALL` and :data:`DUTY_STALL`."""
+    if not lane:
+        return DUTY_STALL
+    return min(DUTY_STALL, max(LANE_DUTY_STALL, int(windows * LANE_STALL_SHARE)))
 
 
 class DutyWindows:
@@ -66,8 +91,8 @@ class DutyWindows:
     has the pooling that ignores distances, the windows are over its pools
     (:data:`POOLED_DUTY_GROUPS` at a time) and their plans recounted unit by unit. Windows follow
     each other for :data:`DUTY_SHARE` of the time left (:data:`POOLED_DUTY_SHARE` over
-    pools), until a stop, nothing is short or
-    :data:`DUTY_STALL` windows in a row gained nothing (with deterministic time,
+    pools; :data:`LANE_DUTY_SHARE` for a part planned beside others), until a stop, nothing
+    is short or :func:`duty_stall` windows in a row gained nothing (with deterministic time,
     :data:`DUTY_DETERMINISTIC_WINDOWS` of them); the shortfall
     stage's model is then hinted with the best plan.
     """
@@ -93,6 +118,8 @@ class DutyWindows:
         data, size, share = ctx.data, DUTY_GROUPS, DUTY_SHARE
         if ctx.coarse_data is not None:
             data, size, share = ctx.coarse_data, POOLED_DUTY_GROUPS, POOLED_DUTY_SHARE
+        if run.lane:
+            share = max(share, LANE_DUTY_SHARE)
         until = time.perf_counter() + ctx.left() * share
         assert keeper.best_x is not None
         best = keeper.best_x if data is ctx.data else recount(ctx.data, data, keeper.best_x)
@@ -106,7 +133,7 @@ class DutyWindows:
                 if limit <= MIN_WINDOW:
                     ctx.end_phase(PhaseEnd.BUDGET)
                     break
-            if stalled == DUTY_STALL:
+            if stalled >= duty_stall(windows, run.lane):
                 ctx.end_phase(PhaseEnd.NO_MOVE)
                 break
             groups = duty_groups(data, best, rng, size)

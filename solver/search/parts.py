@@ -160,6 +160,7 @@ class _Parts:
             forward=None,
             part=i,
             lp=None,
+            lane=workers is not None,
         )
         return PartJob(i, sub, sub_data, own_start, sub_run), whole
 
