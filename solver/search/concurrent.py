@@ -203,12 +203,23 @@ class PartPool:
         )
         # The processes start with the first task, and the first start waits for the
         # forkserver's imports: start them in a thread, beside the caller's work.
+        self._closing = threading.Lock()
+        self._closed = self._started = False
         self._starter = threading.Thread(target=self._start, name="lanes-start", daemon=True)
         self._starter.start()
 
     def _start(self) -> None:
-        for _ in range(self.n_lanes):
-            self._executor.submit(_ready)
+        try:
+            for _ in range(self.n_lanes):
+                if self._closed:
+                    break
+                self._executor.submit(_ready)
+        finally:
+            with self._closing:
+                self._started = True
+                closed = self._closed
+            if closed:  # closed while starting: shut down here, not in the caller
+                self._shut_down()
 
     @classmethod
     def open(cls, n_lanes: int) -> PartPool | None:
@@ -238,7 +249,7 @@ class PartPool:
         # The first pool of a process waits for the forkserver's imports (7 s at load 15):
         # lanes not started by the deadline plan nothing, their parts keep their start.
         self._starter.join(timeout=max(0.0, deadline - time.perf_counter()))
-        if self._starter.is_alive():
+        if self._starter.is_alive() or time.perf_counter() >= deadline - RETURN_MARGIN:
             logger.warning("the lanes' processes did not start before the deadline")
             return []
         try:
@@ -294,12 +305,19 @@ class PartPool:
             return []
 
     def close(self) -> None:
-        """Stop every lane and the pool's processes, without waiting for them."""
+        """Stop every lane and the pool's processes, without waiting for them.
+
+        A pool still starting (a process's start holds the executor's lock while it waits
+        for the forkserver's imports) is shut down by its starting thread once it is done."""
         self._stop.set()
-        if self._starter.is_alive():  # still starting: its processes exit once started
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            return
-        processes = list(getattr(self._executor, "_processes", {}).values())
+        with self._closing:
+            self._closed = True
+            started = self._started
+        if started:
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.join(timeout=CLOSE_GRACE)
