@@ -216,6 +216,13 @@ class _State:
     connected: Sequence[DomainPart] = ()
     """The instance's connected parts, uncut (:func:`~solver.parts.split.connected_parts`):
     the groups the parts were cut out of."""
+    cpu_start: float = 0.0
+    """This process's CPU time (``time.process_time()``) when the solve began."""
+
+    def clock(self) -> str:
+        """Seconds since the solve began, and this process's CPU seconds (its threads: the
+        embedded scheduler's and nannies' too), for the rounds' log."""
+        return _clock(self.start, self.cpu_start)
 
     def report(self, round_name: str, done: int, total: int) -> None:
         if self.callback is None:
@@ -237,6 +244,12 @@ class _State:
                 weighted=weighted,
             )
         )
+
+
+def _clock(start: float, cpu_start: float) -> str:
+    """See :meth:`_State.clock`."""
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return f"{wall:.1f} s (this process: {cpu:.1f} s of CPU)"
 
 
 def _part_instance(state: _State, index: int) -> Instance:
@@ -416,7 +429,7 @@ def solve_in_parts(
     Without ``slices``, groups cut into parts keep their parts' plans even where their slice
     of the first whole plan is less short (to measure what :func:`_keep_slices` gains).
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     wall_deadline = time.time() + time_limit - _kept_back(instance, time_limit)
     # Workers the parts will have (a cluster apart reports its own once reached).
     in_process = mode is Mode.IN_PROCESS or (
@@ -434,6 +447,7 @@ def solve_in_parts(
         seconds, cut_lanes = cut_for or (max(1.0, wall_deadline - time.time()), lanes)
         rate = QUICK_PAIRS_PER_SECOND if cut_for else quick_rate(first)
         connected, parts = _cut(instance, reached, seconds, cut_lanes, rate)
+        logger.info("parts cut at %s", _clock(start, cpu_start))
     except BaseException:
         if cluster is not None:
             cluster.join()
@@ -442,7 +456,17 @@ def solve_in_parts(
     if progress is not None:
         callback = _as_progress(part_progress, progress, instance)
     state = _State(
-        instance, parts, {}, {}, {}, start, callback, threading.Lock(), solver, connected
+        instance,
+        parts,
+        {},
+        {},
+        {},
+        start,
+        callback,
+        threading.Lock(),
+        solver,
+        connected,
+        cpu_start,
     )
     split_time = time.perf_counter() - start
     _report_first(state, first)
@@ -454,13 +478,13 @@ def solve_in_parts(
             first_whole = _plan_parts(
                 state, runner, first, wall_deadline, settings, stop, part_budget, slices
             )
-            logger.info("rounds done at %.1f s", time.perf_counter() - start)
+            logger.info("rounds done at %s", state.clock())
     # The cluster closes while the plans are merged.
     result = merge(state, time.perf_counter() - start)
-    logger.info("parts merged at %.1f s", time.perf_counter() - start)
+    logger.info("parts merged at %s", state.clock())
     if cluster is not None:
         cluster.join()
-        logger.info("cluster closed at %.1f s", time.perf_counter() - start)
+        logger.info("cluster closed at %s", state.clock())
     warnings = list(result.warnings)
     warnings.insert(0, f"planned in {len(parts)} parts (split in {split_time:.1f} s)")
     return result.model_copy(
@@ -511,7 +535,7 @@ def _plan_parts(
     ]
     _round(state, runner, quick, quick_deadline, "first plans", keep_better=False)
     late = _fall_back(state, quick)
-    logger.info("first plans done at %.1f s", time.perf_counter() - start)
+    logger.info("first plans done at %s", state.clock())
     first_whole = first.elapsed
     if first_whole is None and len(state.outcomes) == len(parts):
         first_whole = time.perf_counter() - start
@@ -549,7 +573,7 @@ def _slices(state: _State, first: FirstPlan, late: set[int]) -> tuple[set[int], 
     late, whole = _keep_slices(state, first, late)
     if whole:
         state.report("slices", len(whole), len(whole))
-    logger.info("slices compared at %.1f s", time.perf_counter() - state.start)
+    logger.info("slices compared at %s", state.clock())
     return late, whole
 
 
