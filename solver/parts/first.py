@@ -110,16 +110,22 @@ def slice_outcome(
         for k, s in enumerate(slots)
     }
     site = {v.id: v.location for v in venues}
+    reserve_ids = {u for u, unit in units.items() if is_reserve(unit)}
     assigned = np.zeros(len(slots), dtype=np.int64)
     load: dict[str, int] = {}
+    km: dict[tuple[str, str], int] = {}  # a unit stands at the same venue in many shifts
     tni = travel = 0
     for unit_id, venue, ring, shift in rows:
         unit = units[unit_id]
         assigned[slot_of[venue, ring, shift]] += unit.headcount
         load[unit_id] = load.get(unit_id, 0) + 1
-        tni += unit.headcount if is_reserve(unit) else 0
-        home, there = unit.home.location, site[venue]
-        travel += round(great_circle_km(home.lat, home.lon, there.lat, there.lon))
+        tni += unit.headcount if unit_id in reserve_ids else 0
+        distance = km.get((unit_id, venue))
+        if distance is None:
+            home, there = unit.home.location, site[venue]
+            distance = round(great_circle_km(home.lat, home.lon, there.lat, there.lon))
+            km[unit_id, venue] = distance
+        travel += distance
     required = np.array([s.required for s in slots], dtype=np.int64)
     weight = np.array([s.weight for s in slots], dtype=np.int64)
     short = np.maximum(0, required - assigned)
@@ -136,9 +142,7 @@ def slice_outcome(
     )
     called = Plan(
         assignments=tuple(
-            Assignment(unit=u, venue=v, ring=r, shift=s)
-            for u, v, r, s in rows
-            if is_reserve(units[u])
+            Assignment(unit=u, venue=v, ring=r, shift=s) for u, v, r, s in rows if u in reserve_ids
         )
     )
     return quick_outcome(

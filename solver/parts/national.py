@@ -866,19 +866,19 @@ def _unreached_rows(instance: Instance, venues: Sequence[int]) -> list[Coverage]
 Model = TypeVar("Model", bound=BaseModel)
 
 
+_new, _set = object.__new__, object.__setattr__
+
+
 def _trusted(cls: type[Model], fields: dict[str, Any]) -> Model:
     """A row of a part's plan made by :mod:`solver.parts.task` from a validated instance,
-    rebuilt as ``pickle`` rebuilds a model: without validating it again (the identifiers'
-    pattern alone took half the merge of a national plan's rows)."""
-    model = cls.__new__(cls)
-    model.__setstate__(
-        {
-            "__dict__": dict(fields),
-            "__pydantic_extra__": None,
-            "__pydantic_fields_set__": set(fields),
-            "__pydantic_private__": None,
-        }
-    )
+    rebuilt as ``pickle`` rebuilds a model, without validating it again (the identifiers'
+    pattern alone took half the merge of a national plan's rows), its four slots set directly
+    (through ``__setstate__`` the merge of the tight nation's 309,838 rows took 30 % longer)."""
+    model = _new(cls)
+    _set(model, "__dict__", dict(fields))
+    _set(model, "__pydantic_fields_set__", set(fields))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
     return model
 
 
