@@ -7,7 +7,7 @@ the whole instance (its dispatched reserve included), and prints one JSON line::
 
     .venv/bin/python -m benchmarks.national --variant tight --seed 0 --time-limit 280 \\
         --workers 2 [--no-reserve] [--scheduler tcp://127.0.0.1:8786 | --start-cluster]
-        [--greedy] [--part-seconds 5] [--first-plan-only] [--no-slices]
+        [--greedy] [--part-seconds 5] [--part-deterministic 1] [--first-plan-only] [--no-slices]
 
 ``--start-cluster`` starts ``dask scheduler`` and ``--workers`` single-threaded ``dask worker``
 processes on loopback (as a user who outgrows one machine would, there on several), runs the
@@ -15,7 +15,11 @@ nation through them and stops them; their memory is sampled with this process's.
 ``--part-seconds P --cut-for S 2``, the parts are those cut for S seconds on 2 workers and
 every part searched gets P seconds instead of its share of the time, so that runs on 1 and 2
 workers do the same work (give a time limit that does not cut it, and ``--no-reserve``: the
-reserve's rounds run for a share of the time, not a fixed work). ``--no-search`` leaves the
+reserve's rounds run for a share of the time, not a fixed work). A budget in seconds is the
+same wall time on any workers, whatever CPU each part finds; ``--part-deterministic D`` limits
+each part's CP-SAT searches by D deterministic seconds instead (with a ``--part-seconds`` large
+enough to be only a safety net), so that the search round is the same computing on 1 and 2
+workers, as the first plans are. ``--no-search`` leaves the
 search round out: with ``--cut-for`` and ``--no-reserve`` the work is then the first plans of
 the same parts, a fixed amount of computing whatever the workers.
 
@@ -145,6 +149,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "scheduler": args.scheduler
         or ("dask scheduler + workers on loopback" if args.start_cluster else "embedded"),
         "part_seconds": args.part_seconds,
+        "part_deterministic": args.part_deterministic,
         "cut_for": args.cut_for,
         "search": not args.no_search,
         "load_before": os.getloadavg()[0],
@@ -172,6 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seed=args.seed,
             n_workers=args.workers,
             part_budget=args.part_seconds,
+            part_deterministic_time=args.part_deterministic,
             cut_for=None if args.cut_for is None else (args.cut_for[0], int(args.cut_for[1])),
             solver=None if args.no_search else solve,
             stop=stop,
@@ -249,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--part-seconds", type=float, help="every part's budget (to time 1 against 2 workers)"
+    )
+    parser.add_argument(
+        "--part-deterministic",
+        type=float,
+        metavar="D",
+        help="limit every part's CP-SAT searches by D deterministic seconds (fixed work)",
     )
     parser.add_argument(
         "--cut-for",

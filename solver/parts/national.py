@@ -407,6 +407,7 @@ def solve_in_parts(
     n_workers: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     part_budget: float | None = None,
+    part_deterministic_time: float | None = None,
     cut_for: tuple[float, int] | None = None,
     progress: Callable[[Progress], None] | None = None,
     solver: Callable[..., Result] | None = None,
@@ -418,7 +419,9 @@ def solve_in_parts(
     ``workers`` are CP-SAT's per part in this process (one on a cluster worker, which has one
     thread); ``n_workers`` and ``memory_limit`` size the embedded cluster. With
     ``part_budget``, every part searched gets that many seconds instead of its share of
-    the time, and with ``cut_for`` (seconds, workers) the parts are cut for that time on
+    the time (with ``part_deterministic_time``, each of its CP-SAT searches is limited by that
+    much deterministic time instead of the clock, so that the search does the same work on any
+    workers at any load), and with ``cut_for`` (seconds, workers) the parts are cut for that time on
     that many workers instead of the time limit on the workers there are: so that runs on
     different numbers of workers do the same work. ``progress``
     is called as ``part_progress`` is, with a :class:`~solver.result.Progress` whose parts
@@ -476,8 +479,9 @@ def solve_in_parts(
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
             settings: Settings = (seed, preset, per_part_workers)
             first_whole = _plan_parts(
-                state, runner, first, wall_deadline, settings, stop, part_budget, slices
-            )
+                state, runner, first, wall_deadline, settings, stop, part_budget, slices,
+                part_deterministic_time,
+            )  # fmt: skip
             logger.info("rounds done at %s", state.clock())
     # The cluster closes while the plans are merged.
     result = merge(state, time.perf_counter() - start)
@@ -520,6 +524,7 @@ def _plan_parts(
     stop: threading.Event | None,
     part_budget: float | None,
     slices: bool = True,
+    part_deterministic_time: float | None = None,
 ) -> float | None:
     """The rounds of :func:`solve_in_parts` on ``runner``: the first plans, the reserve's, the
     search; returns the seconds from the call to the first whole plan (None if none)."""
@@ -561,6 +566,8 @@ def _plan_parts(
         ]
         if part_budget is not None:
             tasks = [replace(task, budget=part_budget) for task in tasks]
+        if part_deterministic_time is not None:
+            tasks = [replace(task, deterministic_time=part_deterministic_time) for task in tasks]
         _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
     return first_whole
 

@@ -55,6 +55,9 @@ class PartTask:
     repair_work: int | None = None
     """Most (unit, slot) pairs and shift trades the quick plan's repair weighs (``None``:
     :data:`~solver.heuristics.repair.MAX_WORK`)."""
+    deterministic_time: float | None = None
+    """Limit each CP-SAT search of the part by this much deterministic time (the budget stays
+    a safety net): the same work on any worker at any load."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,7 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
             hint=hint,
             stop=stop,
             split="off",
+            deterministic_time=task.deterministic_time,
         )
     priorities = instance.rules.priorities
     uppers = tuple(term_uppers(build_data(instance, grouped=True)))
