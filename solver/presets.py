@@ -56,12 +56,11 @@ class Preset:
     """Beside the search of an instance with more candidates than this (where CP-SAT finds no
     bound of the shortfall within minutes), a thread solves the shortfall's linear relaxation
     part by part (:mod:`solver.bound`) for a bound; ``None``: never. Only with ``decompose``."""
-    concurrent_above: int | None = None
+    concurrent_above: int | None = 20_000
     """On two or more workers, plan the independent parts of an instance with more candidates
-    than this at the same time, one process per lane of parts (:mod:`solver.search.concurrent`);
-    ``None``: one by one. Off by default: on the loaded two-core machine of the measurements
-    (other work beside every run) the parts gained less at the same time than one by one
-    (benchmarks/RESULTS.md); ``parts-at-once`` turns it on."""
+    than this at the same time, one process per lane of parts (:mod:`solver.search.concurrent`;
+    below, a part's search ends within seconds and a process start does not pay); ``None``:
+    one by one, as where plans must repeat exactly (``reproducible``)."""
 
 
 _MAX_LP: dict[str, Any] = {"extra_subsolvers": ["max_lp"]}
@@ -93,7 +92,7 @@ PRESETS: dict[str, Preset] = {
         lp_bound_above=0,
     ),
     "parts-at-once": Preset(
-        # Independent parts planned at the same time, on two or more workers.
+        # Independent parts planned at the same time on any instance, not only the large.
         _MAX_LP,
         switch=(LARGE_ABOVE, "large"),
         concurrent_above=0,
@@ -110,6 +109,7 @@ PRESETS: dict[str, Preset] = {
         shift_windows=False,
         duty_windows=False,
         lp_bound_above=None,
+        concurrent_above=None,
     ),
     "fast": Preset(
         # Large instances: presolve once, skip probing and symmetry detection. On a

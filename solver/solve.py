@@ -1,15 +1,14 @@
 """The one entry point: :func:`solve` an instance into a :class:`~solver.result.Result`.
 
-With the default preset: independent parts of the instance (:mod:`solver.decompose`) are
-solved one by one (with ``parts-at-once``, at the same time in processes of their own on two
-or more workers: :mod:`solver.search.concurrent`); each starts from the best of the greedy plans
-(:mod:`solver.heuristics.greedy`, the first of them is the first plan reported) repaired
-within its shifts
-(:mod:`solver.heuristics.repair`); the terms ranked above travel are solved on a pooling of units
-that ignores distances, the rest on the grouped model (:mod:`solver.model.groups`), whose
-counts become per-unit rosters exactly. The order of that search is a list of phases
-(:mod:`solver.search`); this module reads the call's options, splits the instance into its
-parts and hands each to the phases.
+With the default preset: independent parts of the instance (:mod:`solver.decompose`) are solved
+one by one (on two or more workers, those of a large instance at the same time in processes of
+their own: :mod:`solver.search.concurrent`); each starts from the best of the greedy plans
+(:mod:`solver.heuristics.greedy`, the first of them is the first plan reported) repaired within
+its shifts (:mod:`solver.heuristics.repair`); the terms ranked above travel are solved on a
+pooling of units that ignores distances, the rest on the grouped model
+(:mod:`solver.model.groups`), whose counts become per-unit rosters exactly. The order of that
+search is a list of phases (:mod:`solver.search`); this module reads the call's options, splits
+the instance into its parts and hands each to the phases.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
 """Independent parts planned at the same time, one process per lane of parts.
 
-A solve by parts (:mod:`solver.search.parts`) on two or more workers, with a preset that
-asks for it (``parts-at-once``: :attr:`~solver.presets.Preset.concurrent_above`), plans its
-parts in *lanes*: each lane is one process of a pool that runs its parts one after another,
-so that every part's search gets (nearly) the whole time limit instead of its share of it.
-The duty windows, most of a large part's search, share the workers out between the lanes
-(one CP-SAT worker each on two workers); CP-SAT's stages keep the run's workers. On the loose
-province the part holding three quarters of the shortfall keeps gaining in its duty windows
-for about 30 s of a core, while the other's windows are spent in 4 s and its CP-SAT search
-then gains for half a minute more (benchmarks/RESULTS.md). Lighter lanes are niced
-(:func:`lane_niceness`), so that on a loaded machine the solve's CPU is shared between its
-parts by weight, as one by one.
+A solve by parts (:mod:`solver.search.parts`) on two or more workers, of an instance over the
+preset's :attr:`~solver.presets.Preset.concurrent_above` candidates (20,000 by default; any
+with ``parts-at-once``), plans its parts in *lanes*: each lane is one process of a pool that
+runs its parts one after another, so that every part's search gets (nearly) the whole time
+limit instead of its share of it. The duty windows, most of a large part's search, share the
+workers out between the lanes (one CP-SAT worker each on two workers); CP-SAT's stages keep the
+run's workers. On the loose province the part holding three quarters of the shortfall keeps
+gaining in its duty windows for about 30 s of a core, while the other's windows are spent in
+4 s and its CP-SAT search then gains for half a minute more (benchmarks/RESULTS.md). Lighter
+lanes are niced (:func:`lane_niceness`), so that on a loaded machine the solve's CPU is shared
+between its parts by weight, as one by one.
 
 The pool is started while the start plan is built (:meth:`PartPool.open`): its processes are
 forked by a ``forkserver`` (never forked from the calling process, which may run a gRPC

@@ -11,10 +11,11 @@ fewer shifts than the overall busiest are solved again with that many shifts as 
 and balance left out, so that they can buy the later terms with the slack (pass 2); the
 combined plan is then optimal when every part solve is.
 
-With a preset that asks for it (``parts-at-once``), on two or more workers, the parts are
-planned at the same time instead, in lanes of processes (:mod:`solver.search.concurrent`):
-each lane's parts one by one as above, the lanes side by side, each part's improving plans
-joining the whole plan as they come.
+On two or more workers the parts of a large instance (over the preset's
+:attr:`~solver.presets.Preset.concurrent_above` candidates) are planned at the same time
+instead, in lanes of processes (:mod:`solver.search.concurrent`): each lane's parts one by one
+as above, the lanes side by side, each part's improving plans joining the whole plan as they
+come.
 """
 
 from __future__ import annotations
