@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
 import pytest
 
 from solver import Instance, ObjectiveTerm, SolveStatus, check_plan, solve
-from solver.lns import binding_groups, duty_groups, replan_window, short_slots
+from solver.lns import binding_groups, duty_groups, merge_window, replan_window, short_slots
 from solver.lns.window import window_candidates
 from solver.model.data import build_data
 from solver.model.evaluate import Evaluator
@@ -170,3 +173,67 @@ def test_duty_stall_ends_a_lanes_windows_sooner_when_they_stall_early(
     windows: int, lane: bool, expected: int
 ) -> None:
     assert duty_stall(windows, lane) == expected
+
+
+def test_duty_windows_of_other_units_re_planned_from_one_plan_merge_into_a_plan() -> None:
+    # Four officers, a post needing two: u0-u1 and u2-u3 re-planned in two windows from the
+    # same empty plan both cover the post as best they can; merged, the two windows' plans
+    # keep every rule and the post's capacity, and the post is short less than after either.
+    instance = week(4, needed=2)
+    data = build_data(instance, grouped=False)
+    empty = np.zeros(data.n_candidates, dtype=np.int64)
+    free_a, free_b = np.isin(data.candidate_group, [0, 1]), np.isin(data.candidate_group, [2, 3])
+    a = replan_window(data, empty, free_a, time_limit=20, parameters={"num_workers": 1})
+    b = replan_window(data, empty, free_b, time_limit=20, parameters={"num_workers": 1})
+    merged = merge_window(data, a, free_b, b)
+    assert merged is not None
+    assert check_plan(instance, plan_from_vector(data, merged)).ok
+    short = Evaluator(data).terms
+    assert short(merged)[ObjectiveTerm.SHORTFALL] < min(
+        short(a)[ObjectiveTerm.SHORTFALL], short(b)[ObjectiveTerm.SHORTFALL]
+    )
+
+
+def test_merging_a_duty_window_that_overfills_a_ring_gives_no_plan() -> None:
+    # A ring holding two: u0 and u1 stand in it in the first shift of one plan, u2 and u3 in
+    # a window re-planned from the empty plan; four in the ring break its capacity.
+    instance = make([venue(rings=[ring(1, 2, 2)])], [unit(f"u{i}") for i in range(4)], shifts(3))
+    data = build_data(instance, grouped=False)
+    first = [int(data.by_group_shift[g, 0][0]) for g in range(4)]
+    held = np.zeros(data.n_candidates, dtype=np.int64)
+    held[first[:2]] = 1
+    window = np.zeros(data.n_candidates, dtype=np.int64)
+    window[first[2:]] = 1
+    free = np.isin(data.candidate_group, [2, 3])
+    assert merge_window(data, held, free, window) is None
+
+
+def test_a_solve_on_single_units_re_plans_two_duty_windows_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Six officers for two posts around the clock for a week (the consecutive-days rule keeps
+    # them single units): on two workers the duty windows of two officers each run (on every
+    # model here, not only the large) in two threads at the same time, the travel moves
+    # follow them, and the solve ends at the optimum with a checked plan.
+    monkeypatch.setattr(duty, "WINDOWS_ABOVE", 0)
+    monkeypatch.setattr(duty, "DUTY_GROUPS", 2)
+    instance = make(
+        [venue("a", rings=[ring(1, 10, 2)]), venue("b", rings=[ring(1, 10, 1)])],
+        [unit(f"u{i}") for i in range(6)],
+        shifts(21),
+        RULES,
+    )
+    optimum = solve(instance, time_limit=30, workers=2, preset="large")
+    assert optimum.status is SolveStatus.OPTIMAL
+    threads: set[int] = set()
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.get_ident())
+        return replan_window(*args, **kwargs)
+
+    monkeypatch.setattr(duty, "replan_window", observed)
+    result = solve_checked(instance, time_limit=30, preset="large")
+    ran = {p.name: p for p in result.phases if p.end is not PhaseEnd.SKIPPED}
+    assert "duty windows" in ran and "travel moves after windows" in ran
+    assert len(threads) == 2
+    assert result.breakdown[ObjectiveTerm.SHORTFALL] == optimum.breakdown[ObjectiveTerm.SHORTFALL]

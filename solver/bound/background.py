@@ -91,6 +91,11 @@ class ShortfallBound:
             return self._value
 
     @property
+    def running(self) -> bool:
+        """Whether the relaxation is being built or solved in its thread."""
+        return self._thread.is_alive()
+
+    @property
     def finished(self) -> bool:
         """Whether every part's relaxation was solved."""
         with self._lock:

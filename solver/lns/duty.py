@@ -11,6 +11,8 @@ horizon, holds all of them. The rest of the plan stays as it is.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import numpy.typing as npt
 
@@ -46,8 +48,15 @@ def binding_groups(data: ModelData, x: IntArray) -> npt.NDArray[np.bool_]:
     return binding
 
 
-def duty_groups(data: ModelData, x: IntArray, rng: np.random.Generator, size: int) -> IntArray:
-    """Up to ``size`` groups to re-plan together, around a short slot of ``x``.
+def duty_groups(
+    data: ModelData,
+    x: IntArray,
+    rng: np.random.Generator,
+    size: int,
+    exclude: Collection[int] = (),
+) -> IntArray:
+    """Up to ``size`` groups to re-plan together, around a short slot of ``x``, none of
+    ``exclude`` (the groups of windows being re-planned beside this one).
 
     A short slot is drawn with odds in proportion to its weighted shortfall; the groups that
     could stand in it come first (those whose consecutive-days limit binds before the others,
@@ -63,7 +72,7 @@ def duty_groups(data: ModelData, x: IntArray, rng: np.random.Generator, size: in
     day = day_of_slot[seed]
     binding = binding_groups(data, x)
     chosen: list[int] = []
-    seen: set[int] = set()
+    seen: set[int] = set(exclude)
 
     def take(slot_list: list[int]) -> None:
         groups = np.unique(data.candidate_group[[c for s in slot_list for c in data.by_slot[s]]])

@@ -19,6 +19,7 @@ from solver.domain import ObjectiveTerm
 from solver.model.constraints import add_constraints
 from solver.model.data import ModelData, cut
 from solver.model.evaluate import Evaluator
+from solver.model.hint import add_hint
 from solver.model.objective import Stage, objective_terms
 from solver.model.variables import make_variables
 
@@ -56,14 +57,9 @@ def replan_window(
         domain = proto.variables[first + j].domain
         domain.clear()
         domain.extend([int(x[kept[j]])] * 2)
-    own = x[kept]
-    hint = proto.solution_hint
-    hint.vars.extend(range(first, first + len(kept)))
-    hint.values.extend(own.tolist())
-    assigned = Evaluator(window).assigned(own)
-    for s, short in variables.shortfall.items():
-        hint.vars.append(short.index)
-        hint.values.append(max(0, window.slots[s].required - int(assigned[s])))
+    # The whole plan as the hint, duty days too: with a hint CP-SAT must complete, a
+    # window often found no plan in its time (see :func:`solver.model.hint.add_hint`).
+    add_hint(model, window, variables, x[kept])
 
     solver = cp_model.CpSolver()
     for key, value in (parameters or {}).items():
@@ -87,6 +83,27 @@ def replan_window(
     ):
         return x
     return better
+
+
+def merge_window(
+    data: ModelData, x: IntArray, free: npt.NDArray[np.bool_], window: IntArray
+) -> IntArray | None:
+    """The plan ``x`` with the candidates ``free`` as in ``window``, a window's plan
+    (:func:`replan_window`) re-planned from another plan than ``x``; ``None`` when that
+    breaks a ring's capacity.
+
+    Valid when no group with a free candidate has changed between the two plans (the rules
+    of a unit are its own); the rings the window fills may have changed: their capacity is
+    checked here, and their shortfall is the caller's to compare.
+    """
+    merged = x.copy()
+    merged[free] = window[free]
+    touched = np.unique(data.candidate_slot[free])
+    capacity = np.array([data.slots[s].capacity for s in touched.tolist()], dtype=np.int64)
+    assigned = Evaluator(data).assigned(merged)[touched]
+    if (assigned > capacity).any():
+        return None
+    return merged
 
 
 def window_candidates(data: ModelData, x: IntArray, free: npt.NDArray[np.bool_]) -> IntArray:

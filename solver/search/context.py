@@ -52,6 +52,10 @@ class Run:
     window_parameters: Mapping[str, object] = field(default_factory=dict)
     """CP-SAT parameters over the search's for each duty window (a part planned beside
     others: one worker each, see :func:`solver.search.concurrent.lane_parameters`)."""
+    beside: ShortfallBound | None = None
+    """The whole instance's bound (:attr:`lp`) in a part's run planned in the same process:
+    while its relaxation is being solved, the part's duty windows leave it a core (see
+    :func:`solver.search.duty.window_threads`)."""
     lane: bool = False
     """Whether this run is a part planned beside others, in a lane of its own process
     (:mod:`solver.search.concurrent`): its duty windows end by their own stall, not a share."""

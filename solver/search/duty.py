@@ -7,23 +7,32 @@ Cold solves of large models only (see :class:`DutyWindows`).
 from __future__ import annotations
 
 import math
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from solver.bound import ShortfallBound
 from solver.domain import ObjectiveTerm
-from solver.lns import duty_groups, replan_window
+from solver.heuristics.travel import shorten_travel
+from solver.lns import duty_groups, merge_window, replan_window
+from solver.model.data import ModelData
 from solver.result import PhaseEnd
+from solver.search.concurrent import lane_parameters
 from solver.search.context import SearchContext
-from solver.search.counts import recount
+from solver.search.counts import Counts, recount
 from solver.search.improve import MIN_WINDOW, WINDOWS_ABOVE
 
-DUTY_SHARE = 0.7
+DUTY_SHARE = 0.9
 """Share of the remaining time the duty windows may use before the shortfall stage's search:
 on the loose province CP-SAT's own search of a part mostly ended without a better plan,
-while windows kept finding them; on the tight capital the search after the windows still
-gained, and 85 % for the windows did worse than 70 % (benchmarks/RESULTS.md). Windows that
-stall (:data:`DUTY_STALL`) leave the rest to the search."""
+while windows kept finding them; on the tight province at 60 s the windows were still gaining
+when 70 % ended, and the search after them gained 4-130 in 7-8.5 s of each part
+(benchmarks/RESULTS.md). The travel moves after the windows
+(:class:`TravelMovesAfterWindows`) keep the journeys short whatever the stages after them
+get. Windows that stall (:data:`DUTY_STALL`) leave the rest to the search."""
 
 DUTY_GROUPS = 6
 """Groups (on the province, single units) re-planned together in one duty window: on the
@@ -67,6 +76,9 @@ LANE_STALL_SHARE = 0.25
 :data:`LANE_DUTY_STALL`, at most :data:`DUTY_STALL`): windows that gained for long are
 given as long a patience as parts planned one by one."""
 
+BOUND_POLL_SECONDS = 0.2
+"""How often a window thread waiting for the bound's relaxation looks whether it is done."""
+
 DUTY_DETERMINISTIC_WINDOWS = 6
 """Duty windows searched when deterministic time, not the clock, limits the searches."""
 
@@ -89,10 +101,13 @@ class DutyWindows:
     consecutive-days limit binds first), holds the rest of the best plan, and lets CP-SAT
     minimise the shortfall in it (:func:`~solver.lns.window.replan_window`); where the search
     has the pooling that ignores distances, the windows are over its pools
-    (:data:`POOLED_DUTY_GROUPS` at a time) and their plans recounted unit by unit. Windows follow
-    each other for :data:`DUTY_SHARE` of the time left (:data:`POOLED_DUTY_SHARE` over
-    pools; :data:`LANE_DUTY_SHARE` for a part planned beside others), until a stop, nothing
-    is short or :func:`duty_stall` windows in a row gained nothing (with deterministic time,
+    (:data:`POOLED_DUTY_GROUPS` at a time) and their plans recounted unit by unit. On single
+    units with two or more workers, windows of other units are re-planned at the same time,
+    one per worker (:func:`window_threads`), each merged into the best plan as it ends
+    (:func:`~solver.lns.window.merge_window`). Windows follow each other for
+    :data:`DUTY_SHARE` of the time left (:data:`POOLED_DUTY_SHARE` over pools;
+    :data:`LANE_DUTY_SHARE` for a part planned beside others), until a stop, nothing is short
+    or :func:`duty_stall` windows in a row gained nothing (with deterministic time,
     :data:`DUTY_DETERMINISTIC_WINDOWS` of them); the shortfall
     stage's model is then hinted with the best plan.
     """
@@ -111,53 +126,177 @@ class DutyWindows:
         if ctx.out_of_time():
             return
         seed = ctx.parameters.get("random_seed", 0)
-        rng = np.random.default_rng(seed if isinstance(seed, int) else 0)
-        keeper, run, windows, stalled = ctx.keeper, ctx.run, 0, 0
         # Windows over the pooling where there is one: the shortfall reads no distance, and a
         # pool's window moves many units' weeks at once in a model ten times smaller.
         data, size, share = ctx.data, DUTY_GROUPS, DUTY_SHARE
         if ctx.coarse_data is not None:
             data, size, share = ctx.coarse_data, POOLED_DUTY_GROUPS, POOLED_DUTY_SHARE
-        if run.lane:
+        if ctx.run.lane:
             share = max(share, LANE_DUTY_SHARE)
-        until = time.perf_counter() + ctx.left() * share
-        assert keeper.best_x is not None
-        best = keeper.best_x if data is ctx.data else recount(ctx.data, data, keeper.best_x)
-        while not run.stopped():
-            if run.deterministic:
-                if windows == DUTY_DETERMINISTIC_WINDOWS:
-                    break
-                limit = math.inf  # each window's search is limited by deterministic time
-            else:
-                limit = min(DUTY_WINDOW_SECONDS, until - time.perf_counter())
-                if limit <= MIN_WINDOW:
-                    ctx.end_phase(PhaseEnd.BUDGET)
-                    break
-            if stalled >= duty_stall(windows, run.lane):
-                ctx.end_phase(PhaseEnd.NO_MOVE)
-                break
-            groups = duty_groups(data, best, rng, size)
-            if not len(groups):
-                ctx.end_phase(PhaseEnd.NO_MOVE)
-                break
-            free = np.isin(data.candidate_group, groups)
-            x = replan_window(
-                data,
-                best,
-                free,
-                time_limit=limit,
-                parameters={**ctx.parameters, **ctx.run.window_parameters},
-                stop=run.stop,
-            )
-            windows += 1
-            if x is not best:
-                fine = x if data is ctx.data else recount(data, ctx.data, x)
-                keeper.offer(fine, ctx.index)
-                if keeper.best_x is fine:
-                    stalled, best = 0, x
-                    continue
-            stalled += 1
-        if run.stopped():
+        assert ctx.keeper.best_x is not None
+        best = ctx.keeper.best_x if data is ctx.data else recount(ctx.data, data, ctx.keeper.best_x)
+        threads, parameters = window_threads(ctx)
+        windows = _Windows(
+            ctx,
+            data,
+            best,
+            size,
+            parameters,
+            until=time.perf_counter() + ctx.left() * share,
+            rng=np.random.default_rng(seed if isinstance(seed, int) else 0),
+        )
+        if threads == 1:
+            windows.follow()
+        else:
+            bound = ctx.run.lp or ctx.run.beside
+            with ThreadPoolExecutor(threads, thread_name_prefix="duty-window") as pool:
+                first = pool.submit(windows.follow)
+                # The others wait for the bound's relaxation, if it is being solved: with a
+                # window thread more beside it, the tight province's bound arrived after 52 s
+                # instead of 40, or not within 60 s (benchmarks/RESULTS.md).
+                others = [pool.submit(windows.follow, bound) for _ in range(threads - 1)]
+                for done in [first, *others]:
+                    done.result()
+        if windows.end is not None:
+            ctx.end_phase(windows.end)
+        if ctx.run.stopped():
             ctx.end_phase(PhaseEnd.STOPPED)
-        assert keeper.best_x is not None
-        ctx.schedule[ctx.index][0].hint(keeper.best_x)
+        assert ctx.keeper.best_x is not None
+        ctx.schedule[ctx.index][0].hint(ctx.keeper.best_x)
+
+
+class TravelMovesAfterWindows:
+    """Journeys shortened by moves of single units
+    (:func:`~solver.heuristics.travel.shorten_travel`) right after the duty windows, when
+    those ran: the windows take most of a large part's time (:data:`DUTY_SHARE`) and the
+    CP-SAT stages above travel most of what they leave, where these moves need under a
+    second to undo the windows' long journeys (and cover some shortfall on the way). Not
+    taken when worse under the ranking; the next stage is hinted with the best plan."""
+
+    name = "travel moves after windows"
+
+    def applies(self, ctx: SearchContext) -> bool:
+        windows = [p for p in ctx.trace if p.name == DutyWindows.name]
+        ran = bool(windows) and windows[-1].end is not PhaseEnd.SKIPPED
+        return ran and ctx.keeper.best_x is not None and not ctx.replan
+
+    def run(self, ctx: SearchContext) -> None:
+        if ctx.out_of_time():
+            return
+        keeper = ctx.keeper
+        x = keeper.best_x
+        assert x is not None
+        shorter = shorten_travel(ctx.data, x, deadline=ctx.run.deadline)
+        if keeper.total(shorter) > keeper.total(x):
+            ctx.end_phase(PhaseEnd.NO_MOVE)
+            return
+        keeper.offer(shorter, ctx.index)
+        if ctx.index < len(ctx.schedule):
+            assert keeper.best_x is not None
+            ctx.schedule[ctx.index][0].hint(keeper.best_x)
+
+
+def window_threads(ctx: SearchContext) -> tuple[int, dict[str, object]]:
+    """How many duty windows to re-plan at the same time, and CP-SAT's parameters for each.
+
+    On single units (the province), with the clock and two or more workers, one window per
+    worker, each searched by one ``max_lp`` worker
+    (:func:`~solver.search.concurrent.lane_parameters`): on part 1 of the tight province one
+    such worker gained more per second of the clock than two on the same window
+    (benchmarks/RESULTS.md), so the second worker does more on a window of its own. Else
+    (pools, deterministic time, a lane's windows with workers of their own) one at a time
+    with the search's parameters.
+    """
+    parameters = {**ctx.parameters, **ctx.run.window_parameters}
+    workers = ctx.parameters.get("num_workers", 1)
+    if (
+        ctx.coarse_data is not None
+        or ctx.run.deterministic
+        or ctx.run.lane
+        or ctx.run.window_parameters
+        or not isinstance(workers, int)
+        or workers < 2
+    ):
+        return 1, parameters
+    return workers, {**parameters, **lane_parameters(ctx.parameters, 1)}
+
+
+@dataclass
+class _Windows:
+    """Duty windows followed by one or more threads: the best plan of ``data``, the groups
+    being re-planned, and why the windows ended."""
+
+    ctx: SearchContext
+    data: ModelData
+    best: Counts
+    size: int
+    parameters: dict[str, object]
+    until: float
+    rng: np.random.Generator
+    count: int = 0
+    stalled: int = 0
+    busy: set[int] = field(default_factory=set)
+    end: PhaseEnd | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def follow(self, after: ShortfallBound | None = None) -> None:
+        """Re-plan windows, one after another, until they end (see :class:`DutyWindows`);
+        windows of other threads re-plan other groups at the same time. With ``after``, only
+        once that bound's relaxation is no longer being solved."""
+        run = self.ctx.run
+        while after is not None and after.running and not run.stopped():
+            with self.lock:
+                if self._next_limit() is None:
+                    return
+            time.sleep(BOUND_POLL_SECONDS)
+        while not run.stopped():
+            with self.lock:
+                limit = self._next_limit()
+                if limit is None:
+                    return
+                groups = duty_groups(self.data, self.best, self.rng, self.size, self.busy)
+                if not len(groups):
+                    if not self.busy:  # nothing is short
+                        self.end = PhaseEnd.NO_MOVE
+                    return
+                self.busy.update(groups.tolist())
+                base = self.best
+            free = np.isin(self.data.candidate_group, groups)
+            x = replan_window(
+                self.data, base, free, time_limit=limit, parameters=self.parameters, stop=run.stop
+            )
+            with self.lock:
+                self.busy.difference_update(groups.tolist())
+                self.count += 1
+                self.stalled += 1
+                if x is not base:
+                    self._offer(
+                        x if self.best is base else merge_window(self.data, self.best, free, x)
+                    )
+
+    def _next_limit(self) -> float | None:
+        """Seconds for the next window; ``None`` when the windows end."""
+        if self.end is not None:
+            return None
+        if self.stalled >= duty_stall(self.count, self.ctx.run.lane):
+            self.end = PhaseEnd.NO_MOVE
+            return None
+        if self.ctx.run.deterministic:
+            if self.count >= DUTY_DETERMINISTIC_WINDOWS:
+                return None
+            return math.inf  # each window's search is limited by deterministic time
+        limit = min(DUTY_WINDOW_SECONDS, self.until - time.perf_counter())
+        if limit <= MIN_WINDOW:
+            self.end = PhaseEnd.BUDGET
+            return None
+        return limit
+
+    def _offer(self, x: Counts | None) -> None:
+        """Offer a window's plan (of :attr:`data`); keep it if the keeper does."""
+        if x is None:
+            return
+        ctx = self.ctx
+        fine = x if self.data is ctx.data else recount(self.data, ctx.data, x)
+        ctx.keeper.offer(fine, ctx.index)
+        if ctx.keeper.best_x is fine:
+            self.stalled, self.best = 0, x

@@ -161,6 +161,7 @@ class _Parts:
             forward=None,
             part=i,
             lp=None,
+            beside=self.run.lp if workers is None else None,
             lane=workers is not None,
         )
         return PartJob(i, sub, sub_data, own_start, sub_run), whole

@@ -14,7 +14,7 @@ from enum import StrEnum
 from solver.presets import Preset
 from solver.result import PhaseEnd, PhaseRun
 from solver.search.context import SearchContext
-from solver.search.duty import DutyWindows
+from solver.search.duty import DutyWindows, TravelMovesAfterWindows
 from solver.search.improve import ShiftWindows, TravelMoves
 from solver.search.phase import Phase
 from solver.search.stages import BuildModels, CpSatStages, EmptyPlan, FineModel, ReplanFineModel
@@ -51,7 +51,7 @@ def phases_for(preset: Preset, mode: Mode) -> list[Phase]:
         phases.append(GreedyStart())
     phases += [HintStart(), BuildModels()]
     if preset.duty_windows:
-        phases.append(DutyWindows())
+        phases += [DutyWindows(), TravelMovesAfterWindows()]
     phases += [
         CpSatStages("search above travel", before_travel=True),
         TravelMoves(),
