@@ -10,6 +10,7 @@ of the instance; what it proves holds for the window only.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -34,12 +35,17 @@ def replan_window(
     time_limit: float,
     parameters: dict[str, object] | None = None,
     stop: threading.Event | None = None,
+    duty_days: bool = True,
 ) -> IntArray:
     """Minimise the weighted shortfall over the candidates ``free`` with every other place of
     the plan of counts ``x`` held; return the best plan found (counts of ``data``), ``x``
     itself when CP-SAT finds nothing better within ``time_limit`` seconds or ``stop`` is set.
 
     ``parameters`` are ``SatParameters`` fields (workers, seed, presolve settings).
+    ``duty_days``: hint the units' duty days too, so that the hint is complete; without
+    them CP-SAT completes it first (on a loaded machine a window of the tight province
+    then often found no plan in 0.5 s; on the capital's pools the windows went further
+    with it, benchmarks/RESULTS.md).
     """
     kept = window_candidates(data, x, free)
     window = window_data(data, kept)
@@ -57,9 +63,8 @@ def replan_window(
         domain = proto.variables[first + j].domain
         domain.clear()
         domain.extend([int(x[kept[j]])] * 2)
-    # The whole plan as the hint, duty days too: with a hint CP-SAT must complete, a
-    # window often found no plan in its time (see :func:`solver.model.hint.add_hint`).
-    add_hint(model, window, variables, x[kept])
+    hinted = variables if duty_days else replace(variables, day_on={})
+    add_hint(model, window, hinted, x[kept])
 
     solver = cp_model.CpSolver()
     for key, value in (parameters or {}).items():

@@ -178,7 +178,10 @@ class TravelMovesAfterWindows:
     def applies(self, ctx: SearchContext) -> bool:
         windows = [p for p in ctx.trace if p.name == DutyWindows.name]
         ran = bool(windows) and windows[-1].end is not PhaseEnd.SKIPPED
-        return ran and ctx.keeper.best_x is not None and not ctx.replan
+        # Not over pools: the capital's search above travel ignores distances and undid
+        # the moves' journeys (29,596 -> 13,958 -> 27,031 km, benchmarks/RESULTS.md).
+        single = ctx.coarse_data is None
+        return ran and single and ctx.keeper.best_x is not None and not ctx.replan
 
     def run(self, ctx: SearchContext) -> None:
         if ctx.out_of_time():
@@ -263,7 +266,13 @@ class _Windows:
                 base = self.best
             free = np.isin(self.data.candidate_group, groups)
             x = replan_window(
-                self.data, base, free, time_limit=limit, parameters=self.parameters, stop=run.stop
+                self.data,
+                base,
+                free,
+                time_limit=limit,
+                parameters=self.parameters,
+                stop=run.stop,
+                duty_days=self.data is self.ctx.data,  # pools: as measured on the capital
             )
             with self.lock:
                 self.busy.difference_update(groups.tolist())
