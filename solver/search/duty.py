@@ -144,6 +144,7 @@ class DutyWindows:
             parameters,
             until=time.perf_counter() + ctx.left() * share,
             rng=np.random.default_rng(seed if isinstance(seed, int) else 0),
+            threads=threads,
         )
         if threads == 1:
             windows.follow()
@@ -236,6 +237,7 @@ class _Windows:
     parameters: dict[str, object]
     until: float
     rng: np.random.Generator
+    threads: int = 1
     count: int = 0
     stalled: int = 0
     busy: set[int] = field(default_factory=set)
@@ -287,7 +289,8 @@ class _Windows:
         """Seconds for the next window; ``None`` when the windows end."""
         if self.end is not None:
             return None
-        if self.stalled >= duty_stall(self.count, self.ctx.run.lane):
+        # Windows side by side count towards the stall together: each thread gets the patience.
+        if self.stalled >= duty_stall(self.count, self.ctx.run.lane) * self.threads:
             self.end = PhaseEnd.NO_MOVE
             return None
         if self.ctx.run.deterministic:
