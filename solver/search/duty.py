@@ -182,7 +182,10 @@ class TravelMovesAfterWindows:
         # Not over pools: the capital's search above travel ignores distances and undid
         # the moves' journeys (29,596 -> 13,958 -> 27,031 km, benchmarks/RESULTS.md).
         single = ctx.coarse_data is None
-        return ran and single and ctx.keeper.best_x is not None and not ctx.replan
+        # Nor in a lane: on the loose province at 30 s its parts' searches above travel then
+        # ended at 670 and 121-128 instead of 652-658 and 80-95 (benchmarks/RESULTS.md).
+        alone = not ctx.run.lane
+        return ran and single and alone and ctx.keeper.best_x is not None and not ctx.replan
 
     def run(self, ctx: SearchContext) -> None:
         if ctx.out_of_time():
@@ -274,7 +277,8 @@ class _Windows:
                 time_limit=limit,
                 parameters=self.parameters,
                 stop=run.stop,
-                duty_days=self.data is self.ctx.data,  # pools: as measured on the capital
+                # Pools and lanes: as measured on the capital and the loose province.
+                duty_days=self.data is self.ctx.data and not self.ctx.run.lane,
             )
             with self.lock:
                 self.busy.difference_update(groups.tolist())
