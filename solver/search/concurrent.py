@@ -32,7 +32,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -128,23 +128,6 @@ def run_workers(run: Run) -> int:
     """The CP-SAT workers the run asks for."""
     workers = run.parameters.get("num_workers", 1)
     return workers if isinstance(workers, int) and workers > 0 else 1
-
-
-def lane_parameters(parameters: Mapping[str, object], workers: int) -> dict[str, object]:
-    """CP-SAT's parameters to set over ``parameters`` for a lane's duty windows with
-    ``workers`` workers. A lone worker is the ``max_lp`` worker the parameters ask for (the
-    full linear relaxation): CP-SAT's single worker otherwise keeps the default one, which on
-    the loose province found no better plan in 30 duty windows where the ``max_lp`` worker
-    went 899 -> 715, against 751 for two workers in more CPU (benchmarks/RESULTS.md).
-
-    A lane's CP-SAT stages keep the run's workers: a lone worker has no LNS, and the second
-    part of the loose province, whose windows stall at 176, then gained nothing in 27 s where
-    two workers had gone 176 -> 70."""
-    lane: dict[str, object] = {"num_workers": workers}
-    extra = parameters.get("extra_subsolvers")
-    if workers == 1 and isinstance(extra, list | tuple) and "max_lp" in extra:
-        lane["linearization_level"] = 2
-    return lane
 
 
 NICE_STEP = 1.25

@@ -51,7 +51,7 @@ class Run:
     (the search of the whole instance reports it; a part's does not)."""
     window_parameters: Mapping[str, object] = field(default_factory=dict)
     """CP-SAT parameters over the search's for each duty window (a part planned beside
-    others: one worker each, see :func:`solver.search.concurrent.lane_parameters`)."""
+    others: one worker each, see :func:`solver.search.duty.lane_parameters`)."""
     beside: ShortfallBound | None = None
     """The whole instance's bound (:attr:`lp`) in a part's run planned in the same process:
     while its relaxation is being solved, the part's duty windows leave it a core (see

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,7 +21,6 @@ from solver.heuristics.travel import shorten_travel
 from solver.lns import duty_groups, merge_window, replan_window
 from solver.model.data import ModelData
 from solver.result import PhaseEnd
-from solver.search.concurrent import lane_parameters
 from solver.search.context import SearchContext
 from solver.search.counts import Counts, recount
 from solver.search.improve import MIN_WINDOW, WINDOWS_ABOVE
@@ -203,12 +203,29 @@ class TravelMovesAfterWindows:
             ctx.schedule[ctx.index][0].hint(keeper.best_x)
 
 
+def lane_parameters(parameters: Mapping[str, object], workers: int) -> dict[str, object]:
+    """CP-SAT's parameters to set over ``parameters`` for a lane's duty windows with
+    ``workers`` workers. A lone worker is the ``max_lp`` worker the parameters ask for (the
+    full linear relaxation): CP-SAT's single worker otherwise keeps the default one, which on
+    the loose province found no better plan in 30 duty windows where the ``max_lp`` worker
+    went 899 -> 715, against 751 for two workers in more CPU (benchmarks/RESULTS.md).
+
+    A lane's CP-SAT stages keep the run's workers: a lone worker has no LNS, and the second
+    part of the loose province, whose windows stall at 176, then gained nothing in 27 s where
+    two workers had gone 176 -> 70."""
+    lane: dict[str, object] = {"num_workers": workers}
+    extra = parameters.get("extra_subsolvers")
+    if workers == 1 and isinstance(extra, list | tuple) and "max_lp" in extra:
+        lane["linearization_level"] = 2
+    return lane
+
+
 def window_threads(ctx: SearchContext) -> tuple[int, dict[str, object]]:
     """How many duty windows to re-plan at the same time, and CP-SAT's parameters for each.
 
     On single units (the province), with the clock and two or more workers, one window per
     worker, each searched by one ``max_lp`` worker
-    (:func:`~solver.search.concurrent.lane_parameters`): on part 1 of the tight province one
+    (:func:`lane_parameters`): on part 1 of the tight province one
     such worker gained more per second of the clock than two on the same window
     (benchmarks/RESULTS.md), so the second worker does more on a window of its own. Else
     (pools, deterministic time, a lane's windows with workers of their own) one at a time

@@ -41,13 +41,13 @@ from solver.search.concurrent import (
     PartPool,
     assign_lanes,
     lane_niceness,
-    lane_parameters,
     lanes_for,
     run_workers,
 )
 from solver.search.construct import baseline_start, greedy_start, judge
 from solver.search.context import Run
 from solver.search.counts import Counts
+from solver.search.duty import lane_parameters
 from solver.search.incumbent import Incumbent
 from solver.search.outcome import make_result
 from solver.search.whole import solve_whole
