@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -205,12 +205,12 @@ class _State:
 
     instance: Instance
     parts: list[DomainPart]
-    outcomes: dict[int, PartOutcome]
-    failures: dict[int, str]
-    sent: dict[int, list[Dispatch]]
     start: float
     callback: PartsCallback | None
-    lock: threading.Lock
+    outcomes: dict[int, PartOutcome] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)
+    sent: dict[int, list[Dispatch]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
     solver: Callable[..., Result] | None = None
     """The one-instance solve each part's search calls (see :attr:`PartTask.solver`)."""
     connected: Sequence[DomainPart] = ()
@@ -434,11 +434,7 @@ def solve_in_parts(
     """
     start, cpu_start = time.perf_counter(), time.process_time()
     wall_deadline = time.time() + time_limit - _kept_back(instance, time_limit)
-    # Workers the parts will have (a cluster apart reports its own once reached).
-    in_process = mode is Mode.IN_PROCESS or (
-        mode is Mode.AUTO and scheduler is None and len(instance.units) < CLUSTER_UNITS
-    )
-    lanes = 1 if in_process else n_workers or (cores() if scheduler is None else 2)
+    lanes = _lanes(instance, mode, scheduler, n_workers)
     reached = reach(instance)
     # The first whole plan, made here before the cluster starts: how fast it runs measures
     # this machine now (quick_rate), and starting the cluster beside it would slow it down.
@@ -459,17 +455,7 @@ def solve_in_parts(
     if progress is not None:
         callback = _as_progress(part_progress, progress, instance)
     state = _State(
-        instance,
-        parts,
-        {},
-        {},
-        {},
-        start,
-        callback,
-        threading.Lock(),
-        solver,
-        connected,
-        cpu_start,
+        instance, parts, start, callback, solver=solver, connected=connected, cpu_start=cpu_start
     )
     split_time = time.perf_counter() - start
     _report_first(state, first)
@@ -483,19 +469,33 @@ def solve_in_parts(
                 part_deterministic_time,
             )  # fmt: skip
             logger.info("rounds done at %s", state.clock())
-    # The cluster closes while the plans are merged.
-    result = merge(state, time.perf_counter() - start)
+    split = f"planned in {len(parts)} parts (split in {split_time:.1f} s)"
+    return _finish(state, cluster, split, first_whole)
+
+
+def _lanes(instance: Instance, mode: Mode, scheduler: str | None, n_workers: int | None) -> int:
+    """Workers the parts will have (a cluster apart reports its own once reached)."""
+    in_process = mode is Mode.IN_PROCESS or (
+        mode is Mode.AUTO and scheduler is None and len(instance.units) < CLUSTER_UNITS
+    )
+    return 1 if in_process else n_workers or (cores() if scheduler is None else 2)
+
+
+def _finish(
+    state: _State, cluster: ClusterStart | None, split: str, first_whole: float | None
+) -> Result:
+    """The parts' plans merged (the cluster closes meanwhile), with the ``split`` warning
+    first and the times from the call."""
+    result = merge(state, time.perf_counter() - state.start)
     logger.info("parts merged at %s", state.clock())
     if cluster is not None:
         cluster.join()
         logger.info("cluster closed at %s", state.clock())
-    warnings = list(result.warnings)
-    warnings.insert(0, f"planned in {len(parts)} parts (split in {split_time:.1f} s)")
     return result.model_copy(
         update={
             "first_solution_time": first_whole,
-            "wall_time": time.perf_counter() - start,
-            "warnings": tuple(warnings),
+            "wall_time": time.perf_counter() - state.start,
+            "warnings": (split, *result.warnings),
         }
     )
 
