@@ -56,6 +56,7 @@ from solver import Assignment, Instance, Plan, check_plan, solve
 from solver.heuristics.waves import WavePlan
 from solver.parts.national import Mode, PartsProgress, solve_in_parts
 from solver.parts.reserve import dispatched_instance
+from solver.parts.task import FixedWork
 
 
 class MemorySampler:
@@ -176,8 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             scheduler=scheduler,
             seed=args.seed,
             n_workers=args.workers,
-            part_budget=args.part_seconds,
-            part_deterministic_time=args.part_deterministic,
+            fixed_work=FixedWork(args.part_seconds, args.part_deterministic),
             cut_for=None if args.cut_for is None else (args.cut_for[0], int(args.cut_for[1])),
             solver=None if args.no_search else solve,
             stop=stop,

@@ -61,7 +61,7 @@ from solver.parts.split import (
     reach,
     unreached_venues,
 )
-from solver.parts.task import PartOutcome, PartTask
+from solver.parts.task import FixedWork, PartOutcome, PartTask
 from solver.report import slot_coverage
 from solver.result import (
     Activation,
@@ -406,8 +406,7 @@ def solve_in_parts(
     part_progress: PartsCallback | None = None,
     n_workers: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
-    part_budget: float | None = None,
-    part_deterministic_time: float | None = None,
+    fixed_work: FixedWork | None = None,
     cut_for: tuple[float, int] | None = None,
     progress: Callable[[Progress], None] | None = None,
     solver: Callable[..., Result] | None = None,
@@ -418,12 +417,10 @@ def solve_in_parts(
 
     ``workers`` are CP-SAT's per part in this process (one on a cluster worker, which has one
     thread); ``n_workers`` and ``memory_limit`` size the embedded cluster. With
-    ``part_budget``, every part searched gets that many seconds instead of its share of
-    the time (with ``part_deterministic_time``, each of its CP-SAT searches is limited by that
-    much deterministic time instead of the clock, so that the search does the same work on any
-    workers at any load), and with ``cut_for`` (seconds, workers) the parts are cut for that time on
-    that many workers instead of the time limit on the workers there are: so that runs on
-    different numbers of workers do the same work. ``progress``
+    ``fixed_work`` every part searched does that work (:class:`~solver.parts.task.FixedWork`)
+    instead of searching for its share of the time, and with ``cut_for`` (seconds, workers)
+    the parts are cut for that time on that many workers instead of the time limit on the
+    workers there are: so that runs on different numbers of workers do the same work. ``progress``
     is called as ``part_progress`` is, with a :class:`~solver.result.Progress` whose parts
     fields are set (its objective is the weighted shortfall so far). ``solver`` is the
     one-instance solve each part's search calls (:func:`solver.solve` hands itself down);
@@ -465,9 +462,8 @@ def solve_in_parts(
             per_part_workers = workers if isinstance(runner, InProcessRunner) else 1
             settings: Settings = (seed, preset, per_part_workers)
             first_whole = _plan_parts(
-                state, runner, first, wall_deadline, settings, stop, part_budget, slices,
-                part_deterministic_time,
-            )  # fmt: skip
+                state, runner, first, wall_deadline, settings, stop, fixed_work, slices
+            )
             logger.info("rounds done at %s", state.clock())
     split = f"planned in {len(parts)} parts (split in {split_time:.1f} s)"
     return _finish(state, cluster, split, first_whole)
@@ -522,9 +518,8 @@ def _plan_parts(
     wall_deadline: float,
     settings: Settings,
     stop: threading.Event | None,
-    part_budget: float | None,
+    fixed_work: FixedWork | None,
     slices: bool = True,
-    part_deterministic_time: float | None = None,
 ) -> float | None:
     """The rounds of :func:`solve_in_parts` on ``runner``: the first plans, the reserve's, the
     search; returns the seconds from the call to the first whole plan (None if none)."""
@@ -564,10 +559,8 @@ def _plan_parts(
             else replace(task, quick=True)
             for task in _tasks(state, planned, wall_deadline, runner.workers, settings, hint=True)
         ]
-        if part_budget is not None:
-            tasks = [replace(task, budget=part_budget) for task in tasks]
-        if part_deterministic_time is not None:
-            tasks = [replace(task, deterministic_time=part_deterministic_time) for task in tasks]
+        if fixed_work is not None:
+            tasks = [fixed_work.apply(task) for task in tasks]
         _round(state, runner, tasks, wall_deadline, "search", keep_better=True)
     return first_whole
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
@@ -58,6 +58,31 @@ class PartTask:
     deterministic_time: float | None = None
     """Limit each CP-SAT search of the part by this much deterministic time (the budget stays
     a safety net): the same work on any worker at any load."""
+
+
+@dataclass(frozen=True)
+class FixedWork:
+    """The same search for every part on any workers, to time one number of workers against
+    another: each part searched gets :attr:`budget` seconds instead of its share of the time,
+    and each of its CP-SAT searches is limited by :attr:`deterministic_time` (then the budget
+    is only a safety net and the work is the same at any load)."""
+
+    budget: float | None = None
+    """Seconds every part searched gets (``None``: its share of the time)."""
+    deterministic_time: float | None = None
+    """See :attr:`PartTask.deterministic_time` (``None``: the clock alone)."""
+
+    def apply(self, task: PartTask) -> PartTask:
+        """``task`` with this work (what is ``None`` here left as it is)."""
+        return replace(
+            task,
+            budget=task.budget if self.budget is None else self.budget,
+            deterministic_time=(
+                task.deterministic_time
+                if self.deterministic_time is None
+                else self.deterministic_time
+            ),
+        )
 
 
 @dataclass(frozen=True)
