@@ -98,6 +98,17 @@ def make(
     return parse_instance(instance_data(venues, units, shift_list, rules))
 
 
+def two_posts_week() -> Instance:
+    """Six officers for two posts (needing two and one) around the clock for a week of
+    three 8 h shifts, 8 h of rest and at most 5 days on duty in a row."""
+    return make(
+        [venue("a", rings=[ring(1, 10, 2)]), venue("b", rings=[ring(1, 10, 1)])],
+        [unit(f"u{i}") for i in range(6)],
+        shifts(21),
+        {"min_rest_hours": 8, "max_consecutive_days": 5},
+    )
+
+
 def solve_checked(instance: Instance, **options: Any) -> Result:
     """Solve and re-check the plan with the independent checker; coverage must agree."""
     options.setdefault("time_limit", 20.0)

@@ -18,7 +18,7 @@ from solver.result import PhaseEnd
 from solver.search import duty
 from solver.search.counts import recount
 from solver.search.duty import DUTY_STALL, LANE_DUTY_STALL, POOLED_DUTY_GROUPS, duty_stall
-from tests.factory import HOME, make, ring, shifts, solve_checked, unit, venue
+from tests.factory import HOME, make, ring, shifts, solve_checked, two_posts_week, unit, venue
 
 RULES = {"min_rest_hours": 8, "max_consecutive_days": 5}
 
@@ -217,12 +217,7 @@ def test_a_solve_on_single_units_re_plans_two_duty_windows_at_a_time(
     # follow them, and the solve ends at the optimum with a checked plan.
     monkeypatch.setattr(duty, "WINDOWS_ABOVE", 0)
     monkeypatch.setattr(duty, "DUTY_GROUPS", 2)
-    instance = make(
-        [venue("a", rings=[ring(1, 10, 2)]), venue("b", rings=[ring(1, 10, 1)])],
-        [unit(f"u{i}") for i in range(6)],
-        shifts(21),
-        RULES,
-    )
+    instance = two_posts_week()
     optimum = solve(instance, time_limit=30, workers=2, preset="large")
     assert optimum.status is SolveStatus.OPTIMAL
     threads: set[int] = set()

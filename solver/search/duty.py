@@ -52,7 +52,8 @@ in the 7.8 s left; at 70 % the windows reached 23,424-23,682 and the search gain
 15 s (benchmarks/RESULTS.md)."""
 
 DUTY_WINDOW_SECONDS = 0.5
-"""Most seconds CP-SAT spends on one duty window."""
+"""Most seconds CP-SAT spends on one duty window of :data:`DUTY_GROUPS` groups (on wider
+windows, in proportion to their groups)."""
 
 DUTY_STALL = 50
 """Windows in a row without a gain after which the duty windows end and leave the time to
@@ -125,45 +126,62 @@ class DutyWindows:
     def run(self, ctx: SearchContext) -> None:
         if ctx.out_of_time():
             return
-        seed = ctx.parameters.get("random_seed", 0)
         # Windows over the pooling where there is one: the shortfall reads no distance, and a
         # pool's window moves many units' weeks at once in a model ten times smaller.
-        data, size, share = ctx.data, DUTY_GROUPS, DUTY_SHARE
-        if ctx.coarse_data is not None:
-            data, size, share = ctx.coarse_data, POOLED_DUTY_GROUPS, POOLED_DUTY_SHARE
+        share = DUTY_SHARE if ctx.coarse_data is None else POOLED_DUTY_SHARE
         if ctx.run.lane:
             share = max(share, LANE_DUTY_SHARE)
-        assert ctx.keeper.best_x is not None
-        best = ctx.keeper.best_x if data is ctx.data else recount(ctx.data, data, ctx.keeper.best_x)
-        threads, parameters = window_threads(ctx)
-        windows = _Windows(
-            ctx,
-            data,
-            best,
-            size,
-            parameters,
-            until=time.perf_counter() + ctx.left() * share,
-            rng=np.random.default_rng(seed if isinstance(seed, int) else 0),
-            threads=threads,
-        )
-        if threads == 1:
-            windows.follow()
-        else:
-            bound = ctx.run.lp or ctx.run.beside
-            with ThreadPoolExecutor(threads, thread_name_prefix="duty-window") as pool:
-                first = pool.submit(windows.follow)
-                # The others wait for the bound's relaxation, if it is being solved: with a
-                # window thread more beside it, the tight province's bound arrived after 52 s
-                # instead of 40, or not within 60 s (benchmarks/RESULTS.md).
-                others = [pool.submit(windows.follow, bound) for _ in range(threads - 1)]
-                for done in [first, *others]:
-                    done.result()
-        if windows.end is not None:
-            ctx.end_phase(windows.end)
-        if ctx.run.stopped():
-            ctx.end_phase(PhaseEnd.STOPPED)
-        assert ctx.keeper.best_x is not None
+        follow_windows(ctx, time.perf_counter() + ctx.left() * share)
+
+
+def follow_windows(ctx: SearchContext, until: float, widest: int = 0) -> None:
+    """Re-plan duty windows of the best plan (see :class:`DutyWindows`) until ``until``
+    (``time.perf_counter()``) at most, on single units growing from :data:`DUTY_GROUPS`
+    groups up to ``widest`` where they stall; say why they ended, and hint the next stage's
+    model with the best plan."""
+    seed = ctx.parameters.get("random_seed", 0)
+    data, size = ctx.data, DUTY_GROUPS
+    if ctx.coarse_data is not None:
+        data, size = ctx.coarse_data, POOLED_DUTY_GROUPS
+    assert ctx.keeper.best_x is not None
+    best = ctx.keeper.best_x if data is ctx.data else recount(ctx.data, data, ctx.keeper.best_x)
+    threads, parameters = window_threads(ctx)
+    windows = _Windows(
+        ctx,
+        data,
+        best,
+        size,
+        parameters,
+        until=until,
+        rng=np.random.default_rng(seed if isinstance(seed, int) else 0),
+        threads=threads,
+        widest=max(widest, size),
+    )
+    if threads == 1:
+        windows.follow()
+    else:
+        bound = ctx.run.lp or ctx.run.beside
+        with ThreadPoolExecutor(threads, thread_name_prefix="duty-window") as pool:
+            first = pool.submit(windows.follow)
+            # The others wait for the bound's relaxation, if it is being solved: with a
+            # window thread more beside it, the tight province's bound arrived after 52 s
+            # instead of 40, or not within 60 s (benchmarks/RESULTS.md).
+            others = [pool.submit(windows.follow, bound) for _ in range(threads - 1)]
+            for done in [first, *others]:
+                done.result()
+    if windows.end is not None:
+        ctx.end_phase(windows.end)
+    if ctx.run.stopped():
+        ctx.end_phase(PhaseEnd.STOPPED)
+    assert ctx.keeper.best_x is not None
+    if ctx.index < len(ctx.schedule):
         ctx.schedule[ctx.index][0].hint(ctx.keeper.best_x)
+
+
+def windows_ran(ctx: SearchContext) -> bool:
+    """Whether :class:`DutyWindows` ran in this solve (not skipped)."""
+    windows = [p for p in ctx.trace if p.name == DutyWindows.name]
+    return bool(windows) and windows[-1].end is not PhaseEnd.SKIPPED
 
 
 class TravelMovesAfterWindows:
@@ -177,8 +195,7 @@ class TravelMovesAfterWindows:
     name = "travel moves after windows"
 
     def applies(self, ctx: SearchContext) -> bool:
-        windows = [p for p in ctx.trace if p.name == DutyWindows.name]
-        ran = bool(windows) and windows[-1].end is not PhaseEnd.SKIPPED
+        ran = windows_ran(ctx)
         # Not over pools: the capital's search above travel ignores distances and undid
         # the moves' journeys (29,596 -> 13,958 -> 27,031 km, benchmarks/RESULTS.md).
         single = ctx.coarse_data is None
@@ -258,6 +275,8 @@ class _Windows:
     until: float
     rng: np.random.Generator
     threads: int = 1
+    widest: int = DUTY_GROUPS
+    """Most groups of a window on single units (see :meth:`_grow`)."""
     count: int = 0
     stalled: int = 0
     busy: set[int] = field(default_factory=set)
@@ -311,18 +330,29 @@ class _Windows:
         if self.end is not None:
             return None
         # Windows side by side count towards the stall together: each thread gets the patience.
-        if self.stalled >= duty_stall(self.count, self.ctx.run.lane) * self.threads:
+        stall = duty_stall(self.count, self.ctx.run.lane) * self.threads
+        if self.stalled >= stall and not self._grow():
             self.end = PhaseEnd.NO_MOVE
             return None
         if self.ctx.run.deterministic:
             if self.count >= DUTY_DETERMINISTIC_WINDOWS:
                 return None
             return math.inf  # each window's search is limited by deterministic time
-        limit = min(DUTY_WINDOW_SECONDS, self.until - time.perf_counter())
+        seconds = DUTY_WINDOW_SECONDS * max(1.0, self.size / DUTY_GROUPS)
+        limit = min(seconds, self.until - time.perf_counter())
         if limit <= MIN_WINDOW:
             self.end = PhaseEnd.BUDGET
             return None
         return limit
+
+    def _grow(self) -> bool:
+        """Make the next windows twice as wide, on single units up to :attr:`widest` groups,
+        their stall counted afresh; whether they grew."""
+        wider = self.size * 2
+        if self.data is not self.ctx.data or wider > self.widest:
+            return False
+        self.size, self.count, self.stalled = wider, 0, 0
+        return True
 
     def _offer(self, x: Counts | None) -> None:
         """Offer a window's plan (of :attr:`data`); keep it if the keeper does."""

@@ -19,6 +19,7 @@ from solver.search.improve import ShiftWindows, TravelMoves
 from solver.search.phase import Phase
 from solver.search.stages import BuildModels, CpSatStages, EmptyPlan, FineModel, ReplanFineModel
 from solver.search.start import BaselineTopUp, GivenStart, GreedyStart, HintStart
+from solver.search.wide import ShortfallSearch, WideDutyWindows
 
 
 class Mode(StrEnum):
@@ -51,7 +52,7 @@ def phases_for(preset: Preset, mode: Mode) -> list[Phase]:
         phases.append(GreedyStart())
     phases += [HintStart(), BuildModels()]
     if preset.duty_windows:
-        phases += [DutyWindows(), TravelMovesAfterWindows()]
+        phases += [DutyWindows(), TravelMovesAfterWindows(), ShortfallSearch(), WideDutyWindows()]
     phases += [
         CpSatStages("search above travel", before_travel=True),
         TravelMoves(),

@@ -162,11 +162,14 @@ class CpSatStages:
     ``before_travel``: stop at the fine model's first stage with travel (the travel moves
     come first). ``restore``: after each stage of a re-plan, give units back their places in
     force wherever that costs nothing (:func:`~solver.heuristics.restore.restore_baseline`).
+    ``one``: search the next stage only.
     """
 
-    def __init__(self, name: str, *, before_travel: bool = False, restore: bool = False):
+    def __init__(
+        self, name: str, *, before_travel: bool = False, restore: bool = False, one: bool = False
+    ):
         self.name = name
-        self.before_travel, self.restore = before_travel, restore
+        self.before_travel, self.restore, self.one = before_travel, restore, one
 
     def applies(self, ctx: SearchContext) -> bool:
         return ctx.index < len(ctx.schedule)
@@ -182,7 +185,7 @@ class CpSatStages:
                 return
             if self.before_travel and travel_is_next(ctx):
                 return
-            if not self._stage(ctx):
+            if not self._stage(ctx) or self.one:
                 return
 
     def _stage(self, ctx: SearchContext) -> bool:
@@ -203,7 +206,7 @@ class CpSatStages:
         stage.minimize_in(stage_model.model)
         prefix = ctx.bound if ctx.all_optimal else keeper.bound
         callback = StageCallback(keeper, stage_model, ctx.index, prefix, multiplier)
-        solver, status = _search(ctx, stage_model, callback)
+        solver, status = self.search(ctx, stage_model, callback)
         ctx.index += 1
         _log_stage(ctx, stage, stage_model, solver, status)
         if status != cp_model.OPTIMAL or stage_model.kept is not None:
@@ -226,6 +229,12 @@ class CpSatStages:
             return True
         self._found(ctx, stage_model, stage, solver, status, multiplier)
         return True
+
+    def search(
+        self, ctx: SearchContext, stage_model: StageModel, callback: StageCallback
+    ) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+        """CP-SAT on the next stage (:func:`stage_search`)."""
+        return stage_search(ctx, stage_model, callback)
 
     def _found(
         self,
@@ -281,16 +290,22 @@ def travel_is_next(ctx: SearchContext) -> bool:
     return stage_model is ctx.fine and has_travel
 
 
-def _search(
-    ctx: SearchContext, stage_model: StageModel, callback: StageCallback
-) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
-    """CP-SAT on the stage: the whole time left for the last stage, else
-    :data:`FIRST_STAGE_SHARE` of it. A neighbourhood proves nothing, so its search may
-    restart at no loss: it runs in rounds, each from the best plan, which bounds the memory
-    CP-SAT's search gathers during one solve (measured ~16 MiB/s on the capital)."""
+def stage_budget(ctx: SearchContext) -> float:
+    """Seconds for the next stage's search: the whole time left for the last stage, else
+    :data:`FIRST_STAGE_SHARE` of it."""
     remaining = ctx.left()
     last = ctx.index + 1 == len(ctx.schedule) and ctx.fine is not None
-    budget = remaining if last else remaining * FIRST_STAGE_SHARE
+    return remaining if last else remaining * FIRST_STAGE_SHARE
+
+
+def stage_search(
+    ctx: SearchContext, stage_model: StageModel, callback: StageCallback
+) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+    """CP-SAT on the stage for :func:`stage_budget` seconds. A neighbourhood proves nothing,
+    so its search may restart at no loss: it runs in rounds, each from the best plan, which
+    bounds the memory CP-SAT's search gathers during one solve (measured ~16 MiB/s on the
+    capital)."""
+    budget = stage_budget(ctx)
     ends = time.perf_counter() + budget
     model, stop, parameters = stage_model.model, ctx.run.stop, ctx.parameters
     if stage_model.kept is None:
