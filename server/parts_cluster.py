@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 from server.workers import Job
 from solver.parts.national import Mode, uses_parts
-from solver.parts.runner import DEFAULT_MEMORY_LIMIT, cores
+from solver.parts.runner import DEFAULT_MEMORY_LIMIT, cores, quiet_cluster
 
 if TYPE_CHECKING:
     from distributed import LocalCluster
@@ -78,16 +78,17 @@ class PartsCluster:
         from server.nice_workers import NiceWorkers
 
         logger.info("starting a Dask cluster of %d workers for national jobs", self._workers)
-        cluster = LocalCluster(
-            n_workers=self._workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=DEFAULT_MEMORY_LIMIT,
-            host="127.0.0.1",
-            scheduler_port=0,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        with quiet_cluster():  # its scheduler and nannies live in the server's process
+            cluster = LocalCluster(
+                n_workers=self._workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=DEFAULT_MEMORY_LIMIT,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         with Client(cluster) as client:
             client.register_plugin(NiceWorkers(self._nice), name="ringplan-nice")
         return cluster

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -53,11 +53,15 @@ QUIET_CLUSTER = {
     "distributed.admin.tick.interval": "200ms",
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.worker.profile.enabled": False,
 }
-"""Dask settings of the embedded cluster: its scheduler and nannies live in the calling
-process, and their periodic checks (every 20 ms, 500 ms and 100 ms by default) took some 4 %
-of a core there while the parts ran, time taken from the workers on two cores; with these,
-about 1 %. The memory limit is still checked twice a second."""
+"""Dask settings of the clusters ringplan starts (:func:`open_cluster`, the service's
+:mod:`server.parts_cluster`). Their scheduler and nannies live in the starting process, and
+their periodic checks (every 20 ms, 500 ms and 100 ms by default) took 4.5 % of a core there
+with two idle workers, 1.5 % with these; each worker's statistical profiler (a sample of its
+task's stack every 10 ms, for the dashboard) took 3 % of a core more in each worker. The
+memory limit is still checked twice a second. Read by the scheduler and each nanny as they
+start (:func:`quiet_cluster`)."""
 
 OnDone = Callable[[PartOutcome], None]
 Failure = tuple[int, str]
@@ -233,9 +237,7 @@ def open_cluster(
         finally:
             client.close()
         return
-    import dask
-
-    with dask.config.set(QUIET_CLUSTER):  # read by the scheduler and each nanny as they start
+    with quiet_cluster():
         cluster = LocalCluster(
             n_workers=n_workers or cores(),
             threads_per_worker=1,
@@ -250,6 +252,13 @@ def open_cluster(
             yield client
     finally:
         cluster.close()
+
+
+def quiet_cluster() -> AbstractContextManager[object]:
+    """Within it, a cluster starts with the settings of :data:`QUIET_CLUSTER`."""
+    import dask
+
+    return dask.config.set(QUIET_CLUSTER)
 
 
 class ClusterStart:
