@@ -13,7 +13,9 @@ Promises of the Dask runner:
   deadline the runner sets a named ``distributed.Event`` that every running part watches, so
   each returns its best plan within a fraction of a second (the quick plans' greedy and repair
   too, with the plan so far); parts still waiting after :data:`STOP_GRACE` are cancelled. A
-  stop asked for ends the round the same way, from the moment it was asked.
+  stop asked for ends the round the same way, from the moment it was asked; a stop asked for
+  before a round sends none of its parts. Each worker process waits on the event once per
+  round, without polling (:mod:`solver.parts.round_stop`).
 * **No part is lost.** A worker that dies mid-solve (killed, out of memory) has its part
   rescheduled by Dask on another worker; a part whose task fails all the same is submitted
   again, up to :data:`ATTEMPTS` times, with the time left; only then is it reported without a
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 from solver.parts.task import PartOutcome, PartTask, solve_part
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, Event
 
 logger = logging.getLogger(__name__)
 
@@ -127,14 +129,22 @@ class DaskRunner:
             self._workers = max(1, len(self._client.scheduler_info(n_workers=-1)["workers"]))
         return self._workers
 
+    def _asked(self) -> bool:
+        """Whether a stop was asked for."""
+        return self._stop is not None and self._stop.is_set()
+
     def _end(self, deadline: float) -> float:
         """When the round ends: its deadline, or the moment a stop was asked for (parts not
         yet started then are not started)."""
-        if self._stop is not None and self._stop.is_set():
+        if self._asked():
             self._stopped_at = min(self._stopped_at or deadline, time.time())
         return min(deadline, self._stopped_at or deadline)
 
     def run(self, tasks: Sequence[PartTask], on_done: OnDone, deadline: float) -> list[Failure]:
+        if self._asked() or time.time() >= deadline:
+            # A stop (or the deadline) came first: no part is sent, nor the cluster waited for.
+            why = "stopped before it ran" if self._asked() else "out of time"
+            return [(task.index, why) for task in tasks]
         from distributed import Event, as_completed
 
         name = f"ringplan-stop-{uuid.uuid4().hex}"
@@ -154,8 +164,7 @@ class DaskRunner:
         def watch() -> None:
             # At the deadline (or on a stop request) every running part is asked to return.
             while not stopping.wait(0.1):
-                asked = self._stop is not None and self._stop.is_set()
-                if asked or time.time() >= deadline:
+                if self._asked() or time.time() >= deadline:
                     event.set()
                     return
 
@@ -188,11 +197,21 @@ class DaskRunner:
         finally:
             stopping.set()
             watcher.join()
+            _release(event)
         left = list(pending.futures)
         failed += [(by_key[future.key].index, "out of time") for future in left]
         if left:  # one request for all: one each takes seconds for hundreds of parts
             self._client.cancel(left)
         return failed
+
+
+def _release(event: Event) -> None:
+    """Set the round's event once the round is over, so that the parts still running stop
+    and every worker's wait on it returns (:mod:`solver.parts.round_stop`)."""
+    try:
+        event.set()
+    except Exception as error:  # the cluster is gone, and nobody waits on it
+        logger.warning("the round's stop could not be sent: %s", error)
 
 
 def _reason(future: object) -> str:

@@ -4,26 +4,23 @@ same in this process or on any Dask worker.
 A :class:`PartTask` carries the part's instance (JSON-ready), its budget, an absolute deadline,
 the seed and an optional warm start; :func:`solve_part` returns a :class:`PartOutcome` with the
 plan, bound and terms. On a Dask worker a named ``distributed.Event`` reaches the running
-search: when the caller sets it, the part stops within about :data:`STOP_POLL_SECONDS` and
-returns its best plan so far.
+search (:mod:`solver.parts.round_stop`): when the caller sets it, the part stops and returns
+its best plan so far.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from solver.domain import Assignment, Instance, ObjectiveTerm, Plan
+from solver.parts.round_stop import round_stop
 from solver.result import Result
 from solver.rows import Activation, Coverage
 from solver.validation import parse_instance
-
-STOP_POLL_SECONDS = 0.25
-"""How often a part on a Dask worker asks whether the caller wants it to stop."""
 
 PlainAssignment = tuple[str, str, int, str]
 """(unit, venue, ring, shift) of one assignment."""
@@ -123,36 +120,6 @@ def _shortfalls(instance: Instance, rows: Sequence[Coverage]) -> tuple[int, int]
         sum(row.shortfall for row in short),
         sum(risk[row.risk] * ring[row.ring] * row.shortfall for row in short),
     )
-
-
-def _watch(name: str, stop: threading.Event, done: threading.Event) -> None:
-    """Set ``stop`` once the ``distributed.Event`` called ``name`` is set."""
-    from distributed import Event
-
-    event = Event(name)
-    while not done.is_set():
-        try:
-            if event.wait(STOP_POLL_SECONDS):
-                stop.set()
-                return
-        except Exception:  # the scheduler is gone: the deadline still holds
-            return
-
-
-@contextmanager
-def _watching(name: str | None, stop: threading.Event) -> Iterator[None]:
-    """While inside, ``stop`` is set once the ``distributed.Event`` called ``name`` is (when a
-    name is given)."""
-    if name is None:
-        yield
-        return
-    done = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(name, stop, done), daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
 
 
 def _worker_name() -> str:
@@ -259,10 +226,9 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
     from solver.model.data import build_data
     from solver.model.objective import strict_weights, term_uppers
 
-    stop = stop or threading.Event()
+    stop = stop or (round_stop(task.stop_event) if task.stop_event else threading.Event())
     if task.quick:
-        with _watching(task.stop_event, stop):
-            return quick_plan(task, stop)
+        return quick_plan(task, stop)
     if task.solver is None:
         raise ValueError("a part's search needs PartTask.solver")
     solve = task.solver
@@ -278,18 +244,17 @@ def solve_part(task: PartTask, stop: threading.Event | None = None) -> PartOutco
         else None
     )
     limit = max(0.1, min(task.budget, task.deadline - time.time()))
-    with _watching(task.stop_event, stop):
-        result = solve(
-            instance,
-            time_limit=limit,
-            workers=task.workers,
-            preset=task.preset,
-            seed=task.seed,
-            hint=hint,
-            stop=stop,
-            split="off",
-            deterministic_time=task.deterministic_time,
-        )
+    result = solve(
+        instance,
+        time_limit=limit,
+        workers=task.workers,
+        preset=task.preset,
+        seed=task.seed,
+        hint=hint,
+        stop=stop,
+        split="off",
+        deterministic_time=task.deterministic_time,
+    )
     priorities = instance.rules.priorities
     uppers = tuple(term_uppers(build_data(instance, grouped=True)))
     first_bound = 0
