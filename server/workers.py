@@ -279,6 +279,37 @@ class Worker:
         self.finish(time.monotonic() + timeout)
 
 
+def _prepared(prepare: Callable[[object], object], task: object, ticket: Ticket) -> object:
+    """``prepare(task)``, made in a thread of its own: it may start the cluster of the parts
+    (a minute on a loaded machine), and a cancel meanwhile ends the call at once, the start
+    going on for the next job.
+
+    Raises
+    ------
+    SolveCancelled
+        The call was cancelled before ``task`` was prepared.
+    """
+    done = threading.Event()
+    outcome: list[object] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(prepare(task))
+        except BaseException as error:
+            failure.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="prepare", daemon=True).start()
+    while not done.wait(POLL_SECONDS):
+        if ticket.cancel.is_set():
+            raise SolveCancelled
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 class WorkerPool:
     """``size`` warm workers; a worker that fails is replaced before it is handed out again.
 
@@ -320,11 +351,17 @@ class WorkerPool:
             self._busy.add(worker)
         return worker
 
-    def _give_back(self, worker: Worker) -> None:
+    def _give_back(self, worker: Worker, fresh: bool = False) -> None:
+        """Make ``worker`` idle; the last one given back is taken first (it is warm), but a
+        ``fresh`` process goes last, while it imports the solver (seconds on a loaded machine:
+        a call after a failed or cancelled one would otherwise wait for it)."""
         with self._lock:
             self._busy.discard(worker)
             if not self._closed:
-                self._idle.append(worker)
+                if fresh:
+                    self._idle.insert(0, worker)
+                else:
+                    self._idle.append(worker)
                 return
         worker.close()
 
@@ -337,7 +374,7 @@ class WorkerPool:
     ) -> T:
         """Run ``task`` in a worker process (see :meth:`Worker.run`)."""
         if self._prepare is not None:
-            task = cast(Task[T], self._prepare(task))
+            task = cast(Task[T], _prepared(self._prepare, task, ticket))
         worker = self._take()
         started = time.perf_counter()
         try:
@@ -353,7 +390,7 @@ class WorkerPool:
                 self._busy.discard(worker)
                 replace = not self._closed
             if replace:  # a closed pool starts no new process
-                self._give_back(Worker(self._context, self._limits))
+                self._give_back(Worker(self._context, self._limits), fresh=True)
             raise
         if self._observe is not None:
             self._observe(time.perf_counter() - started, "ok")

@@ -162,10 +162,32 @@ def test_client_cancel_stops_the_solve_at_once(client: RingplanClient) -> None:
     assert caught.value.code is grpc.StatusCode.CANCELLED
 
 
+def test_a_call_after_a_failed_one_is_served_by_a_warm_solver_process(
+    server: Any, client: RingplanClient
+) -> None:
+    # A failed call's process (killed here, as a crash or a cancel that does not stop in time
+    # would have it) is replaced by a fresh one; while that one imports the solver (seconds on
+    # a loaded machine), the next call takes a process that is ready.
+    before = set(server.pool.idle_pids) | set(server.pool.busy_pids)
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(client.solve, busy_instance(), time_limit=30)
+        wait_until(lambda: bool(server.pool.busy_pids), 30, "no solver process took the call")
+        os.kill(server.pool.busy_pids[0], signal.SIGKILL)
+        with pytest.raises(RingplanError):
+            call.result(timeout=30)
+    wait_until(lambda: len(server.pool.idle_pids) == 2, 30, "no process started in its place")
+    assert len(set(server.pool.idle_pids) - before) == 1
+    assert checked(tiny(), client.solve(tiny(), time_limit=5)).status == "optimal"
+    served = server.pool.idle_pids[-1]  # the last process given back
+    assert served in before
+
+
 def test_deadline_caps_the_time_limit_and_a_plan_comes_back_in_time(
     client: RingplanClient,
 ) -> None:
     instance = load_instance("ringplan/examples/city.json")
+    # A process that has imported the solver takes the call (a cold one has its own test).
+    assert client.solve(tiny(), time_limit=5).status == "optimal"
     # 60 s asked, 8 s of deadline: the plan comes back in time (8 s leave a loaded two-core
     # machine room to start, plan and send the city; 4 s did not at load 7 and above).
     deadline = 8.0
@@ -434,6 +456,9 @@ def test_shutdown_flips_health_refuses_new_solves_and_lets_in_flight_finish() ->
     server = create_server(config).start()
     with RingplanClient(server.target) as client:
         assert client.health() == "SERVING"
+        # The in-flight solve runs in a process that has imported the solver: a fresh one
+        # takes longer than the grace to do so on a loaded machine.
+        assert client.solve(tiny(), time_limit=5).status == "optimal"
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(client.solve, instance, time_limit=4, preset="fast")
             wait_until(lambda: client.info().active_solves >= 1, 30, "the solve never started")

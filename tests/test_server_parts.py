@@ -52,7 +52,15 @@ def test_national_job_plans_its_parts_on_the_servers_cluster_and_reports_them(
         dask_workers=2,
     )
     with create_server(config) as server, RingplanClient(server.target) as client:
-        job, _ = client.submit_job(instance, time_limit=15, seed=0)
+        # A job cancelled as soon as it is taken (its parts not sent, or stopped) ends
+        # cancelled, and the server and its cluster go on planning the next one.
+        first, _ = client.submit_job(instance, time_limit=60, seed=0)
+        client.cancel_job(first.id)
+        assert list(client.watch_job(first.id, timeout=60))[-1].state is JobState.CANCELLED
+        # 60 s, though the parts are planned to optimality in a few: a loaded machine has
+        # taken the 15 s of a shorter limit to start the workers' first parts (each imports
+        # the solver), leaving no time for the reserve's round.
+        job, _ = client.submit_job(instance, time_limit=60, seed=0)
         views = list(client.watch_job(job.id, timeout=120))
         final = views[-1]
         assert final.state is JobState.SUCCEEDED, final.reason
