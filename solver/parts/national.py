@@ -338,9 +338,14 @@ def _tasks(
     hint: bool = False,
 ) -> list[PartTask]:
     """Tasks for the parts ``indices`` (with the reserve units sent to them), each with its
-    share of the time to ``deadline`` on ``lanes`` workers; with ``hint``, warm-started from
-    the part's latest plan."""
+    share of the time to ``deadline`` on ``lanes`` workers, largest first (by pairs: the order
+    the runner starts them in, so that the workers end the round together); with ``hint``,
+    warm-started from the part's latest plan."""
     seed, preset, workers = settings
+    # The groups kept whole after the first plans (their slices) come last in the parts, and
+    # their quick plans are the longest of the search round (10-53 s on the tight nation):
+    # sent last, they left one worker 9 s alone at its end.
+    indices = sorted(indices, key=lambda i: -state.parts[i].pairs)
     seconds = max(0.5, deadline - time.time())
     budgets = _budgets([state.parts[i].pairs for i in indices], seconds, lanes)
     return [
@@ -726,9 +731,11 @@ def _round(
     """Run ``tasks`` and keep each part's outcome (with ``keep_better``, only when its objective
     is no worse than the part's plan so far; a part that fails keeps that plan)."""
     done = 0
+    busy = _Busy()
 
     def on_done(outcome: PartOutcome) -> None:
         nonlocal done
+        busy.add(outcome)
         with state.lock:
             done += 1
             old = state.outcomes.get(outcome.index)
@@ -745,6 +752,34 @@ def _round(
     for index, reason in runner.run(tasks, on_done, deadline):
         if index not in state.outcomes:
             state.failures[index] = reason
+    logger.info("%s: %s", name, busy)
+
+
+class _Busy:
+    """How a round kept its workers busy: each worker's seconds in its parts' solves, and when
+    its last part came back (a round whose workers end far apart has an uneven tail)."""
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+        self.parts: dict[str, int] = {}
+        self.last: dict[str, float] = {}
+
+    def add(self, outcome: PartOutcome) -> None:
+        """Count ``outcome``, come back now."""
+        worker = outcome.worker or "local"
+        self.seconds[worker] = self.seconds.get(worker, 0.0) + outcome.wall_time
+        self.parts[worker] = self.parts.get(worker, 0) + 1
+        self.last[worker] = time.perf_counter() - self.began
+
+    def __str__(self) -> str:
+        ended = time.perf_counter() - self.began
+        workers = "; ".join(
+            f"{self.parts[w]} parts, {self.seconds[w]:.1f} s solving, last back at "
+            f"{self.last[w]:.1f} s"
+            for w in sorted(self.seconds)
+        )
+        return f"{ended:.1f} s; by worker: {workers or 'none'}"
 
 
 def _coordinate(
