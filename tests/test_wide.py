@@ -40,6 +40,7 @@ def test_duty_windows_grow_wider_as_they_stall_and_reach_the_optimum(
     assert optimum.status is SolveStatus.OPTIMAL
     assert optimum.breakdown[ObjectiveTerm.SHORTFALL] > 0  # windows never run out of work
     monkeypatch.setattr(duty, "DUTY_GROUPS", 1)
+    monkeypatch.setattr(duty, "DUTY_WINDOW_SECONDS", 5.0)  # each is proven in ms when idle
     sizes: list[int] = []
 
     def observed(*args: Any, **kwargs: Any) -> Any:

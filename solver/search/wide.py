@@ -6,7 +6,7 @@ part 2's windows stall at 193 within seconds and its search takes it to 64-66 in
 there 6-unit windows went on to 60 in 3 s. Part 1's windows stall at 644 and its search then
 gained 0-2 in 42-55 s, where windows growing to 12 and 24 units went 644 -> 635-637 in 10-29 s
 (benchmarks/RESULTS.md). So where the duty windows ran on single units, the shortfall stage
-is searched alone until it stops gaining (:class:`ShortfallSearch`), windows start again
+is searched alone (:class:`ShortfallSearch`; in a lane until it stops gaining), windows start again
 from its plan and grow as they stall (:class:`WideDutyWindows`), and the stages after keep
 the shortfall they reach.
 """
@@ -48,7 +48,7 @@ def _searched(ctx: SearchContext) -> bool:
 
 
 SEARCH_STALL = 15.0
-"""Seconds without a lower shortfall after which :class:`ShortfallSearch` ends and leaves
+"""Seconds without a lower shortfall after which :class:`ShortfallSearch` in a lane ends and leaves
 the rest of its time to :class:`WideDutyWindows`: on part 1 of the loose province the search
 after the windows gained 0-2 in 42-55 s, where windows growing to 24 units then went 644 ->
 635 in 10 s; part 2's search gained every few seconds to the end of its 78 s
@@ -62,8 +62,12 @@ SHORTFALL_SEARCH = "shortfall search"
 
 class ShortfallSearch(CpSatStages):
     """CP-SAT's search of the shortfall stage alone, after the duty windows on single units
-    (not with deterministic time), ended when it gains nothing in :data:`SEARCH_STALL`
-    seconds; :class:`WideDutyWindows` follow it."""
+    (not with deterministic time); in a part planned beside others (a lane), ended when it
+    gains nothing in :data:`SEARCH_STALL` seconds. :class:`WideDutyWindows` follow it.
+
+    Not ended by a stall elsewhere: a one-part instance's search may be proving its plan
+    optimal without finding better ones (the cut-down provinces of ``tests/test_bound.py``
+    were then left unproven on a loaded machine)."""
 
     def __init__(self) -> None:
         super().__init__(SHORTFALL_SEARCH, one=True)
@@ -74,6 +78,8 @@ class ShortfallSearch(CpSatStages):
     def search(
         self, ctx: SearchContext, stage_model: StageModel, callback: StageCallback
     ) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+        if not ctx.run.lane:
+            return super().search(ctx, stage_model, callback)
         halt, done = threading.Event(), threading.Event()
 
         def watch() -> None:
